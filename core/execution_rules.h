@@ -1,0 +1,33 @@
+#pragma once
+
+// What a valid execution is, and the text form of its status in storage: shared by every
+// ExecutionStore implementation so they reject and store exactly the same things.
+
+#include <optional>
+#include <string_view>
+
+#include "absl/strings/string_view.h"
+
+#include "absl/status/status.h"
+#include "flowmonkey/v1/execution.pb.h"
+
+namespace flowmonkey {
+
+inline constexpr int64_t kDefaultExecutionTimeoutMs = 24LL * 60 * 60 * 1000;
+inline constexpr int64_t kDefaultWaitTimeoutMs = 7LL * 24 * 60 * 60 * 1000;
+inline constexpr int64_t kDefaultIdempotencyWindowMs = 24LL * 60 * 60 * 1000;
+
+// Every field of an execution sent for Create/Save/Update; the message names the field.
+absl::Status ValidateExecution(const v1::Execution& execution);
+absl::Status ValidateExpectedVersion(const std::optional<int64_t>& expected_version);
+
+// "pending", "running", ... as stored; nullopt for UNSPECIFIED or unknown values.
+std::optional<std::string_view> ExecutionStatusName(v1::ExecutionStatus status);
+// UNSPECIFIED for an unknown name.
+v1::ExecutionStatus ExecutionStatusFromName(std::string_view name);
+absl::Status ValidateExecutionStatus(v1::ExecutionStatus status, absl::string_view field);
+
+std::optional<std::string_view> CancellationSourceName(v1::CancellationSource source);
+v1::CancellationSource CancellationSourceFromName(std::string_view name);
+
+}  // namespace flowmonkey

@@ -1,0 +1,56 @@
+#pragma once
+
+// ExecutionStore: persistence of workflow executions (seed: PgExecutionStore / StateStore).
+// Implemented by the PostgreSQL store (server/pg) and the gRPC client (client/); both pass
+// tests/conformance/execution_store_test.cc. Requests and responses are the generated
+// messages of proto/flowmonkey/v1/execution.proto (see docs/adr/0002): the proto comments
+// are the contract of each method. No method throws.
+//
+// Status codes, beyond those named per method: INVALID_ARGUMENT for malformed input (the
+// message names the field), UNAVAILABLE when the database cannot be reached (safe to retry
+// reads), DEADLINE_EXCEEDED.
+
+#include "absl/status/statusor.h"
+#include "flowmonkey/v1/execution.pb.h"
+
+namespace flowmonkey {
+
+namespace v1 = ::flowmonkey::v1;
+
+class ExecutionStore {
+ public:
+  virtual ~ExecutionStore() = default;
+
+  // Inserts; ALREADY_EXISTS when the id is taken. Idempotent per (flow_id, key) while the
+  // key is live: later callers get the first execution back with created=false.
+  virtual absl::StatusOr<v1::CreateExecutionResponse> Create(
+      const v1::CreateExecutionRequest& request) = 0;
+  // NOT_FOUND when absent.
+  virtual absl::StatusOr<v1::GetExecutionResponse> Get(const v1::GetExecutionRequest& request) = 0;
+  // Upsert. ABORTED when expected_version is set and differs from the stored version.
+  virtual absl::StatusOr<v1::SaveExecutionResponse> Save(
+      const v1::SaveExecutionRequest& request) = 0;
+  // Update of an existing execution: NOT_FOUND when absent, ABORTED on version mismatch.
+  virtual absl::StatusOr<v1::UpdateExecutionResponse> Update(
+      const v1::UpdateExecutionRequest& request) = 0;
+  // deleted=false when there was nothing to delete.
+  virtual absl::StatusOr<v1::DeleteExecutionResponse> Delete(
+      const v1::DeleteExecutionRequest& request) = 0;
+
+  virtual absl::StatusOr<v1::FindByStatusResponse> FindByStatus(
+      const v1::FindByStatusRequest& request) = 0;
+  virtual absl::StatusOr<v1::ListWakeReadyResponse> ListWakeReady(
+      const v1::ListWakeReadyRequest& request) = 0;
+  virtual absl::StatusOr<v1::FindByTenantResponse> FindByTenant(
+      const v1::FindByTenantRequest& request) = 0;
+  virtual absl::StatusOr<v1::FindByIdempotencyKeyResponse> FindByIdempotencyKey(
+      const v1::FindByIdempotencyKeyRequest& request) = 0;
+  virtual absl::StatusOr<v1::FindChildrenResponse> FindChildren(
+      const v1::FindChildrenRequest& request) = 0;
+  virtual absl::StatusOr<v1::FindTimedOutExecutionsResponse> FindTimedOutExecutions(
+      const v1::FindTimedOutExecutionsRequest& request) = 0;
+  virtual absl::StatusOr<v1::FindTimedOutWaitsResponse> FindTimedOutWaits(
+      const v1::FindTimedOutWaitsRequest& request) = 0;
+};
+
+}  // namespace flowmonkey

@@ -1,0 +1,132 @@
+#include "core/validation.h"
+
+#include "absl/strings/str_cat.h"
+#include "nlohmann/json.hpp"
+
+namespace flowmonkey {
+namespace {
+
+// Returns the length of the UTF-8 sequence starting at s[i], or 0 when it is invalid.
+size_t Utf8SequenceLength(absl::string_view s, size_t i) {
+  const auto c = static_cast<unsigned char>(s[i]);
+  size_t n = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xE ? 3 : (c >> 3) == 0x1E ? 4 : 0;
+  if (n == 0 || i + n > s.size()) return 0;
+  for (size_t k = 1; k < n; ++k) {
+    if ((static_cast<unsigned char>(s[i + k]) & 0xC0) != 0x80) return 0;
+  }
+  return n;
+}
+
+absl::Status CheckUtf8(absl::string_view value, absl::string_view field, bool allow_control) {
+  for (size_t i = 0; i < value.size();) {
+    const size_t n = Utf8SequenceLength(value, i);
+    if (n == 0) return absl::InvalidArgumentError(absl::StrCat(field, ": not valid UTF-8"));
+    const auto c = static_cast<unsigned char>(value[i]);
+    if (n == 1 && (c == 0 || (!allow_control && (c < 0x20 || c == 0x7F)))) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(field, ": contains a control character (byte ", static_cast<int>(c), ")"));
+    }
+    i += n;
+  }
+  return absl::OkStatus();
+}
+
+bool HasNul(const nlohmann::json& value) {
+  switch (value.type()) {
+    case nlohmann::json::value_t::string:
+      return value.get_ref<const std::string&>().find('\0') != std::string::npos;
+    case nlohmann::json::value_t::array:
+      for (const auto& item : value) {
+        if (HasNul(item)) return true;
+      }
+      return false;
+    case nlohmann::json::value_t::object:
+      for (const auto& [key, item] : value.items()) {
+        if (key.find('\0') != std::string::npos || HasNul(item)) return true;
+      }
+      return false;
+    default:
+      return false;
+  }
+}
+
+}  // namespace
+
+absl::Status ValidateId(absl::string_view value, absl::string_view field) {
+  if (value.empty()) return absl::InvalidArgumentError(absl::StrCat(field, ": required"));
+  if (value.size() > kMaxIdBytes) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(field, ": longer than ", kMaxIdBytes, " bytes (", value.size(), ")"));
+  }
+  return CheckUtf8(value, field, /*allow_control=*/false);
+}
+
+absl::Status ValidateOptionalId(absl::string_view value, absl::string_view field) {
+  return value.empty() ? absl::OkStatus() : ValidateId(value, field);
+}
+
+absl::Status ValidateText(absl::string_view value, absl::string_view field, size_t max_bytes) {
+  if (value.size() > max_bytes) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(field, ": longer than ", max_bytes, " bytes (", value.size(), ")"));
+  }
+  return CheckUtf8(value, field, /*allow_control=*/true);
+}
+
+absl::Status ValidateNonNegative(int64_t value, absl::string_view field) {
+  if (value < 0) return absl::InvalidArgumentError(absl::StrCat(field, ": must not be negative"));
+  return absl::OkStatus();
+}
+
+absl::StatusOr<int32_t> EffectiveLimit(int32_t limit) {
+  if (limit == 0) return kDefaultLimit;
+  if (limit < 0 || limit > kMaxLimit) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("limit: must be between 1 and ", kMaxLimit, " (got ", limit, ")"));
+  }
+  return limit;
+}
+
+absl::Status ValidateJson(absl::string_view text, absl::string_view field, JsonKind kind,
+                          bool allow_empty) {
+  if (text.empty()) {
+    if (allow_empty) return absl::OkStatus();
+    return absl::InvalidArgumentError(absl::StrCat(field, ": required"));
+  }
+  int depth = 0;
+  bool too_deep = false;
+  auto depth_guard = [&](int d, nlohmann::json::parse_event_t event, nlohmann::json&) {
+    if (event == nlohmann::json::parse_event_t::object_start ||
+        event == nlohmann::json::parse_event_t::array_start) {
+      depth = d + 1;
+      if (depth > kMaxJsonDepth) too_deep = true;
+    }
+    return !too_deep;
+  };
+  nlohmann::json value;
+  try {
+    value = nlohmann::json::parse(text.begin(), text.end(), depth_guard);
+  } catch (const nlohmann::json::exception& e) {
+    if (too_deep) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(field, ": JSON nests deeper than ", kMaxJsonDepth, " levels"));
+    }
+    return absl::InvalidArgumentError(absl::StrCat(field, ": not valid JSON (", e.what(), ")"));
+  }
+  if (too_deep) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(field, ": JSON nests deeper than ", kMaxJsonDepth, " levels"));
+  }
+  if (kind == JsonKind::kObject && !value.is_object()) {
+    return absl::InvalidArgumentError(absl::StrCat(field, ": must be a JSON object"));
+  }
+  if (kind == JsonKind::kArray && !value.is_array()) {
+    return absl::InvalidArgumentError(absl::StrCat(field, ": must be a JSON array"));
+  }
+  if (HasNul(value)) {
+    return absl::InvalidArgumentError(absl::StrCat(field, ": JSON text may not contain \\u0000"));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace flowmonkey

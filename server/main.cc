@@ -1,0 +1,120 @@
+// flowmonkey-server: serves the FlowMonkey Store gRPC API over PostgreSQL.
+//
+//   flowmonkey-server [flags]           migrate, then serve until SIGTERM/SIGINT
+//   flowmonkey-server migrate [flags]   apply pending migrations and exit
+
+#include <signal.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <iostream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "server/server.h"
+#include "spdlog/spdlog.h"
+
+namespace {
+
+std::string EnvOr(const char* name, const char* fallback) {
+  const char* value = std::getenv(name);
+  return value != nullptr && *value != '\0' ? value : fallback;
+}
+
+int EnvIntOr(const char* name, int fallback) {
+  const char* value = std::getenv(name);
+  return value != nullptr && *value != '\0' ? std::atoi(value) : fallback;
+}
+
+// Accepts --database-url as well as absl's --database_url: dashes in a flag's name (not in
+// its value) become underscores.
+std::vector<std::string> NormalizeFlagNames(int argc, char** argv) {
+  std::vector<std::string> args(argv, argv + argc);
+  for (auto& arg : args) {
+    if (arg.rfind("--", 0) != 0) continue;
+    const size_t end = std::min(arg.find('='), arg.size());
+    std::replace(arg.begin() + 2, arg.begin() + static_cast<ptrdiff_t>(end), '-', '_');
+  }
+  return args;
+}
+
+}  // namespace
+
+ABSL_FLAG(std::string, listen, EnvOr("FM_LISTEN", "0.0.0.0:50051"),
+          "address:port to serve gRPC on (env FM_LISTEN)");
+ABSL_FLAG(std::string, database_url, EnvOr("DATABASE_URL", ""),
+          "PostgreSQL connection string or URI (env DATABASE_URL)");
+ABSL_FLAG(int, pool_size, EnvIntOr("FM_POOL_SIZE", 16),
+          "PostgreSQL connections, and worker threads (env FM_POOL_SIZE)");
+ABSL_FLAG(std::string, table_prefix, EnvOr("FM_TABLE_PREFIX", "fm_"),
+          "prefix of every table name (env FM_TABLE_PREFIX)");
+ABSL_FLAG(std::string, log_level, EnvOr("FM_LOG_LEVEL", "info"),
+          "trace, debug, info, warn, error (env FM_LOG_LEVEL); debug logs every request");
+ABSL_FLAG(bool, prepare_statements, EnvOr("FM_PREPARE_STATEMENTS", "true") != std::string("false"),
+          "use server-side prepared statements (off for PgBouncer without support for them)");
+ABSL_FLAG(bool, migrate, true, "apply pending migrations at start-up");
+ABSL_FLAG(int, drain_timeout_ms, EnvIntOr("FM_DRAIN_TIMEOUT_MS", 10000),
+          "on SIGTERM, how long in-flight calls may finish (env FM_DRAIN_TIMEOUT_MS)");
+
+int main(int argc, char** argv) {
+  absl::SetProgramUsageMessage("flowmonkey-server [migrate] [--flags]");
+  std::vector<std::string> normalized = NormalizeFlagNames(argc, argv);
+  std::vector<char*> raw;
+  for (auto& arg : normalized) raw.push_back(arg.data());
+  std::vector<char*> args = absl::ParseCommandLine(static_cast<int>(raw.size()), raw.data());
+  spdlog::set_level(spdlog::level::from_str(absl::GetFlag(FLAGS_log_level)));
+  setenv("PGCONNECT_TIMEOUT", "2", /*overwrite=*/0);  // fail fast while the database is down
+
+  flowmonkey::ServerOptions options;
+  options.listen = absl::GetFlag(FLAGS_listen);
+  options.database_url = absl::GetFlag(FLAGS_database_url);
+  options.pool_size = absl::GetFlag(FLAGS_pool_size);
+  options.table_prefix = absl::GetFlag(FLAGS_table_prefix);
+  options.prepare_statements = absl::GetFlag(FLAGS_prepare_statements);
+  options.migrate_on_start = absl::GetFlag(FLAGS_migrate);
+  options.drain_timeout = absl::Milliseconds(absl::GetFlag(FLAGS_drain_timeout_ms));
+  if (options.database_url.empty()) {
+    std::cerr << "flowmonkey-server: set --database-url or DATABASE_URL\n";
+    return 2;
+  }
+
+  if (args.size() > 1) {
+    if (std::string(args[1]) != "migrate" || args.size() > 2) {
+      std::cerr << "flowmonkey-server: unknown command; usage: flowmonkey-server [migrate]\n";
+      return 2;
+    }
+    absl::StatusOr<int> version = flowmonkey::MigrateDatabase(options);
+    if (!version.ok()) {
+      spdlog::error("migrate: {}", version.status().ToString());
+      return 1;
+    }
+    spdlog::info("schema at version {}", *version);
+    return 0;
+  }
+
+  // Block the stop signals in every thread; one thread waits for them.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+
+  absl::StatusOr<std::unique_ptr<flowmonkey::Server>> server = flowmonkey::Server::Start(options);
+  if (!server.ok()) {
+    spdlog::error("start-up failed: {}", server.status().ToString());
+    return 1;
+  }
+  std::thread signal_waiter([&] {
+    int signal = 0;
+    sigwait(&stop_signals, &signal);
+    spdlog::info("received signal {}", signal);
+    (*server)->Shutdown();
+  });
+  (*server)->Wait();
+  signal_waiter.join();
+  return 0;
+}

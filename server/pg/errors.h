@@ -1,0 +1,25 @@
+#pragma once
+
+// The one place that turns what PostgreSQL / libpqxx report into absl::Status, keyed by
+// SQLSTATE. SQL text never reaches a client; the SQLSTATE and message are logged here.
+
+#include <exception>
+#include <string_view>
+
+#include "absl/status/status.h"
+
+namespace flowmonkey::pg {
+
+// 23505 → ALREADY_EXISTS, 23503 → NOT_FOUND (referenced row missing), 40001/40P01 → ABORTED,
+// 08xxx/57P0x/53300 → UNAVAILABLE, 22xxx/2200x/23514 → INVALID_ARGUMENT, 57014 →
+// DEADLINE_EXCEEDED, 54xxx → RESOURCE_EXHAUSTED, anything else → INTERNAL.
+absl::Status StatusFromSqlState(std::string_view sqlstate, std::string_view what);
+
+// Maps an exception thrown while running `what` (pqxx::broken_connection, pqxx::sql_error,
+// pqxx::in_doubt_error, anything else) and logs it.
+absl::Status StatusFromException(const std::exception& error, std::string_view what);
+
+// True for errors after which the connection must not be reused.
+bool IsConnectionLoss(const std::exception& error);
+
+}  // namespace flowmonkey::pg

@@ -1,0 +1,425 @@
+#include "server/pg/execution_store.h"
+
+#include <pqxx/nontransaction>
+#include <pqxx/result>
+#include <pqxx/transaction>
+
+#include "absl/strings/str_cat.h"
+#include "core/clock.h"
+#include "core/execution_rules.h"
+#include "core/validation.h"
+#include "server/pg/execution_codec.h"
+
+namespace flowmonkey::pg {
+namespace {
+
+#define FM_EXECUTION_UPDATE_SET                                                                \
+  "flow_id = $2, flow_version = $3, current_step = $4, status = $5, context = $6::jsonb, "     \
+  "wake_at = $7, wait_reason = $8, error = $9::jsonb, step_count = $10, history = $11::jsonb, " \
+  "tenant_id = $12, metadata = $13::jsonb, created_at = COALESCE(created_at, $14), "          \
+  "updated_at = $15, idempotency_key = $16, idempotency_expires_at = $17, "                   \
+  "cancellation = $18::jsonb, parent_execution_id = $19, wait_started_at = $20, "             \
+  "timeout_config = $21::jsonb, retry_attempts = $22::jsonb, version = version + 1 "
+
+constexpr Statement kInsert{
+    "exec_insert", "INSERT INTO fm_executions (" FM_EXECUTION_WRITE_COLUMNS ") VALUES (" FM_EXECUTION_WRITE_VALUES
+                   ") RETURNING version, created_at, updated_at"};
+constexpr Statement kInsertIfAbsent{
+    "exec_insert_if_absent",
+    "INSERT INTO fm_executions (" FM_EXECUTION_WRITE_COLUMNS ") VALUES (" FM_EXECUTION_WRITE_VALUES
+    ") ON CONFLICT (id) DO NOTHING RETURNING version, created_at, updated_at"};
+constexpr Statement kUpsert{
+    "exec_upsert",
+    "INSERT INTO fm_executions AS t (" FM_EXECUTION_WRITE_COLUMNS ") VALUES (" FM_EXECUTION_WRITE_VALUES
+    ") ON CONFLICT (id) DO UPDATE SET flow_id = EXCLUDED.flow_id, flow_version = "
+    "EXCLUDED.flow_version, current_step = EXCLUDED.current_step, status = EXCLUDED.status, "
+    "context = EXCLUDED.context, wake_at = EXCLUDED.wake_at, wait_reason = EXCLUDED.wait_reason, "
+    "error = EXCLUDED.error, step_count = EXCLUDED.step_count, history = EXCLUDED.history, "
+    "tenant_id = EXCLUDED.tenant_id, metadata = EXCLUDED.metadata, updated_at = "
+    "EXCLUDED.updated_at, idempotency_key = EXCLUDED.idempotency_key, idempotency_expires_at = "
+    "EXCLUDED.idempotency_expires_at, cancellation = EXCLUDED.cancellation, parent_execution_id "
+    "= EXCLUDED.parent_execution_id, wait_started_at = EXCLUDED.wait_started_at, timeout_config "
+    "= EXCLUDED.timeout_config, retry_attempts = EXCLUDED.retry_attempts, version = t.version + 1"
+    " RETURNING version, created_at, updated_at, (xmax = 0) AS inserted"};
+constexpr Statement kUpdate{"exec_update",
+                            "UPDATE fm_executions SET " FM_EXECUTION_UPDATE_SET
+                            "WHERE id = $1 RETURNING version, created_at, updated_at"};
+constexpr Statement kUpdateVersioned{
+    "exec_update_versioned", "UPDATE fm_executions SET " FM_EXECUTION_UPDATE_SET
+                             "WHERE id = $1 AND version = $23 RETURNING version, created_at, updated_at"};
+constexpr Statement kVersionOf{"exec_version_of", "SELECT version FROM fm_executions WHERE id = $1"};
+constexpr Statement kClaimKey{
+    "exec_claim_key",
+    "INSERT INTO fm_idempotency_keys AS k (flow_id, idempotency_key, execution_id, expires_at)"
+    " VALUES ($1, $2, $3, $4) ON CONFLICT (flow_id, idempotency_key) DO UPDATE SET"
+    " execution_id = EXCLUDED.execution_id, expires_at = EXCLUDED.expires_at"
+    " WHERE k.expires_at <= $5 RETURNING execution_id"};
+constexpr Statement kGetByKey{
+    "exec_get_by_key",
+    "SELECT " FM_EXECUTION_COLUMNS " FROM fm_executions WHERE id = (SELECT execution_id FROM "
+    "fm_idempotency_keys WHERE flow_id = $1 AND idempotency_key = $2)"};
+constexpr Statement kGet{"exec_get",
+                         "SELECT " FM_EXECUTION_COLUMNS " FROM fm_executions WHERE id = $1"};
+constexpr Statement kDelete{"exec_delete", "DELETE FROM fm_executions WHERE id = $1"};
+constexpr Statement kByStatus{
+    "exec_by_status", "SELECT " FM_EXECUTION_COLUMNS
+                      " FROM fm_executions WHERE status = $1 AND id > $2 ORDER BY id LIMIT $3"};
+constexpr Statement kWakeReady{
+    "exec_wake_ready",
+    "SELECT " FM_EXECUTION_COLUMNS " FROM fm_executions WHERE status = 'waiting'"
+    " AND wake_at IS NOT NULL AND wake_at <= $1 ORDER BY wake_at, id LIMIT $2"};
+constexpr Statement kWakeReadyIds{
+    "exec_wake_ready_ids",
+    "SELECT id FROM fm_executions WHERE status = 'waiting'"
+    " AND wake_at IS NOT NULL AND wake_at <= $1 ORDER BY wake_at, id LIMIT $2"};
+constexpr Statement kByTenant{
+    "exec_by_tenant",
+    "SELECT " FM_EXECUTION_COLUMNS " FROM fm_executions WHERE tenant_id = $1 AND id > $2"
+    " AND ($3::text IS NULL OR status = $3) ORDER BY id LIMIT $4"};
+constexpr Statement kByIdempotencyKey{
+    "exec_by_idempotency_key",
+    "SELECT " FM_EXECUTION_COLUMNS " FROM fm_executions WHERE flow_id = $1"
+    " AND idempotency_key = $2 AND COALESCE(idempotency_expires_at, created_at + 86400000) > $3"
+    " AND created_at >= $4 ORDER BY created_at DESC, id LIMIT 1"};
+constexpr Statement kChildren{
+    "exec_children",
+    "SELECT " FM_EXECUTION_COLUMNS " FROM fm_executions WHERE parent_execution_id = $1"
+    " AND id > $2 ORDER BY id LIMIT $3"};
+constexpr Statement kTimedOutExecutions{
+    "exec_timed_out",
+    "SELECT " FM_EXECUTION_COLUMNS " FROM fm_executions"
+    " WHERE status IN ('pending', 'running', 'waiting', 'cancelling')"
+    " AND execution_deadline_at <= $1 ORDER BY execution_deadline_at LIMIT $2"};
+constexpr Statement kTimedOutWaits{
+    "exec_timed_out_waits",
+    "SELECT " FM_EXECUTION_COLUMNS " FROM fm_executions WHERE status = 'waiting'"
+    " AND wait_started_at IS NOT NULL AND wait_deadline_at <= $1"
+    " ORDER BY wait_deadline_at LIMIT $2"};
+
+template <typename Response>
+constexpr bool kPaged = requires(Response r) { r.set_next_page_token(""); };
+
+// Runs a list query; for paged responses one row more than asked for tells whether there
+// is a next page.
+template <typename Response>
+absl::StatusOr<Response> FindPage(ConnectionPool& pool, std::string_view what,
+                                  const Statement& statement, Params params, int32_t limit) {
+  params.Add(static_cast<int32_t>(kPaged<Response> ? limit + 1 : limit));
+  return pool.Run<Response>(what, [&](Session& s) -> absl::StatusOr<Response> {
+    pqxx::nontransaction tx(s.connection());
+    const pqxx::result rows = s.Exec(tx, statement, params);
+    Response response;
+    for (const auto& row : rows) {
+      if (response.executions_size() == limit) {
+        if constexpr (kPaged<Response>) {
+          response.set_next_page_token(response.executions(limit - 1).id());
+        }
+        break;
+      }
+      *response.add_executions() = ExecutionFromRow(row);
+    }
+    return response;
+  });
+}
+
+absl::Status ValidatePage(const std::string& page_token) {
+  return ValidateOptionalId(page_token, "page_token");
+}
+
+int64_t NowOr(int64_t now) { return now != 0 ? now : NowMs(); }
+
+}  // namespace
+
+PgExecutionStore::PgExecutionStore(ConnectionPool& pool) : pool_(pool) {
+  pool_.Register({kInsert, kInsertIfAbsent, kUpsert, kUpdate, kUpdateVersioned, kVersionOf,
+                  kClaimKey, kGetByKey, kGet, kDelete, kByStatus, kWakeReady, kWakeReadyIds,
+                  kByTenant, kByIdempotencyKey, kChildren, kTimedOutExecutions, kTimedOutWaits});
+}
+
+absl::StatusOr<v1::CreateExecutionResponse> PgExecutionStore::Create(
+    const v1::CreateExecutionRequest& request) {
+  if (!request.has_execution()) return absl::InvalidArgumentError("execution: required");
+  if (auto s = ValidateExecution(request.execution()); !s.ok()) return s;
+  if (request.has_idempotency_window_ms() && request.idempotency_window_ms() <= 0) {
+    return absl::InvalidArgumentError("idempotency_window_ms: must be positive");
+  }
+  const int64_t now = NowMs();
+  v1::Execution execution = request.execution();
+  if (execution.created_at() == 0) execution.set_created_at(now);
+  if (execution.updated_at() == 0) execution.set_updated_at(now);
+  if (execution.has_idempotency_key() && !execution.has_idempotency_expires_at()) {
+    execution.set_idempotency_expires_at(
+        execution.created_at() +
+        (request.has_idempotency_window_ms() ? request.idempotency_window_ms()
+                                             : kDefaultIdempotencyWindowMs));
+  }
+  if (execution.has_idempotency_key()) return CreateWithKey(execution, now);
+
+  Params params;
+  AddExecutionParams(params, execution, now);
+  return pool_.Run<v1::CreateExecutionResponse>(
+      "create execution", [&](Session& s) -> absl::StatusOr<v1::CreateExecutionResponse> {
+        pqxx::nontransaction tx(s.connection());
+        const pqxx::row row = s.Exec(tx, kInsert, params).at(0);
+        v1::CreateExecutionResponse response;
+        *response.mutable_execution() = execution;
+        response.mutable_execution()->set_version(row[0].as<int64_t>());
+        response.set_created(true);
+        return response;
+      });
+}
+
+absl::StatusOr<v1::CreateExecutionResponse> PgExecutionStore::CreateWithKey(
+    const v1::Execution& execution, int64_t now) {
+  Params insert;
+  AddExecutionParams(insert, execution, now);
+  Params claim;
+  claim.Add(execution.flow_id()).Add(execution.idempotency_key()).Add(execution.id());
+  claim.Add(execution.idempotency_expires_at()).Add(now);
+  Params lookup;
+  lookup.Add(execution.flow_id()).Add(execution.idempotency_key());
+  // A key can be released (its execution deleted) between our failed claim and the lookup;
+  // then the claim is simply tried again.
+  for (int attempt = 0; attempt < 3; ++attempt) {
+    absl::StatusOr<v1::CreateExecutionResponse> result = pool_.Run<v1::CreateExecutionResponse>(
+        "create execution", [&](Session& s) -> absl::StatusOr<v1::CreateExecutionResponse> {
+          v1::CreateExecutionResponse response;
+          {
+            pqxx::work tx(s.connection());
+            if (!s.Exec(tx, kClaimKey, claim).empty()) {
+              const pqxx::row row = s.Exec(tx, kInsert, insert).at(0);
+              tx.commit();
+              *response.mutable_execution() = execution;
+              response.mutable_execution()->set_version(row[0].as<int64_t>());
+              response.set_created(true);
+              return response;
+            }
+          }  // the key is live: roll back, then read its execution
+          pqxx::nontransaction tx(s.connection());
+          const pqxx::result rows = s.Exec(tx, kGetByKey, lookup);
+          if (rows.empty()) return absl::AbortedError("idempotency key released concurrently");
+          *response.mutable_execution() = ExecutionFromRow(rows[0]);
+          response.set_created(false);
+          return response;
+        });
+    if (result.status().code() != absl::StatusCode::kAborted) return result;
+  }
+  return absl::AbortedError("create execution: idempotency key contended, retry");
+}
+
+absl::StatusOr<v1::GetExecutionResponse> PgExecutionStore::Get(
+    const v1::GetExecutionRequest& request) {
+  if (auto s = ValidateId(request.execution_id(), "execution_id"); !s.ok()) return s;
+  Params params;
+  params.Add(request.execution_id());
+  return pool_.Run<v1::GetExecutionResponse>(
+      "get execution", [&](Session& s) -> absl::StatusOr<v1::GetExecutionResponse> {
+        pqxx::nontransaction tx(s.connection());
+        const pqxx::result rows = s.Exec(tx, kGet, params);
+        if (rows.empty()) {
+          return absl::NotFoundError(absl::StrCat("execution ", request.execution_id(), " not found"));
+        }
+        v1::GetExecutionResponse response;
+        *response.mutable_execution() = ExecutionFromRow(rows[0]);
+        return response;
+      });
+}
+
+absl::StatusOr<PgExecutionStore::Written> PgExecutionStore::Write(
+    const v1::Execution& execution, std::optional<int64_t> expected_version, bool must_exist) {
+  if (auto s = ValidateExecution(execution); !s.ok()) return s;
+  if (auto s = ValidateExpectedVersion(expected_version); !s.ok()) return s;
+  const int64_t now = NowMs();
+  Params params;
+  AddExecutionParams(params, execution, now);
+  const bool insert_only = expected_version && *expected_version == 0;
+  const Statement& statement = insert_only          ? kInsertIfAbsent
+                               : expected_version   ? kUpdateVersioned
+                               : must_exist         ? kUpdate
+                                                    : kUpsert;
+  if (expected_version && !insert_only) params.Add(*expected_version);
+  return pool_.Run<Written>("save execution", [&](Session& s) -> absl::StatusOr<Written> {
+    pqxx::nontransaction tx(s.connection());
+    const pqxx::result rows = s.Exec(tx, statement, params);
+    if (!rows.empty()) {
+      Written written{rows[0][0].as<int64_t>(), rows[0][1].as<int64_t>(),
+                      rows[0][2].as<int64_t>(), insert_only};
+      if (&statement == &kUpsert) written.created = rows[0][3].as<bool>();
+      return written;
+    }
+    // Nothing written: tell a missing row from a version conflict.
+    Params id;
+    id.Add(execution.id());
+    const pqxx::result current = s.Exec(tx, kVersionOf, id);
+    if (current.empty() && !insert_only) {
+      return absl::NotFoundError(absl::StrCat("execution ", execution.id(), " not found"));
+    }
+    const int64_t stored = current.empty() ? 0 : current[0][0].as<int64_t>();
+    return absl::AbortedError(absl::StrCat("execution ", execution.id(), ": expected version ",
+                                           expected_version.value_or(0), ", stored version ",
+                                           stored));
+  });
+}
+
+absl::StatusOr<v1::SaveExecutionResponse> PgExecutionStore::Save(
+    const v1::SaveExecutionRequest& request) {
+  if (!request.has_execution()) return absl::InvalidArgumentError("execution: required");
+  absl::StatusOr<Written> written =
+      Write(request.execution(),
+            request.has_expected_version() ? std::optional(request.expected_version())
+                                           : std::nullopt,
+            /*must_exist=*/false);
+  if (!written.ok()) return written.status();
+  v1::SaveExecutionResponse response;
+  response.set_version(written->version);
+  response.set_created(written->created);
+  response.set_created_at(written->created_at);
+  response.set_updated_at(written->updated_at);
+  return response;
+}
+
+absl::StatusOr<v1::UpdateExecutionResponse> PgExecutionStore::Update(
+    const v1::UpdateExecutionRequest& request) {
+  if (!request.has_execution()) return absl::InvalidArgumentError("execution: required");
+  if (request.has_expected_version() && request.expected_version() == 0) {
+    return absl::InvalidArgumentError("expected_version: Update needs an existing version (>= 1)");
+  }
+  absl::StatusOr<Written> written =
+      Write(request.execution(),
+            request.has_expected_version() ? std::optional(request.expected_version())
+                                           : std::nullopt,
+            /*must_exist=*/true);
+  if (!written.ok()) return written.status();
+  v1::UpdateExecutionResponse response;
+  response.set_version(written->version);
+  response.set_updated_at(written->updated_at);
+  return response;
+}
+
+absl::StatusOr<v1::DeleteExecutionResponse> PgExecutionStore::Delete(
+    const v1::DeleteExecutionRequest& request) {
+  if (auto s = ValidateId(request.execution_id(), "execution_id"); !s.ok()) return s;
+  Params params;
+  params.Add(request.execution_id());
+  return pool_.Run<v1::DeleteExecutionResponse>(
+      "delete execution", [&](Session& s) -> absl::StatusOr<v1::DeleteExecutionResponse> {
+        pqxx::nontransaction tx(s.connection());
+        v1::DeleteExecutionResponse response;
+        response.set_deleted(s.Exec(tx, kDelete, params).affected_rows() > 0);
+        return response;
+      });
+}
+
+absl::StatusOr<v1::FindByStatusResponse> PgExecutionStore::FindByStatus(
+    const v1::FindByStatusRequest& request) {
+  if (auto s = ValidateExecutionStatus(request.status(), "status"); !s.ok()) return s;
+  if (auto s = ValidatePage(request.page_token()); !s.ok()) return s;
+  absl::StatusOr<int32_t> limit = EffectiveLimit(request.limit());
+  if (!limit.ok()) return limit.status();
+  Params params;
+  params.Add(*ExecutionStatusName(request.status())).Add(request.page_token());
+  return FindPage<v1::FindByStatusResponse>(pool_, "find executions by status", kByStatus,
+                                            std::move(params), *limit);
+}
+
+absl::StatusOr<v1::ListWakeReadyResponse> PgExecutionStore::ListWakeReady(
+    const v1::ListWakeReadyRequest& request) {
+  if (auto s = ValidateNonNegative(request.now(), "now"); !s.ok()) return s;
+  absl::StatusOr<int32_t> limit = EffectiveLimit(request.limit());
+  if (!limit.ok()) return limit.status();
+  Params params;
+  params.Add(NowOr(request.now())).Add(*limit);
+  return pool_.Run<v1::ListWakeReadyResponse>(
+      "list wake-ready executions", [&](Session& s) -> absl::StatusOr<v1::ListWakeReadyResponse> {
+        pqxx::nontransaction tx(s.connection());
+        v1::ListWakeReadyResponse response;
+        for (const auto& row : s.Exec(tx, request.ids_only() ? kWakeReadyIds : kWakeReady, params)) {
+          if (request.ids_only()) {
+            response.add_execution_ids(row[0].c_str());
+          } else {
+            *response.add_executions() = ExecutionFromRow(row);
+            response.add_execution_ids(row[0].c_str());
+          }
+        }
+        return response;
+      });
+}
+
+absl::StatusOr<v1::FindByTenantResponse> PgExecutionStore::FindByTenant(
+    const v1::FindByTenantRequest& request) {
+  if (auto s = ValidateId(request.tenant_id(), "tenant_id"); !s.ok()) return s;
+  if (request.status() != v1::EXECUTION_STATUS_UNSPECIFIED) {
+    if (auto s = ValidateExecutionStatus(request.status(), "status"); !s.ok()) return s;
+  }
+  if (auto s = ValidatePage(request.page_token()); !s.ok()) return s;
+  absl::StatusOr<int32_t> limit = EffectiveLimit(request.limit());
+  if (!limit.ok()) return limit.status();
+  Params params;
+  params.Add(request.tenant_id()).Add(request.page_token());
+  if (auto name = ExecutionStatusName(request.status())) {
+    params.Add(*name);
+  } else {
+    params.AddNull();
+  }
+  return FindPage<v1::FindByTenantResponse>(pool_, "find executions by tenant", kByTenant,
+                                            std::move(params), *limit);
+}
+
+absl::StatusOr<v1::FindByIdempotencyKeyResponse> PgExecutionStore::FindByIdempotencyKey(
+    const v1::FindByIdempotencyKeyRequest& request) {
+  if (auto s = ValidateId(request.flow_id(), "flow_id"); !s.ok()) return s;
+  if (auto s = ValidateId(request.idempotency_key(), "idempotency_key"); !s.ok()) return s;
+  if (auto s = ValidateNonNegative(request.window_ms(), "window_ms"); !s.ok()) return s;
+  const int64_t now = NowMs();
+  Params params;
+  params.Add(request.flow_id()).Add(request.idempotency_key()).Add(now);
+  params.Add(request.window_ms() > 0 ? now - request.window_ms() : int64_t{0});
+  return pool_.Run<v1::FindByIdempotencyKeyResponse>(
+      "find execution by idempotency key",
+      [&](Session& s) -> absl::StatusOr<v1::FindByIdempotencyKeyResponse> {
+        pqxx::nontransaction tx(s.connection());
+        const pqxx::result rows = s.Exec(tx, kByIdempotencyKey, params);
+        v1::FindByIdempotencyKeyResponse response;
+        if (!rows.empty()) {
+          response.set_found(true);
+          *response.mutable_execution() = ExecutionFromRow(rows[0]);
+        }
+        return response;
+      });
+}
+
+absl::StatusOr<v1::FindChildrenResponse> PgExecutionStore::FindChildren(
+    const v1::FindChildrenRequest& request) {
+  if (auto s = ValidateId(request.parent_execution_id(), "parent_execution_id"); !s.ok()) return s;
+  if (auto s = ValidatePage(request.page_token()); !s.ok()) return s;
+  absl::StatusOr<int32_t> limit = EffectiveLimit(request.limit());
+  if (!limit.ok()) return limit.status();
+  Params params;
+  params.Add(request.parent_execution_id()).Add(request.page_token());
+  return FindPage<v1::FindChildrenResponse>(pool_, "find child executions", kChildren,
+                                            std::move(params), *limit);
+}
+
+absl::StatusOr<v1::FindTimedOutExecutionsResponse> PgExecutionStore::FindTimedOutExecutions(
+    const v1::FindTimedOutExecutionsRequest& request) {
+  if (auto s = ValidateNonNegative(request.now(), "now"); !s.ok()) return s;
+  absl::StatusOr<int32_t> limit = EffectiveLimit(request.limit());
+  if (!limit.ok()) return limit.status();
+  Params params;
+  params.Add(NowOr(request.now()));
+  return FindPage<v1::FindTimedOutExecutionsResponse>(
+      pool_, "find timed-out executions", kTimedOutExecutions, std::move(params), *limit);
+}
+
+absl::StatusOr<v1::FindTimedOutWaitsResponse> PgExecutionStore::FindTimedOutWaits(
+    const v1::FindTimedOutWaitsRequest& request) {
+  if (auto s = ValidateNonNegative(request.now(), "now"); !s.ok()) return s;
+  absl::StatusOr<int32_t> limit = EffectiveLimit(request.limit());
+  if (!limit.ok()) return limit.status();
+  Params params;
+  params.Add(NowOr(request.now()));
+  return FindPage<v1::FindTimedOutWaitsResponse>(pool_, "find timed-out waits", kTimedOutWaits,
+                                                 std::move(params), *limit);
+}
+
+}  // namespace flowmonkey::pg

@@ -1,0 +1,55 @@
+#pragma once
+
+// ExecutionStore on PostgreSQL (seed: PgExecutionStore). Single-statement operations run
+// in autocommit; Create with an idempotency key runs in one transaction that claims the
+// key row in fm_idempotency_keys first.
+
+#include "core/execution_store.h"
+#include "server/pg/pool.h"
+
+namespace flowmonkey::pg {
+
+class PgExecutionStore : public ExecutionStore {
+ public:
+  // Registers its statements with `pool`, which must outlive the store.
+  explicit PgExecutionStore(ConnectionPool& pool);
+
+  absl::StatusOr<v1::CreateExecutionResponse> Create(
+      const v1::CreateExecutionRequest& request) override;
+  absl::StatusOr<v1::GetExecutionResponse> Get(const v1::GetExecutionRequest& request) override;
+  absl::StatusOr<v1::SaveExecutionResponse> Save(const v1::SaveExecutionRequest& request) override;
+  absl::StatusOr<v1::UpdateExecutionResponse> Update(
+      const v1::UpdateExecutionRequest& request) override;
+  absl::StatusOr<v1::DeleteExecutionResponse> Delete(
+      const v1::DeleteExecutionRequest& request) override;
+  absl::StatusOr<v1::FindByStatusResponse> FindByStatus(
+      const v1::FindByStatusRequest& request) override;
+  absl::StatusOr<v1::ListWakeReadyResponse> ListWakeReady(
+      const v1::ListWakeReadyRequest& request) override;
+  absl::StatusOr<v1::FindByTenantResponse> FindByTenant(
+      const v1::FindByTenantRequest& request) override;
+  absl::StatusOr<v1::FindByIdempotencyKeyResponse> FindByIdempotencyKey(
+      const v1::FindByIdempotencyKeyRequest& request) override;
+  absl::StatusOr<v1::FindChildrenResponse> FindChildren(
+      const v1::FindChildrenRequest& request) override;
+  absl::StatusOr<v1::FindTimedOutExecutionsResponse> FindTimedOutExecutions(
+      const v1::FindTimedOutExecutionsRequest& request) override;
+  absl::StatusOr<v1::FindTimedOutWaitsResponse> FindTimedOutWaits(
+      const v1::FindTimedOutWaitsRequest& request) override;
+
+ private:
+  struct Written {
+    int64_t version = 0;
+    int64_t created_at = 0;
+    int64_t updated_at = 0;
+    bool created = false;
+  };
+  absl::StatusOr<v1::CreateExecutionResponse> CreateWithKey(const v1::Execution& execution,
+                                                            int64_t now);
+  absl::StatusOr<Written> Write(const v1::Execution& execution,
+                                std::optional<int64_t> expected_version, bool must_exist);
+
+  ConnectionPool& pool_;
+};
+
+}  // namespace flowmonkey::pg

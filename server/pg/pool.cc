@@ -1,0 +1,149 @@
+#include "server/pg/pool.h"
+
+#include <pqxx/nontransaction>
+#include <pqxx/prepared_statement>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
+#include "spdlog/spdlog.h"
+
+namespace flowmonkey::pg {
+
+absl::Status ValidateTablePrefix(std::string_view prefix) {
+  bool ok = !prefix.empty() && prefix.size() <= 32 && absl::ascii_islower(prefix[0]);
+  for (char c : prefix) {
+    ok = ok && (absl::ascii_islower(c) || absl::ascii_isdigit(c) || c == '_');
+  }
+  if (ok) return absl::OkStatus();
+  return absl::InvalidArgumentError(absl::StrCat(
+      "table prefix '", std::string(prefix), "': use lower-case letters, digits and '_', starting with a letter"));
+}
+
+std::string WithPrefix(std::string_view sql, std::string_view prefix) {
+  if (prefix == "fm_") return std::string(sql);
+  return absl::StrReplaceAll(std::string(sql), {{"fm_", std::string(prefix)}});
+}
+
+pqxx::result Session::Exec(pqxx::transaction_base& tx, const Statement& statement,
+                           const Params& params) {
+  auto args = pqxx::prepare::make_dynamic_params(params.values());
+  if (pool_->options_.prepare_statements) {
+    return tx.exec_prepared(std::string(statement.name), args);
+  }
+  return tx.exec_params(pool_->SqlFor(statement.name), args);
+}
+
+ConnectionPool::ConnectionPool(PoolOptions options)
+    : options_(std::move(options)), slots_(std::max(1, options_.size)) {}
+
+ConnectionPool::~ConnectionPool() = default;
+
+void ConnectionPool::Register(const Statement& statement) {
+  std::lock_guard lock(mu_);
+  std::string name(statement.name);
+  if (statement_index_.count(name)) return;
+  statement_index_[name] = statements_.size();
+  statements_.emplace_back(name, Sql(statement.sql));
+}
+
+const std::string& ConnectionPool::SqlFor(std::string_view name) {
+  std::lock_guard lock(mu_);
+  return statements_.at(statement_index_.at(std::string(name))).second;
+}
+
+int ConnectionPool::Open() const {
+  std::lock_guard lock(mu_);
+  int open = 0;
+  for (const auto& slot : slots_) open += slot.connection != nullptr;
+  return open;
+}
+
+absl::StatusOr<ConnectionPool::Slot*> ConnectionPool::Acquire() {
+  Slot* slot = nullptr;
+  {
+    std::unique_lock lock(mu_);
+    auto free_slot = [&] {
+      for (auto& s : slots_) {
+        if (!s.busy && s.connection) return &s;  // prefer an open connection
+      }
+      for (auto& s : slots_) {
+        if (!s.busy) return &s;
+      }
+      return static_cast<Slot*>(nullptr);
+    };
+    const auto deadline = std::chrono::steady_clock::now() +
+                          absl::ToChronoMilliseconds(options_.acquire_timeout);
+    while ((slot = free_slot()) == nullptr) {
+      if (freed_.wait_until(lock, deadline) == std::cv_status::timeout && !free_slot()) {
+        return absl::UnavailableError("all database connections are busy");
+      }
+    }
+    slot->busy = true;
+    if (slot->connection && slot->generation < generation_) slot->connection.reset();
+  }
+  in_use_.fetch_add(1);
+  if (absl::Status ready = EnsureReady(*slot); !ready.ok()) {
+    Release(slot, true);
+    return ready;
+  }
+  return slot;
+}
+
+absl::Status ConnectionPool::EnsureReady(Slot& slot) {
+  try {
+    if (!slot.connection) {
+      slot.connection = std::make_unique<pqxx::connection>(options_.database_url);
+      slot.prepared = 0;
+      std::lock_guard lock(mu_);
+      slot.generation = generation_;
+    }
+    if (!options_.prepare_statements) return absl::OkStatus();
+    std::vector<std::pair<std::string, std::string>> missing;
+    {
+      std::lock_guard lock(mu_);
+      missing.assign(statements_.begin() + static_cast<ptrdiff_t>(slot.prepared),
+                     statements_.end());
+    }
+    for (const auto& [name, sql] : missing) {
+      slot.connection->prepare(name, sql);
+      ++slot.prepared;
+    }
+    return absl::OkStatus();
+  } catch (const std::exception& e) {
+    spdlog::warn("database connection failed: {}", e.what());
+    return absl::UnavailableError("database unavailable: cannot connect");
+  }
+}
+
+void ConnectionPool::Release(Slot* slot, bool broken) {
+  {
+    std::lock_guard lock(mu_);
+    if (broken) {
+      slot->connection.reset();
+      ++generation_;  // connections opened before the loss are probably dead too
+    }
+    slot->busy = false;
+  }
+  in_use_.fetch_sub(1);
+  freed_.notify_one();
+}
+
+absl::Status ConnectionPool::RunVoid(std::string_view what,
+                                     const std::function<absl::Status(Session&)>& fn) {
+  return Run<bool>(what, [&](Session& s) -> absl::StatusOr<bool> {
+           if (absl::Status status = fn(s); !status.ok()) return status;
+           return true;
+         })
+      .status();
+}
+
+absl::Status ConnectionPool::Ping() {
+  return RunVoid("ping", [](Session& s) {
+    pqxx::nontransaction tx(s.connection());
+    tx.exec("SELECT 1");
+    return absl::OkStatus();
+  });
+}
+
+}  // namespace flowmonkey::pg

@@ -1,0 +1,134 @@
+#pragma once
+
+// A fixed-size pool of PostgreSQL connections. Connections open lazily, prepare every
+// registered statement by name, and are replaced when they break: after a connection loss
+// every connection opened before it is discarded, so the pool recovers on its own when the
+// database comes back instead of failing once per stale connection.
+
+#include <atomic>
+#include <condition_variable>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include <pqxx/connection>
+#include <pqxx/transaction_base>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "server/pg/errors.h"
+#include "server/pg/params.h"
+
+namespace flowmonkey::pg {
+
+// A named query. `sql` is written with the default table prefix "fm_".
+struct Statement {
+  std::string_view name;
+  std::string_view sql;
+};
+
+struct PoolOptions {
+  std::string database_url;
+  int size = 16;
+  std::string table_prefix = "fm_";
+  // Off for PgBouncer in transaction mode without prepared-statement support.
+  bool prepare_statements = true;
+  absl::Duration acquire_timeout = absl::Seconds(5);
+};
+
+// Checks a table prefix: lower-case letters, digits and '_', starting with a letter, at
+// most 32 bytes. It is the one configured name spliced into SQL text.
+absl::Status ValidateTablePrefix(std::string_view prefix);
+// Rewrites the default prefix "fm_" in `sql` to `prefix`.
+std::string WithPrefix(std::string_view sql, std::string_view prefix);
+
+class ConnectionPool;
+
+// What a store sees while it holds a connection.
+class Session {
+ public:
+  pqxx::connection& connection() { return *connection_; }
+  pqxx::result Exec(pqxx::transaction_base& tx, const Statement& statement,
+                    const Params& params = Params());
+
+ private:
+  friend class ConnectionPool;
+  Session(ConnectionPool* pool, pqxx::connection* connection)
+      : pool_(pool), connection_(connection) {}
+  ConnectionPool* pool_;
+  pqxx::connection* connection_;
+};
+
+class ConnectionPool {
+ public:
+  explicit ConnectionPool(PoolOptions options);
+  ~ConnectionPool();
+  ConnectionPool(const ConnectionPool&) = delete;
+  ConnectionPool& operator=(const ConnectionPool&) = delete;
+
+  // Makes `statement` available to Session::Exec on every connection.
+  void Register(const Statement& statement);
+  void Register(std::initializer_list<Statement> statements) {
+    for (const auto& s : statements) Register(s);
+  }
+
+  // Runs fn on a pooled connection. Exceptions become a Status (errors.h); UNAVAILABLE
+  // when no connection can be opened or none frees up within acquire_timeout.
+  template <typename T>
+  absl::StatusOr<T> Run(std::string_view what, const std::function<absl::StatusOr<T>(Session&)>& fn);
+  absl::Status RunVoid(std::string_view what, const std::function<absl::Status(Session&)>& fn);
+
+  // SELECT 1 on a pooled connection: is the database reachable right now?
+  absl::Status Ping();
+
+  const PoolOptions& options() const { return options_; }
+  std::string Sql(std::string_view sql) const { return WithPrefix(sql, options_.table_prefix); }
+  int InUse() const { return in_use_.load(); }
+  int Open() const;
+
+ private:
+  friend class Session;
+  struct Slot {
+    std::unique_ptr<pqxx::connection> connection;
+    uint64_t generation = 0;
+    size_t prepared = 0;  // how many of statements_ this connection has prepared
+    bool busy = false;
+  };
+
+  absl::StatusOr<Slot*> Acquire();
+  void Release(Slot* slot, bool broken);
+  absl::Status EnsureReady(Slot& slot);
+  const std::string& SqlFor(std::string_view name);
+
+  const PoolOptions options_;
+  mutable std::mutex mu_;
+  std::condition_variable freed_;
+  std::vector<Slot> slots_;
+  std::vector<std::pair<std::string, std::string>> statements_;  // name, prefixed SQL
+  std::unordered_map<std::string, size_t> statement_index_;
+  uint64_t generation_ = 1;  // bumped on every connection loss
+  std::atomic<int> in_use_{0};
+};
+
+template <typename T>
+absl::StatusOr<T> ConnectionPool::Run(std::string_view what,
+                                      const std::function<absl::StatusOr<T>(Session&)>& fn) {
+  absl::StatusOr<Slot*> slot = Acquire();
+  if (!slot.ok()) return slot.status();
+  Session session(this, (*slot)->connection.get());
+  try {
+    absl::StatusOr<T> result = fn(session);
+    Release(*slot, false);
+    return result;
+  } catch (const std::exception& e) {
+    Release(*slot, IsConnectionLoss(e) || !(*slot)->connection->is_open());
+    return StatusFromException(e, what);
+  }
+}
+
+}  // namespace flowmonkey::pg

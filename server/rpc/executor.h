@@ -1,0 +1,36 @@
+#pragma once
+
+// A fixed set of worker threads that run blocking store calls off gRPC's callback threads.
+// Sized like the connection pool, so a worker never waits long for a connection.
+
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+namespace flowmonkey::rpc {
+
+class Executor {
+ public:
+  explicit Executor(int threads);
+  // Runs every task already queued, then joins the threads.
+  ~Executor();
+  Executor(const Executor&) = delete;
+  Executor& operator=(const Executor&) = delete;
+
+  void Submit(std::function<void()> task);
+  size_t Queued() const;
+
+ private:
+  void Loop();
+
+  mutable std::mutex mu_;
+  std::condition_variable ready_;
+  std::deque<std::function<void()>> tasks_;
+  bool stopping_ = false;
+  std::vector<std::thread> threads_;
+};
+
+}  // namespace flowmonkey::rpc

@@ -1,0 +1,161 @@
+#include "server/server.h"
+
+#include <grpcpp/ext/proto_server_reflection_plugin.h>
+#include <grpcpp/health_check_service_interface.h>
+
+#include "absl/strings/str_cat.h"
+#include "server/pg/execution_store.h"
+#include "server/pg/migrations.h"
+#include "server/pg/pool.h"
+#include "server/rpc/admin_service.h"
+#include "server/rpc/execution_service.h"
+#include "spdlog/spdlog.h"
+
+namespace flowmonkey {
+namespace {
+
+constexpr const char* kServiceNames[] = {"", "flowmonkey.v1.ExecutionStore", "flowmonkey.v1.Admin"};
+
+pg::PoolOptions PoolOptionsFrom(const ServerOptions& options) {
+  pg::PoolOptions pool;
+  pool.database_url = options.database_url;
+  pool.size = options.pool_size;
+  pool.table_prefix = options.table_prefix;
+  pool.prepare_statements = options.prepare_statements;
+  return pool;
+}
+
+// Start-up waits for a database that is still coming up (a container starting beside us).
+absl::StatusOr<int> MigrateWithRetry(pg::ConnectionPool& pool, absl::Duration timeout) {
+  const absl::Time deadline = absl::Now() + timeout;
+  for (;;) {
+    absl::StatusOr<int> version = pg::ApplyMigrations(pool);
+    if (version.ok() || version.status().code() != absl::StatusCode::kUnavailable ||
+        absl::Now() > deadline) {
+      return version;
+    }
+    spdlog::warn("database not reachable yet, retrying: {}", version.status().ToString());
+    absl::SleepFor(absl::Seconds(1));
+  }
+}
+
+}  // namespace
+
+struct Server::Parts {
+  explicit Parts(const ServerOptions& options)
+      : pool(PoolOptionsFrom(options)),
+        executions(pool),
+        executor(options.pool_size),
+        execution_service(executions, executor),
+        admin_service(
+            [this, prefix = options.table_prefix]() -> absl::StatusOr<v1::GetSchemaVersionResponse> {
+              absl::StatusOr<int> version = pg::SchemaVersion(pool);
+              if (!version.ok()) return version.status();
+              v1::GetSchemaVersionResponse response;
+              response.set_version(*version);
+              response.set_latest_known_version(pg::LatestKnownVersion());
+              response.set_table_prefix(prefix);
+              return response;
+            },
+            executor) {}
+
+  pg::ConnectionPool pool;
+  pg::PgExecutionStore executions;
+  rpc::Executor executor;
+  rpc::ExecutionService execution_service;
+  rpc::AdminService admin_service;
+};
+
+absl::StatusOr<int> MigrateDatabase(const ServerOptions& options) {
+  if (auto s = pg::ValidateTablePrefix(options.table_prefix); !s.ok()) return s;
+  pg::ConnectionPool pool(PoolOptionsFrom(options));
+  return MigrateWithRetry(pool, options.startup_timeout);
+}
+
+absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& options) {
+  if (auto s = pg::ValidateTablePrefix(options.table_prefix); !s.ok()) return s;
+  if (options.pool_size < 1 || options.pool_size > 1000) {
+    return absl::InvalidArgumentError("pool size: must be between 1 and 1000");
+  }
+  std::unique_ptr<Server> server(new Server());
+  server->options_ = options;
+  server->parts_ = std::make_unique<Parts>(options);
+  if (options.migrate_on_start) {
+    absl::StatusOr<int> version = MigrateWithRetry(server->parts_->pool, options.startup_timeout);
+    if (!version.ok()) return version.status();
+    spdlog::info("schema at version {}", *version);
+  }
+
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  grpc::ServerBuilder builder;
+  builder.AddListeningPort(options.listen, grpc::InsecureServerCredentials(), &server->port_);
+  builder.RegisterService(&server->parts_->execution_service);
+  builder.RegisterService(&server->parts_->admin_service);
+  server->grpc_server_ = builder.BuildAndStart();
+  if (!server->grpc_server_ || server->port_ == 0) {
+    return absl::UnavailableError(absl::StrCat("cannot listen on ", options.listen));
+  }
+  server->SetServing(server->parts_->pool.Ping().ok());
+  server->health_thread_ = std::thread([s = server.get()] { s->MonitorHealth(); });
+  spdlog::info("serving on port {}", server->port_);
+  return server;
+}
+
+Server::~Server() { Shutdown(); }
+
+void Server::SetServing(bool serving) {
+  {
+    std::lock_guard lock(mu_);
+    if (stopping_ && serving) return;  // never report SERVING again once draining
+    if (serving != serving_) {
+      spdlog::log(serving ? spdlog::level::info : spdlog::level::warn, "health: {}",
+                  serving ? "SERVING (database reachable)" : "NOT_SERVING (database unreachable)");
+    }
+    serving_ = serving;
+  }
+  auto* health = grpc_server_->GetHealthCheckService();
+  for (const char* name : kServiceNames) health->SetServingStatus(name, serving);
+}
+
+void Server::MonitorHealth() {
+  std::unique_lock lock(mu_);
+  while (!stopping_) {
+    lock.unlock();
+    const bool reachable = parts_->pool.Ping().ok();
+    SetServing(reachable);
+    lock.lock();
+    state_changed_.wait_for(lock, absl::ToChronoMilliseconds(options_.health_interval),
+                            [this] { return stopping_; });
+  }
+}
+
+void Server::Shutdown() {
+  {
+    std::lock_guard lock(mu_);
+    if (stopping_ || !grpc_server_) return;
+    stopping_ = true;
+  }
+  state_changed_.notify_all();
+  if (health_thread_.joinable()) health_thread_.join();
+  spdlog::info("shutting down: draining in-flight calls (up to {})",
+               absl::FormatDuration(options_.drain_timeout));
+  grpc_server_->GetHealthCheckService()->Shutdown();  // every service reports NOT_SERVING
+  grpc_server_->Shutdown(std::chrono::system_clock::now() +
+                         absl::ToChronoMilliseconds(options_.drain_timeout));
+  grpc_server_->Wait();
+  parts_.reset();  // joins the workers, then closes the pool
+  {
+    std::lock_guard lock(mu_);
+    stopped_ = true;
+  }
+  state_changed_.notify_all();
+  spdlog::info("shut down");
+}
+
+void Server::Wait() {
+  std::unique_lock lock(mu_);
+  state_changed_.wait(lock, [this] { return stopped_; });
+}
+
+}  // namespace flowmonkey

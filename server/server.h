@@ -1,0 +1,70 @@
+#pragma once
+
+// The FlowMonkey Store service: connection pool, migrations, stores, gRPC services, health
+// and reflection, wired together. main() and the tests both run it through this class.
+
+#include <atomic>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include <grpcpp/grpcpp.h>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+
+namespace flowmonkey {
+
+struct ServerOptions {
+  std::string listen = "0.0.0.0:50051";
+  std::string database_url;
+  int pool_size = 16;
+  std::string table_prefix = "fm_";
+  bool prepare_statements = true;
+  bool migrate_on_start = true;
+  // How long start-up keeps retrying an unreachable database before giving up.
+  absl::Duration startup_timeout = absl::Seconds(30);
+  absl::Duration health_interval = absl::Seconds(1);
+  // On shutdown, how long in-flight calls may take before they are cancelled.
+  absl::Duration drain_timeout = absl::Seconds(10);
+};
+
+// Applies migrations and exits: the `migrate` command.
+absl::StatusOr<int> MigrateDatabase(const ServerOptions& options);
+
+class Server {
+ public:
+  // Starts serving; returns once the port is bound. Applies pending migrations first
+  // unless migrate_on_start is off.
+  static absl::StatusOr<std::unique_ptr<Server>> Start(const ServerOptions& options);
+  ~Server();
+
+  // The port actually bound (useful with ":0").
+  int port() const { return port_; }
+  // Stops accepting, reports NOT_SERVING, drains in-flight calls (up to drain_timeout),
+  // then closes the pool. Safe to call more than once and from any thread.
+  void Shutdown();
+  // Blocks until Shutdown() has completed.
+  void Wait();
+
+ private:
+  struct Parts;
+  Server() = default;
+  void MonitorHealth();
+  void SetServing(bool serving);
+
+  ServerOptions options_;
+  std::unique_ptr<Parts> parts_;
+  std::unique_ptr<grpc::Server> grpc_server_;
+  int port_ = 0;
+  std::thread health_thread_;
+  std::mutex mu_;
+  std::condition_variable state_changed_;
+  bool stopping_ = false;
+  bool stopped_ = false;
+  bool serving_ = false;
+};
+
+}  // namespace flowmonkey

@@ -1,0 +1,161 @@
+-- FlowMonkey Store schema, version 1: the seed's fm_ schema, what the upstream package grew
+-- (context storage, locks, job checkpoint/progress, flow status/tags/visual) and our
+-- additive columns. "fm_" is the table prefix; the server substitutes its --table-prefix.
+
+CREATE TABLE fm_executions (
+  id                     TEXT PRIMARY KEY,
+  flow_id                TEXT NOT NULL,
+  flow_version           TEXT NOT NULL,
+  current_step           TEXT NOT NULL,
+  status                 TEXT NOT NULL,
+  context                JSONB NOT NULL DEFAULT '{}',
+  wake_at                BIGINT,
+  wait_reason            TEXT,
+  error                  JSONB,
+  step_count             INTEGER NOT NULL DEFAULT 0,
+  history                JSONB,
+  tenant_id              TEXT,
+  metadata               JSONB,
+  created_at             BIGINT NOT NULL,
+  updated_at             BIGINT NOT NULL,
+  idempotency_key        TEXT,
+  idempotency_expires_at BIGINT,
+  cancellation           JSONB,
+  parent_execution_id    TEXT,
+  wait_started_at        BIGINT,
+  timeout_config         JSONB,
+  -- Ours: per-step retry counters, optimistic-concurrency version and the deadlines that
+  -- make the timeout queries index range scans (derived, so they can never disagree).
+  retry_attempts         JSONB,
+  version                BIGINT NOT NULL DEFAULT 1,
+  execution_deadline_at  BIGINT GENERATED ALWAYS AS (
+      created_at + COALESCE((timeout_config->>'executionTimeoutMs')::BIGINT, 86400000)) STORED,
+  wait_deadline_at       BIGINT GENERATED ALWAYS AS (
+      wait_started_at + COALESCE((timeout_config->>'waitTimeoutMs')::BIGINT, 604800000)) STORED
+);
+ALTER TABLE fm_executions ALTER COLUMN context SET COMPRESSION lz4;
+ALTER TABLE fm_executions ALTER COLUMN history SET COMPRESSION lz4;
+
+CREATE INDEX idx_fm_exec_status ON fm_executions (status, id);
+CREATE INDEX idx_fm_exec_wake ON fm_executions (wake_at)
+  WHERE status = 'waiting' AND wake_at IS NOT NULL;
+CREATE INDEX idx_fm_exec_tenant ON fm_executions (tenant_id, id) WHERE tenant_id IS NOT NULL;
+CREATE INDEX idx_fm_exec_idemp ON fm_executions (flow_id, idempotency_key)
+  WHERE idempotency_key IS NOT NULL;
+CREATE INDEX idx_fm_exec_parent ON fm_executions (parent_execution_id, id)
+  WHERE parent_execution_id IS NOT NULL;
+CREATE INDEX idx_fm_exec_deadline ON fm_executions (execution_deadline_at)
+  WHERE status IN ('pending', 'running', 'waiting', 'cancelling');
+CREATE INDEX idx_fm_exec_wait_deadline ON fm_executions (wait_deadline_at)
+  WHERE status = 'waiting' AND wait_started_at IS NOT NULL;
+
+-- One live idempotency key per (flow_id, key): the row that makes Create atomic. An expired
+-- key is taken over by the next Create; background maintenance deletes expired rows.
+CREATE TABLE fm_idempotency_keys (
+  flow_id         TEXT NOT NULL,
+  idempotency_key TEXT NOT NULL,
+  -- Deferred: Create claims the key before it inserts the execution.
+  execution_id    TEXT NOT NULL REFERENCES fm_executions (id) ON DELETE CASCADE
+                  DEFERRABLE INITIALLY DEFERRED,
+  expires_at      BIGINT NOT NULL,
+  PRIMARY KEY (flow_id, idempotency_key)
+);
+CREATE INDEX idx_fm_idemp_exec ON fm_idempotency_keys (execution_id);
+CREATE INDEX idx_fm_idemp_expires ON fm_idempotency_keys (expires_at);
+
+-- Execution leases. The row outlives a release so that fencing tokens only ever grow.
+CREATE TABLE fm_execution_locks (
+  execution_id  TEXT PRIMARY KEY REFERENCES fm_executions (id) ON DELETE CASCADE,
+  owner         TEXT,
+  fencing_token BIGINT NOT NULL DEFAULT 0,
+  expires_at    BIGINT NOT NULL DEFAULT 0,
+  acquired_at   BIGINT NOT NULL DEFAULT 0
+);
+
+CREATE TABLE fm_flows (
+  id          TEXT NOT NULL,
+  version     TEXT NOT NULL,
+  name        TEXT,
+  description TEXT,
+  status      TEXT NOT NULL DEFAULT 'published',
+  tags        TEXT[] NOT NULL DEFAULT '{}',
+  definition  JSONB NOT NULL,
+  visual      JSONB,
+  created_at  BIGINT NOT NULL,
+  updated_at  BIGINT NOT NULL DEFAULT 0,
+  -- Semantic-version sort key: major, minor, patch, and pre-release (NULL sorts last =
+  -- a release ranks above its pre-releases).
+  version_major BIGINT NOT NULL DEFAULT 0,
+  version_minor BIGINT NOT NULL DEFAULT 0,
+  version_patch BIGINT NOT NULL DEFAULT 0,
+  version_pre   TEXT,
+  PRIMARY KEY (id, version)
+);
+CREATE INDEX idx_fm_flows_semver ON fm_flows
+  (id, version_major DESC, version_minor DESC, version_patch DESC, version_pre DESC NULLS FIRST);
+
+CREATE TABLE fm_jobs (
+  id              TEXT PRIMARY KEY,
+  execution_id    TEXT NOT NULL REFERENCES fm_executions (id) ON DELETE CASCADE,
+  step_id         TEXT NOT NULL,
+  handler         TEXT NOT NULL,
+  status          TEXT NOT NULL,
+  input           JSONB NOT NULL,
+  result          JSONB,
+  error           JSONB,
+  runner_id       TEXT,
+  heartbeat_at    BIGINT,
+  heartbeat_ms    INTEGER NOT NULL DEFAULT 30000,
+  attempts        INTEGER NOT NULL DEFAULT 0,
+  max_attempts    INTEGER NOT NULL DEFAULT 3,
+  created_at      BIGINT NOT NULL,
+  updated_at      BIGINT NOT NULL,
+  instance_id     TEXT,
+  checkpoint      JSONB,
+  progress        JSONB
+) WITH (fillfactor = 80);
+
+CREATE INDEX idx_fm_jobs_status ON fm_jobs (status, created_at, id);
+CREATE INDEX idx_fm_jobs_exec ON fm_jobs (execution_id, step_id);
+CREATE INDEX idx_fm_jobs_claimable ON fm_jobs (handler, created_at) WHERE status = 'pending';
+CREATE INDEX idx_fm_jobs_pending ON fm_jobs (created_at) WHERE status = 'pending';
+CREATE INDEX idx_fm_jobs_stalled ON fm_jobs (heartbeat_at) WHERE status = 'running';
+
+CREATE TABLE fm_events (
+  id            BIGSERIAL PRIMARY KEY,
+  execution_id  TEXT NOT NULL,
+  event_type    TEXT NOT NULL,
+  step_id       TEXT,
+  data          JSONB,
+  created_at    BIGINT NOT NULL
+);
+CREATE INDEX idx_fm_events_exec ON fm_events (execution_id, id);
+CREATE INDEX idx_fm_events_type ON fm_events (event_type, id);
+CREATE INDEX idx_fm_events_time ON fm_events (created_at, id);
+
+-- Only a SHA-256 of each token is stored (hex); the token itself never reaches the database.
+CREATE TABLE fm_resume_tokens (
+  token_hash    TEXT PRIMARY KEY,
+  execution_id  TEXT NOT NULL REFERENCES fm_executions (id) ON DELETE CASCADE,
+  step_id       TEXT NOT NULL,
+  status        TEXT NOT NULL,
+  metadata      JSONB,
+  created_at    BIGINT NOT NULL,
+  expires_at    BIGINT NOT NULL,
+  used_at       BIGINT,
+  revoked_at    BIGINT
+);
+CREATE INDEX idx_fm_tokens_exec ON fm_resume_tokens (execution_id);
+CREATE INDEX idx_fm_tokens_expires ON fm_resume_tokens (expires_at) WHERE status = 'pending';
+
+CREATE TABLE fm_context (
+  execution_id  TEXT NOT NULL REFERENCES fm_executions (id) ON DELETE CASCADE,
+  key           TEXT NOT NULL,
+  value         JSONB NOT NULL,
+  summary       TEXT NOT NULL,
+  size_bytes    BIGINT NOT NULL,
+  created_at    BIGINT NOT NULL,
+  updated_at    BIGINT NOT NULL,
+  PRIMARY KEY (execution_id, key)
+);
+ALTER TABLE fm_context ALTER COLUMN value SET COMPRESSION lz4;

@@ -1,0 +1,61 @@
+#include "tests/support/backends.h"
+
+#include <cstdlib>
+#include <iostream>
+
+#include "absl/strings/str_cat.h"
+#include "server/pg/migrations.h"
+#include "tests/support/test_database.h"
+
+namespace flowmonkey::testing {
+namespace {
+
+template <typename T>
+T OrDie(absl::StatusOr<T> value, const char* what) {
+  if (!value.ok()) {
+    std::cerr << what << ": " << value.status() << "\n";
+    std::abort();
+  }
+  return *std::move(value);
+}
+
+}  // namespace
+
+std::unique_ptr<pg::ConnectionPool> TestPool(const std::string& prefix, int size) {
+  pg::PoolOptions options;
+  options.database_url = TestDatabase::Instance().url();
+  options.size = size;
+  options.table_prefix = prefix;
+  return std::make_unique<pg::ConnectionPool>(options);
+}
+
+ServerOptions TestServerOptions(const std::string& prefix) {
+  ServerOptions options;
+  options.listen = "127.0.0.1:0";
+  options.database_url = TestDatabase::Instance().url();
+  options.pool_size = 8;
+  options.table_prefix = prefix;
+  options.startup_timeout = absl::Seconds(5);
+  options.drain_timeout = absl::Seconds(5);
+  return options;
+}
+
+PgBackend::PgBackend() : prefix_(TestDatabase::Instance().NewPrefix()) {
+  pool_ = TestPool(prefix_, 16);
+  OrDie(pg::ApplyMigrations(*pool_), "migrate");
+  executions_ = std::make_unique<pg::PgExecutionStore>(*pool_);
+}
+
+RemoteBackend::RemoteBackend() : prefix_(TestDatabase::Instance().NewPrefix()) {
+  server_ = OrDie(Server::Start(TestServerOptions(prefix_)), "start server");
+  client::ClientOptions options;
+  options.target = absl::StrCat("127.0.0.1:", server_->port());
+  stores_ = OrDie(client::Connect(options), "connect");
+}
+
+RemoteBackend::~RemoteBackend() {
+  stores_ = client::Stores();
+  server_->Shutdown();
+}
+
+}  // namespace flowmonkey::testing

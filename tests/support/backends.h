@@ -1,0 +1,54 @@
+#pragma once
+
+// The two implementations every conformance suite runs against:
+//   PgBackend     — the PostgreSQL stores, in process;
+//   RemoteBackend — the C++ client talking to a real flowmonkey Server on a loopback port.
+// Each instance gets its own freshly migrated table prefix in the test database.
+
+#include <memory>
+#include <string>
+
+#include "client/client.h"
+#include "core/execution_store.h"
+#include "server/pg/execution_store.h"
+#include "server/pg/pool.h"
+#include "server/server.h"
+
+namespace flowmonkey::testing {
+
+class PgBackend {
+ public:
+  static constexpr const char* kName = "Pg";
+  PgBackend();
+  ExecutionStore& executions() { return *executions_; }
+  pg::ConnectionPool& pool() { return *pool_; }
+  const std::string& prefix() const { return prefix_; }
+
+ private:
+  std::string prefix_;
+  std::unique_ptr<pg::ConnectionPool> pool_;
+  std::unique_ptr<pg::PgExecutionStore> executions_;
+};
+
+class RemoteBackend {
+ public:
+  static constexpr const char* kName = "Remote";
+  RemoteBackend();
+  ~RemoteBackend();
+  ExecutionStore& executions() { return *stores_.executions; }
+  Server& server() { return *server_; }
+  const std::string& prefix() const { return prefix_; }
+
+ private:
+  std::string prefix_;
+  std::unique_ptr<Server> server_;
+  client::Stores stores_;
+};
+
+// Server options for a test server on a free loopback port with a fresh prefix.
+ServerOptions TestServerOptions(const std::string& prefix);
+
+// A direct pool on the test database, for assertions made in SQL.
+std::unique_ptr<pg::ConnectionPool> TestPool(const std::string& prefix, int size = 4);
+
+}  // namespace flowmonkey::testing

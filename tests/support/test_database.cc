@@ -1,0 +1,107 @@
+#include "tests/support/test_database.h"
+
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <iostream>
+
+#include "absl/strings/str_cat.h"
+
+namespace flowmonkey::testing {
+namespace {
+
+int FreePort() {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
+  socklen_t len = sizeof(addr);
+  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  close(fd);
+  return ntohs(addr.sin_port);
+}
+
+std::string PostgresBinDir() {
+  for (const char* version : {"17", "16", "15", "14", "13"}) {
+    std::string dir = absl::StrCat("/usr/lib/postgresql/", version, "/bin");
+    if (std::filesystem::exists(dir + "/initdb")) return dir;
+  }
+  std::cerr << "test database: no PostgreSQL server binaries under /usr/lib/postgresql "
+               "(run scripts/install-deps)\n";
+  std::abort();
+}
+
+// Runs a shell command as the postgres user when we are root.
+void RunAsPostgres(const std::string& command) {
+  const std::string full = geteuid() == 0
+                               ? absl::StrCat("runuser -u postgres -- sh -c '", command, "'")
+                               : command;
+  if (std::system(full.c_str()) != 0) {
+    std::cerr << "test database: command failed: " << full << "\n";
+    std::abort();
+  }
+}
+
+}  // namespace
+
+TestDatabase& TestDatabase::Instance() {
+  static TestDatabase* instance = new TestDatabase();
+  static const bool cleanup_registered = [] {
+    std::atexit([] { delete instance; });
+    return true;
+  }();
+  (void)cleanup_registered;
+  return *instance;
+}
+
+TestDatabase::TestDatabase() {
+  if (const char* url = std::getenv("FM_TEST_DATABASE_URL"); url != nullptr && *url != '\0') {
+    url_ = url;
+    return;
+  }
+  owned_ = true;
+  char pattern[] = "/tmp/fm-test-pg-XXXXXX";
+  dir_ = mkdtemp(pattern);
+  if (geteuid() == 0) {
+    std::system(absl::StrCat("chown postgres:postgres ", dir_).c_str());
+  }
+  bin_ = PostgresBinDir();
+  port_ = FreePort();
+  RunAsPostgres(absl::StrCat(bin_, "/initdb -D ", dir_, "/data -U postgres --auth=trust",
+                             " -E UTF8 --no-sync >", dir_, "/initdb.log 2>&1"));
+  Start();
+  url_ = absl::StrCat("host=127.0.0.1 port=", port_, " user=postgres dbname=postgres");
+}
+
+void TestDatabase::Start() {
+  RunAsPostgres(absl::StrCat(bin_, "/pg_ctl -D ", dir_, "/data -l ", dir_, "/server.log -w",
+                             " -o \"-p ", port_, " -k ", dir_,
+                             " -c listen_addresses=127.0.0.1 -c fsync=off",
+                             " -c full_page_writes=off",
+                             " -c max_connections=300\" start >/dev/null"));
+}
+
+void TestDatabase::Stop() {
+  RunAsPostgres(absl::StrCat(bin_, "/pg_ctl -D ", dir_, "/data -m immediate -w stop >/dev/null"));
+}
+
+TestDatabase::~TestDatabase() {
+  if (!owned_) return;
+  std::system(absl::StrCat(geteuid() == 0 ? "runuser -u postgres -- " : "", bin_, "/pg_ctl -D ",
+                           dir_, "/data -m immediate -w stop >/dev/null 2>&1")
+                  .c_str());
+  std::filesystem::remove_all(dir_);
+}
+
+std::string TestDatabase::NewPrefix() {
+  static std::atomic<int> counter{0};
+  return absl::StrCat("t", getpid() % 100000, "_", counter.fetch_add(1), "_");
+}
+
+}  // namespace flowmonkey::testing

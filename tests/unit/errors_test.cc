@@ -1,0 +1,68 @@
+#include "server/pg/errors.h"
+
+#include <gtest/gtest.h>
+
+#include "common/grpc_status.h"
+#include "server/pg/pool.h"
+
+namespace flowmonkey::pg {
+namespace {
+
+TEST(StatusFromSqlState, MapsEachClassToItsCode) {
+  const struct {
+    const char* sqlstate;
+    absl::StatusCode code;
+  } cases[] = {
+      {"23505", absl::StatusCode::kAlreadyExists},
+      {"23503", absl::StatusCode::kNotFound},
+      {"40001", absl::StatusCode::kAborted},
+      {"40P01", absl::StatusCode::kAborted},
+      {"08006", absl::StatusCode::kUnavailable},
+      {"08001", absl::StatusCode::kUnavailable},
+      {"57P01", absl::StatusCode::kUnavailable},
+      {"53300", absl::StatusCode::kUnavailable},
+      {"22P02", absl::StatusCode::kInvalidArgument},
+      {"22001", absl::StatusCode::kInvalidArgument},
+      {"23514", absl::StatusCode::kInvalidArgument},
+      {"57014", absl::StatusCode::kDeadlineExceeded},
+      {"54000", absl::StatusCode::kResourceExhausted},
+      {"42P01", absl::StatusCode::kInternal},
+  };
+  for (const auto& c : cases) {
+    EXPECT_EQ(StatusFromSqlState(c.sqlstate, "op").code(), c.code) << c.sqlstate;
+  }
+}
+
+TEST(StatusFromSqlState, NeverLeaksSqlText) {
+  const absl::Status status = StatusFromSqlState("42P01", "get execution");
+  EXPECT_EQ(status.message(), "get execution: database error 42P01");
+}
+
+TEST(GrpcStatus, RoundTripsEveryCode) {
+  for (int code = 1; code <= 16; ++code) {
+    const absl::Status in(static_cast<absl::StatusCode>(code), "message");
+    const grpc::Status wire = ToGrpcStatus(in);
+    EXPECT_EQ(static_cast<int>(wire.error_code()), code);
+    EXPECT_EQ(wire.error_message(), "message");
+    EXPECT_EQ(FromGrpcStatus(wire), in);
+  }
+  EXPECT_TRUE(ToGrpcStatus(absl::OkStatus()).ok());
+}
+
+TEST(TablePrefix, AcceptsOnlySafeNames) {
+  EXPECT_TRUE(ValidateTablePrefix("fm_").ok());
+  EXPECT_TRUE(ValidateTablePrefix("tenant2_").ok());
+  for (const char* bad : {"", "1fm_", "FM_", "fm-", "fm; DROP TABLE x", "fm_\"",
+                          "a_very_long_prefix_that_goes_on_and_on_"}) {
+    EXPECT_FALSE(ValidateTablePrefix(bad).ok()) << bad;
+  }
+}
+
+TEST(TablePrefix, RewritesEveryTableName) {
+  EXPECT_EQ(WithPrefix("SELECT * FROM fm_jobs JOIN fm_executions", "x_"),
+            "SELECT * FROM x_jobs JOIN x_executions");
+  EXPECT_EQ(WithPrefix("SELECT 1 FROM fm_jobs", "fm_"), "SELECT 1 FROM fm_jobs");
+}
+
+}  // namespace
+}  // namespace flowmonkey::pg
