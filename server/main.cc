@@ -56,6 +56,10 @@ ABSL_FLAG(std::string, log_level, EnvOr("FM_LOG_LEVEL", "info"),
           "trace, debug, info, warn, error (env FM_LOG_LEVEL); debug logs every request");
 ABSL_FLAG(bool, prepare_statements, EnvOr("FM_PREPARE_STATEMENTS", "true") != std::string("false"),
           "use server-side prepared statements (off for PgBouncer without support for them)");
+ABSL_FLAG(int, workers, EnvIntOr("FM_WORKERS", 64),
+          "threads that run store calls and wait on group commits (env FM_WORKERS)");
+ABSL_FLAG(bool, batching, EnvOr("FM_BATCHING", "true") != std::string("false"),
+          "group commit: coalesce concurrent execution saves and gets (env FM_BATCHING)");
 ABSL_FLAG(bool, migrate, true, "apply pending migrations at start-up");
 ABSL_FLAG(int, drain_timeout_ms, EnvIntOr("FM_DRAIN_TIMEOUT_MS", 10000),
           "on SIGTERM, how long in-flight calls may finish (env FM_DRAIN_TIMEOUT_MS)");
@@ -73,6 +77,8 @@ int main(int argc, char** argv) {
   options.listen = absl::GetFlag(FLAGS_listen);
   options.database_url = absl::GetFlag(FLAGS_database_url);
   options.pool_size = absl::GetFlag(FLAGS_pool_size);
+  options.workers = absl::GetFlag(FLAGS_workers);
+  options.batching = absl::GetFlag(FLAGS_batching);
   options.table_prefix = absl::GetFlag(FLAGS_table_prefix);
   options.prepare_statements = absl::GetFlag(FLAGS_prepare_statements);
   options.migrate_on_start = absl::GetFlag(FLAGS_migrate);

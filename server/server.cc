@@ -4,6 +4,7 @@
 #include <grpcpp/health_check_service_interface.h>
 
 #include "absl/strings/str_cat.h"
+#include "server/pg/batched_execution_store.h"
 #include "server/pg/execution_store.h"
 #include "server/pg/migrations.h"
 #include "server/pg/pool.h"
@@ -44,8 +45,11 @@ absl::StatusOr<int> MigrateWithRetry(pg::ConnectionPool& pool, absl::Duration ti
 struct Server::Parts {
   explicit Parts(const ServerOptions& options)
       : pool(PoolOptionsFrom(options)),
-        executions(pool),
-        executor(options.pool_size),
+        plain_executions(pool),
+        batched_executions(pool, plain_executions),
+        executions(options.batching ? static_cast<ExecutionStore&>(batched_executions)
+                                    : plain_executions),
+        executor(std::max(options.workers, options.pool_size)),
         execution_service(executions, executor),
         admin_service(
             [this, prefix = options.table_prefix]() -> absl::StatusOr<v1::GetSchemaVersionResponse> {
@@ -60,7 +64,9 @@ struct Server::Parts {
             executor) {}
 
   pg::ConnectionPool pool;
-  pg::PgExecutionStore executions;
+  pg::PgExecutionStore plain_executions;
+  pg::BatchedExecutionStore batched_executions;
+  ExecutionStore& executions;
   rpc::Executor executor;
   rpc::ExecutionService execution_service;
   rpc::AdminService admin_service;

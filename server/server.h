@@ -21,6 +21,10 @@ struct ServerOptions {
   std::string listen = "0.0.0.0:50051";
   std::string database_url;
   int pool_size = 16;
+  // Threads that run store calls; they also wait on group commits, so more than pool_size.
+  int workers = 64;
+  // Group commit of concurrent execution Saves and Gets (server/pg/batched_execution_store.h).
+  bool batching = true;
   std::string table_prefix = "fm_";
   bool prepare_statements = true;
   bool migrate_on_start = true;

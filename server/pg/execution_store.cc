@@ -31,15 +31,7 @@ constexpr Statement kInsertIfAbsent{
 constexpr Statement kUpsert{
     "exec_upsert",
     "INSERT INTO fm_executions AS t (" FM_EXECUTION_WRITE_COLUMNS ") VALUES (" FM_EXECUTION_WRITE_VALUES
-    ") ON CONFLICT (id) DO UPDATE SET flow_id = EXCLUDED.flow_id, flow_version = "
-    "EXCLUDED.flow_version, current_step = EXCLUDED.current_step, status = EXCLUDED.status, "
-    "context = EXCLUDED.context, wake_at = EXCLUDED.wake_at, wait_reason = EXCLUDED.wait_reason, "
-    "error = EXCLUDED.error, step_count = EXCLUDED.step_count, history = EXCLUDED.history, "
-    "tenant_id = EXCLUDED.tenant_id, metadata = EXCLUDED.metadata, updated_at = "
-    "EXCLUDED.updated_at, idempotency_key = EXCLUDED.idempotency_key, idempotency_expires_at = "
-    "EXCLUDED.idempotency_expires_at, cancellation = EXCLUDED.cancellation, parent_execution_id "
-    "= EXCLUDED.parent_execution_id, wait_started_at = EXCLUDED.wait_started_at, timeout_config "
-    "= EXCLUDED.timeout_config, retry_attempts = EXCLUDED.retry_attempts, version = t.version + 1"
+    ") ON CONFLICT (id) DO UPDATE SET " FM_EXECUTION_UPSERT_SET
     " RETURNING version, created_at, updated_at, (xmax = 0) AS inserted"};
 constexpr Statement kUpdate{"exec_update",
                             "UPDATE fm_executions SET " FM_EXECUTION_UPDATE_SET

@@ -1,0 +1,228 @@
+// flowmonkey-bench: load generator. Runs each scenario twice in one invocation — directly
+// against PostgreSQL with the plain per-statement store in process (the baseline: one SQL
+// statement per operation over libpqxx), and through a flowmonkey-server with the C++
+// client — and prints ops/s, p50, p99 and the ratio of the two.
+//
+//   flowmonkey-bench --database-url=... --target=127.0.0.1:50051
+//       --scenario=save,get,create --concurrency=32 --duration=10
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <functional>
+#include <random>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <pqxx/nontransaction>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "client/client.h"
+#include "server/pg/execution_store.h"
+#include "server/pg/migrations.h"
+#include "server/pg/pool.h"
+
+ABSL_FLAG(std::string, database_url, "", "PostgreSQL for seeding and the direct baseline");
+ABSL_FLAG(std::string, target, "127.0.0.1:50051", "flowmonkey-server address");
+ABSL_FLAG(std::string, table_prefix, "fm_", "table prefix the server uses");
+ABSL_FLAG(std::string, scenario, "save,get,create", "comma-separated: save, get, create");
+ABSL_FLAG(int, concurrency, 32, "concurrent callers");
+ABSL_FLAG(double, duration, 10, "seconds of measurement per scenario and mode");
+ABSL_FLAG(int, rows, 100000, "executions in the table for save/get");
+ABSL_FLAG(bool, direct, true, "measure the direct per-statement baseline");
+ABSL_FLAG(bool, remote, true, "measure through the server");
+
+namespace flowmonkey::bench {
+namespace {
+
+struct Result {
+  double ops_per_s = 0;
+  double p50_ms = 0;
+  double p99_ms = 0;
+  int64_t errors = 0;
+};
+
+// ~2 KB JSON object, different per call so nothing is trivially compressible.
+std::string Context(std::mt19937_64& rng) {
+  std::string items;
+  for (int i = 0; i < 24; ++i) {
+    absl::StrAppend(&items, i ? "," : "", R"({"sku":"SKU-)", rng() % 1000000,
+                    R"(","qty":)", rng() % 10, R"(,"price":)", rng() % 10000,
+                    R"(,"note":"lorem ipsum dolor"})");
+  }
+  return absl::StrCat(R"({"customer":{"id":)", rng() % 100000, R"(,"tier":"gold"},"items":[)",
+                      items, "]}");
+}
+
+v1::Execution MakeExecution(std::string id, std::mt19937_64& rng) {
+  v1::Execution e;
+  e.set_id(std::move(id));
+  e.set_flow_id("bench-flow");
+  e.set_flow_version("1.0.0");
+  e.set_current_step_id("step");
+  e.set_status(v1::EXECUTION_STATUS_RUNNING);
+  e.set_context_json(Context(rng));
+  return e;
+}
+
+using Op = std::function<bool(int thread, int64_t n, std::mt19937_64& rng)>;
+
+Result Measure(int concurrency, double seconds, const Op& op) {
+  std::atomic<bool> measuring{false}, stop{false};
+  std::atomic<int64_t> errors{0};
+  std::vector<std::vector<double>> latencies(concurrency);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < concurrency; ++t) {
+    threads.emplace_back([&, t] {
+      std::mt19937_64 rng(t * 7919 + 1);
+      latencies[t].reserve(1 << 16);
+      for (int64_t n = 0; !stop.load(std::memory_order_relaxed); ++n) {
+        const auto start = std::chrono::steady_clock::now();
+        const bool ok = op(t, n, rng);
+        const double ms =
+            std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
+                .count();
+        if (!measuring.load(std::memory_order_relaxed)) continue;
+        if (!ok) errors++;
+        latencies[t].push_back(ms);
+      }
+    });
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(1000));  // warm-up
+  measuring = true;
+  const auto begin = std::chrono::steady_clock::now();
+  std::this_thread::sleep_for(std::chrono::duration<double>(seconds));
+  measuring = false;
+  const double elapsed =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - begin).count();
+  stop = true;
+  for (auto& t : threads) t.join();
+  std::vector<double> all;
+  for (auto& l : latencies) all.insert(all.end(), l.begin(), l.end());
+  std::sort(all.begin(), all.end());
+  Result r;
+  r.errors = errors;
+  r.ops_per_s = static_cast<double>(all.size()) / elapsed;
+  if (!all.empty()) {
+    r.p50_ms = all[all.size() / 2];
+    r.p99_ms = all[std::min(all.size() - 1, all.size() * 99 / 100)];
+  }
+  return r;
+}
+
+void Seed(pg::ConnectionPool& pool, int rows) {
+  constexpr std::string_view kSeed =
+      "INSERT INTO fm_executions (id, flow_id, flow_version, current_step, status, context,"
+      " created_at, updated_at) SELECT 'bench-' || g, 'bench-flow', '1.0.0', 'step', 'running',"
+      " jsonb_build_object('customer', g, 'items', (SELECT jsonb_agg(jsonb_build_object("
+      "'sku', 'SKU-' || (g * 31 + i), 'qty', i % 10, 'price', i * 100, 'note', 'lorem ipsum dolor'))"
+      " FROM generate_series(1, 24) i)), 0, 0 FROM generate_series(0, $1 - 1) g"
+      " ON CONFLICT (id) DO NOTHING";
+  auto status = pool.RunVoid("seed", [&](pg::Session& s) {
+    pqxx::nontransaction tx(s.connection());
+    tx.exec_params(pool.Sql(kSeed), rows);
+    tx.exec(pool.Sql("VACUUM ANALYZE fm_executions"));
+    return absl::OkStatus();
+  });
+  if (!status.ok()) std::fprintf(stderr, "seed: %s\n", status.ToString().c_str());
+}
+
+Op ScenarioOp(const std::string& scenario, ExecutionStore& store, int rows,
+              const std::string& run_tag) {
+  if (scenario == "save") {
+    return [&store, rows](int, int64_t, std::mt19937_64& rng) {
+      v1::SaveExecutionRequest request;
+      *request.mutable_execution() =
+          MakeExecution(absl::StrCat("bench-", rng() % static_cast<uint64_t>(rows)), rng);
+      return store.Save(request).ok();
+    };
+  }
+  if (scenario == "get") {
+    return [&store, rows](int, int64_t, std::mt19937_64& rng) {
+      v1::GetExecutionRequest request;
+      request.set_execution_id(absl::StrCat("bench-", rng() % static_cast<uint64_t>(rows)));
+      return store.Get(request).ok();
+    };
+  }
+  if (scenario == "create") {
+    return [&store, run_tag](int thread, int64_t n, std::mt19937_64& rng) {
+      v1::CreateExecutionRequest request;
+      *request.mutable_execution() =
+          MakeExecution(absl::StrCat("create-", run_tag, "-", thread, "-", n), rng);
+      return store.Create(request).ok();
+    };
+  }
+  std::fprintf(stderr, "unknown scenario %s\n", scenario.c_str());
+  std::exit(2);
+}
+
+void Print(const std::string& scenario, const char* mode, int concurrency, const Result& r,
+           const Result* baseline) {
+  std::printf("| %-8s | %-6s | %4d | %10.0f | %8.3f | %8.3f | %6lld | %s |\n", scenario.c_str(),
+              mode, concurrency, r.ops_per_s, r.p50_ms, r.p99_ms,
+              static_cast<long long>(r.errors),
+              baseline && baseline->ops_per_s > 0
+                  ? absl::StrCat(absl::SixDigits(r.ops_per_s / baseline->ops_per_s), "x").c_str()
+                  : "1x (baseline)");
+  std::fflush(stdout);
+}
+
+int Main() {
+  const int concurrency = absl::GetFlag(FLAGS_concurrency);
+  const double seconds = absl::GetFlag(FLAGS_duration);
+  const int rows = absl::GetFlag(FLAGS_rows);
+  pg::PoolOptions pool_options;
+  pool_options.database_url = absl::GetFlag(FLAGS_database_url);
+  pool_options.size = concurrency;
+  pool_options.table_prefix = absl::GetFlag(FLAGS_table_prefix);
+  pg::ConnectionPool pool(pool_options);
+  if (auto migrated = pg::ApplyMigrations(pool); !migrated.ok()) {
+    std::fprintf(stderr, "migrate: %s\n", migrated.status().ToString().c_str());
+    return 1;
+  }
+  Seed(pool, rows);
+  pg::PgExecutionStore direct(pool);
+  client::ClientOptions client_options;
+  client_options.target = absl::GetFlag(FLAGS_target);
+  client_options.max_attempts = 1;
+  absl::StatusOr<client::Stores> remote;
+  if (absl::GetFlag(FLAGS_remote)) {
+    remote = client::Connect(client_options);
+    if (!remote.ok()) {
+      std::fprintf(stderr, "connect: %s\n", remote.status().ToString().c_str());
+      return 1;
+    }
+  }
+  std::printf("| scenario | mode   | conc |      ops/s | p50 ms   | p99 ms   | errors | vs direct |\n");
+  std::printf("|----------|--------|------|------------|----------|----------|--------|-----------|\n");
+  const std::string tag = std::to_string(std::chrono::system_clock::now().time_since_epoch().count());
+  const std::vector<std::string> scenarios =
+      absl::StrSplit(absl::GetFlag(FLAGS_scenario), ',', absl::SkipEmpty());
+  for (const std::string& scenario : scenarios) {
+    Result baseline;
+    const bool have_baseline = absl::GetFlag(FLAGS_direct);
+    if (have_baseline) {
+      baseline = Measure(concurrency, seconds, ScenarioOp(scenario, direct, rows, tag + "d"));
+      Print(scenario, "direct", concurrency, baseline, nullptr);
+    }
+    if (remote.ok()) {
+      Result through = Measure(concurrency, seconds,
+                               ScenarioOp(scenario, *remote->executions, rows, tag + "r"));
+      Print(scenario, "server", concurrency, through, have_baseline ? &baseline : nullptr);
+    }
+  }
+  return 0;
+}
+
+}  // namespace
+}  // namespace flowmonkey::bench
+
+int main(int argc, char** argv) {
+  absl::ParseCommandLine(argc, argv);
+  return flowmonkey::bench::Main();
+}

@@ -1,0 +1,91 @@
+#pragma once
+
+// Group commit for the execution hot paths, wrapping the plain PostgreSQL store:
+// concurrent Saves without expected_version become one multi-row upsert (unnest of array
+// parameters) in one transaction, and concurrent Gets one `WHERE id = ANY($1)`. Requests
+// are validated before they join a batch; if a batch statement is rejected, its items are
+// retried one by one so that a bad item fails only itself. Two saves of the same execution
+// never share a batch, so each save is its own version. Everything else passes through.
+
+#include <memory>
+
+#include "core/execution_store.h"
+#include "server/pg/batcher.h"
+#include "server/pg/pool.h"
+
+namespace flowmonkey::pg {
+
+struct BatchOptions {
+  int flushers = 4;        // batches in flight at once, per operation
+  size_t max_batch = 64;   // items per statement
+};
+
+class BatchedExecutionStore : public ExecutionStore {
+ public:
+  // `inner` (the plain store on the same pool) serves everything that is not batched.
+  BatchedExecutionStore(ConnectionPool& pool, ExecutionStore& inner, BatchOptions options = {});
+  ~BatchedExecutionStore() override;
+
+  absl::StatusOr<v1::SaveExecutionResponse> Save(const v1::SaveExecutionRequest& request) override;
+  absl::StatusOr<v1::GetExecutionResponse> Get(const v1::GetExecutionRequest& request) override;
+
+  absl::StatusOr<v1::CreateExecutionResponse> Create(
+      const v1::CreateExecutionRequest& request) override {
+    return inner_.Create(request);
+  }
+  absl::StatusOr<v1::UpdateExecutionResponse> Update(
+      const v1::UpdateExecutionRequest& request) override {
+    return inner_.Update(request);
+  }
+  absl::StatusOr<v1::DeleteExecutionResponse> Delete(
+      const v1::DeleteExecutionRequest& request) override {
+    return inner_.Delete(request);
+  }
+  absl::StatusOr<v1::FindByStatusResponse> FindByStatus(
+      const v1::FindByStatusRequest& request) override {
+    return inner_.FindByStatus(request);
+  }
+  absl::StatusOr<v1::ListWakeReadyResponse> ListWakeReady(
+      const v1::ListWakeReadyRequest& request) override {
+    return inner_.ListWakeReady(request);
+  }
+  absl::StatusOr<v1::FindByTenantResponse> FindByTenant(
+      const v1::FindByTenantRequest& request) override {
+    return inner_.FindByTenant(request);
+  }
+  absl::StatusOr<v1::FindByIdempotencyKeyResponse> FindByIdempotencyKey(
+      const v1::FindByIdempotencyKeyRequest& request) override {
+    return inner_.FindByIdempotencyKey(request);
+  }
+  absl::StatusOr<v1::FindChildrenResponse> FindChildren(
+      const v1::FindChildrenRequest& request) override {
+    return inner_.FindChildren(request);
+  }
+  absl::StatusOr<v1::FindTimedOutExecutionsResponse> FindTimedOutExecutions(
+      const v1::FindTimedOutExecutionsRequest& request) override {
+    return inner_.FindTimedOutExecutions(request);
+  }
+  absl::StatusOr<v1::FindTimedOutWaitsResponse> FindTimedOutWaits(
+      const v1::FindTimedOutWaitsRequest& request) override {
+    return inner_.FindTimedOutWaits(request);
+  }
+
+ private:
+  struct SaveItem {
+    const v1::SaveExecutionRequest* request;
+    absl::StatusOr<v1::SaveExecutionResponse> result;
+  };
+  struct GetItem {
+    const v1::GetExecutionRequest* request;
+    absl::StatusOr<v1::GetExecutionResponse> result;
+  };
+  void FlushSaves(std::vector<SaveItem*>& batch);
+  void FlushGets(std::vector<GetItem*>& batch);
+
+  ConnectionPool& pool_;
+  ExecutionStore& inner_;
+  std::unique_ptr<Batcher<SaveItem>> saves_;
+  std::unique_ptr<Batcher<GetItem>> gets_;
+};
+
+}  // namespace flowmonkey::pg
