@@ -60,6 +60,8 @@ ABSL_FLAG(int, workers, EnvIntOr("FM_WORKERS", 64),
           "threads that run store calls and wait on group commits (env FM_WORKERS)");
 ABSL_FLAG(bool, batching, EnvOr("FM_BATCHING", "true") != std::string("false"),
           "group commit: coalesce concurrent execution saves and gets (env FM_BATCHING)");
+ABSL_FLAG(std::string, metrics_listen, EnvOr("FM_METRICS_LISTEN", ""),
+          "host:port for the Prometheus /metrics endpoint, off when empty (env FM_METRICS_LISTEN)");
 ABSL_FLAG(bool, migrate, true, "apply pending migrations at start-up");
 ABSL_FLAG(int, drain_timeout_ms, EnvIntOr("FM_DRAIN_TIMEOUT_MS", 10000),
           "on SIGTERM, how long in-flight calls may finish (env FM_DRAIN_TIMEOUT_MS)");
@@ -79,6 +81,7 @@ int main(int argc, char** argv) {
   options.pool_size = absl::GetFlag(FLAGS_pool_size);
   options.workers = absl::GetFlag(FLAGS_workers);
   options.batching = absl::GetFlag(FLAGS_batching);
+  options.metrics_listen = absl::GetFlag(FLAGS_metrics_listen);
   options.table_prefix = absl::GetFlag(FLAGS_table_prefix);
   options.prepare_statements = absl::GetFlag(FLAGS_prepare_statements);
   options.migrate_on_start = absl::GetFlag(FLAGS_migrate);

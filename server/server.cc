@@ -4,6 +4,7 @@
 #include <grpcpp/health_check_service_interface.h>
 
 #include "absl/strings/str_cat.h"
+#include "server/metrics.h"
 #include "server/pg/batched_execution_store.h"
 #include "server/pg/execution_store.h"
 #include "server/pg/migrations.h"
@@ -46,7 +47,10 @@ struct Server::Parts {
   explicit Parts(const ServerOptions& options)
       : pool(PoolOptionsFrom(options)),
         plain_executions(pool),
-        batched_executions(pool, plain_executions),
+        batched_executions(pool, plain_executions,
+                           {.on_batch = [this](const char* op, size_t n) {
+                              metrics.ObserveBatch(op, n);
+                            }}),
         executions(options.batching ? static_cast<ExecutionStore&>(batched_executions)
                                     : plain_executions),
         executor(std::max(options.workers, options.pool_size)),
@@ -63,6 +67,7 @@ struct Server::Parts {
             },
             executor) {}
 
+  Metrics metrics;
   pg::ConnectionPool pool;
   pg::PgExecutionStore plain_executions;
   pg::BatchedExecutionStore batched_executions;
@@ -96,6 +101,14 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& optio
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
   builder.AddListeningPort(options.listen, grpc::InsecureServerCredentials(), &server->port_);
+  if (!options.metrics_listen.empty()) {
+    if (!server->parts_->metrics.Serve(options.metrics_listen)) {
+      return absl::UnavailableError(absl::StrCat("cannot serve metrics on ", options.metrics_listen));
+    }
+    std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> creators;
+    creators.push_back(server->parts_->metrics.InterceptorFactory());
+    builder.experimental().SetInterceptorCreators(std::move(creators));
+  }
   builder.RegisterService(&server->parts_->execution_service);
   builder.RegisterService(&server->parts_->admin_service);
   server->grpc_server_ = builder.BuildAndStart();
@@ -130,6 +143,7 @@ void Server::MonitorHealth() {
     lock.unlock();
     const bool reachable = parts_->pool.Ping().ok();
     SetServing(reachable);
+    parts_->metrics.SetPool(parts_->pool.InUse(), parts_->pool.Open(), options_.pool_size);
     lock.lock();
     state_changed_.wait_for(lock, absl::ToChronoMilliseconds(options_.health_interval),
                             [this] { return stopping_; });

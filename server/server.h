@@ -25,6 +25,8 @@ struct ServerOptions {
   int workers = 64;
   // Group commit of concurrent execution Saves and Gets (server/pg/batched_execution_store.h).
   bool batching = true;
+  // host:port for the Prometheus /metrics endpoint; empty = off.
+  std::string metrics_listen;
   std::string table_prefix = "fm_";
   bool prepare_statements = true;
   bool migrate_on_start = true;

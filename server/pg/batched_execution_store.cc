@@ -34,7 +34,7 @@ constexpr Statement kGetBatch{
 
 BatchedExecutionStore::BatchedExecutionStore(ConnectionPool& pool, ExecutionStore& inner,
                                              BatchOptions options)
-    : pool_(pool), inner_(inner) {
+    : pool_(pool), inner_(inner), options_(options) {
   pool_.Register({kUpsertBatch, kGetBatch});
   saves_ = std::make_unique<Batcher<SaveItem>>(
       options.flushers, options.max_batch, [this](auto& batch) { FlushSaves(batch); },
@@ -64,6 +64,7 @@ absl::StatusOr<v1::GetExecutionResponse> BatchedExecutionStore::Get(
 }
 
 void BatchedExecutionStore::FlushSaves(std::vector<SaveItem*>& batch) {
+  if (options_.on_batch) options_.on_batch("save", batch.size());
   if (batch.size() == 1) {  // nothing to coalesce: the plain statement is cheaper
     batch[0]->result = inner_.Save(*batch[0]->request);
     return;
@@ -113,6 +114,7 @@ void BatchedExecutionStore::FlushSaves(std::vector<SaveItem*>& batch) {
 }
 
 void BatchedExecutionStore::FlushGets(std::vector<GetItem*>& batch) {
+  if (options_.on_batch) options_.on_batch("get", batch.size());
   if (batch.size() == 1) {
     batch[0]->result = inner_.Get(*batch[0]->request);
     return;

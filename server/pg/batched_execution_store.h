@@ -7,6 +7,7 @@
 // retried one by one so that a bad item fails only itself. Two saves of the same execution
 // never share a batch, so each save is its own version. Everything else passes through.
 
+#include <functional>
 #include <memory>
 
 #include "core/execution_store.h"
@@ -18,6 +19,8 @@ namespace flowmonkey::pg {
 struct BatchOptions {
   int flushers = 4;        // batches in flight at once, per operation
   size_t max_batch = 64;   // items per statement
+  // Called with each batch's operation ("save", "get") and size, e.g. for metrics.
+  std::function<void(const char* operation, size_t size)> on_batch;
 };
 
 class BatchedExecutionStore : public ExecutionStore {
@@ -84,6 +87,7 @@ class BatchedExecutionStore : public ExecutionStore {
 
   ConnectionPool& pool_;
   ExecutionStore& inner_;
+  BatchOptions options_;
   std::unique_ptr<Batcher<SaveItem>> saves_;
   std::unique_ptr<Batcher<GetItem>> gets_;
 };

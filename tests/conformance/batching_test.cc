@@ -38,8 +38,10 @@ class BatchingTest : public ::testing::Test {
   BatchingTest() : pool_(TestPool(TestDatabase::Instance().NewPrefix(), 16)) {
     EXPECT_TRUE(pg::ApplyMigrations(*pool_).ok());
     plain_ = std::make_unique<pg::PgExecutionStore>(*pool_);
-    batched_ = std::make_unique<pg::BatchedExecutionStore>(*pool_, *plain_,
-                                                           pg::BatchOptions{2, 16});
+    pg::BatchOptions options;
+    options.flushers = 2;
+    options.max_batch = 16;
+    batched_ = std::make_unique<pg::BatchedExecutionStore>(*pool_, *plain_, options);
   }
   std::unique_ptr<pg::ConnectionPool> pool_;
   std::unique_ptr<pg::PgExecutionStore> plain_;

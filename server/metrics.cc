@@ -1,0 +1,124 @@
+#include "server/metrics.h"
+
+#include <chrono>
+
+#include "absl/strings/str_cat.h"
+#include "spdlog/spdlog.h"
+
+namespace flowmonkey {
+namespace {
+
+const prometheus::Histogram::BucketBoundaries kLatencyBuckets = {
+    0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5};
+const prometheus::Histogram::BucketBoundaries kBatchBuckets = {1, 2, 4, 8, 16, 32, 64, 128, 256};
+
+constexpr const char* kCodeNames[] = {
+    "OK",        "CANCELLED",          "UNKNOWN",           "INVALID_ARGUMENT", "DEADLINE_EXCEEDED",
+    "NOT_FOUND", "ALREADY_EXISTS",     "PERMISSION_DENIED", "RESOURCE_EXHAUSTED",
+    "FAILED_PRECONDITION", "ABORTED",  "OUT_OF_RANGE",      "UNIMPLEMENTED",    "INTERNAL",
+    "UNAVAILABLE", "DATA_LOSS",        "UNAUTHENTICATED"};
+
+// Times one RPC from its arrival to the status it sends.
+class RpcInterceptor : public grpc::experimental::Interceptor {
+ public:
+  RpcInterceptor(Metrics& metrics, std::string method)
+      : metrics_(metrics), method_(std::move(method)), start_(std::chrono::steady_clock::now()) {}
+
+  void Intercept(grpc::experimental::InterceptorBatchMethods* methods) override {
+    using grpc::experimental::InterceptionHookPoints;
+    if (methods->QueryInterceptionHookPoint(InterceptionHookPoints::PRE_SEND_STATUS)) {
+      const double seconds =
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+      metrics_.ObserveRpc(method_, methods->GetSendStatus().error_code(), seconds);
+    }
+    methods->Proceed();
+  }
+
+ private:
+  Metrics& metrics_;
+  const std::string method_;
+  const std::chrono::steady_clock::time_point start_;
+};
+
+class RpcInterceptorFactory : public grpc::experimental::ServerInterceptorFactoryInterface {
+ public:
+  explicit RpcInterceptorFactory(Metrics& metrics) : metrics_(metrics) {}
+  grpc::experimental::Interceptor* CreateServerInterceptor(
+      grpc::experimental::ServerRpcInfo* info) override {
+    return new RpcInterceptor(metrics_, info->method());
+  }
+
+ private:
+  Metrics& metrics_;
+};
+
+}  // namespace
+
+Metrics::Metrics()
+    : registry_(std::make_shared<prometheus::Registry>()),
+      requests_(prometheus::BuildCounter()
+                    .Name("flowmonkey_rpc_requests_total")
+                    .Help("RPCs served, by method and status code")
+                    .Register(*registry_)),
+      durations_(prometheus::BuildHistogram()
+                     .Name("flowmonkey_rpc_duration_seconds")
+                     .Help("RPC latency from arrival to status, by method")
+                     .Register(*registry_)),
+      batches_(prometheus::BuildHistogram()
+                   .Name("flowmonkey_batch_size")
+                   .Help("Items per group-commit statement, by operation")
+                   .Register(*registry_)),
+      pool_(prometheus::BuildGauge()
+                .Name("flowmonkey_db_pool_connections")
+                .Help("PostgreSQL pool connections by state (in_use, open, size)")
+                .Register(*registry_)) {
+  prometheus::BuildGauge()
+      .Name("flowmonkey_build_info")
+      .Help("Build information; always 1")
+      .Register(*registry_)
+      .Add({{"version", FM_VERSION}})
+      .Set(1);
+}
+
+bool Metrics::Serve(const std::string& listen) {
+  try {
+    exposer_ = std::make_unique<prometheus::Exposer>(listen);
+    exposer_->RegisterCollectable(registry_);
+    return true;
+  } catch (const std::exception& e) {
+    spdlog::error("metrics: cannot listen on {}: {}", listen, e.what());
+    return false;
+  }
+}
+
+void Metrics::ObserveRpc(const std::string& method, int code, double seconds) {
+  const char* code_name = code >= 0 && code <= 16 ? kCodeNames[code] : "UNKNOWN";
+  std::lock_guard lock(mu_);
+  auto& counter = request_counters_[absl::StrCat(method, "|", code_name)];
+  if (!counter) counter = &requests_.Add({{"method", method}, {"code", code_name}});
+  auto& histogram = duration_histograms_[method];
+  if (!histogram) histogram = &durations_.Add({{"method", method}}, kLatencyBuckets);
+  counter->Increment();
+  histogram->Observe(seconds);
+}
+
+void Metrics::ObserveBatch(const std::string& operation, size_t size) {
+  std::lock_guard lock(mu_);
+  auto& histogram = batch_histograms_[operation];
+  if (!histogram) histogram = &batches_.Add({{"operation", operation}}, kBatchBuckets);
+  histogram->Observe(static_cast<double>(size));
+}
+
+void Metrics::SetPool(int in_use, int open, int size) {
+  std::lock_guard lock(mu_);
+  pool_.Add({{"state", "in_use"}}).Set(in_use);
+  pool_.Add({{"state", "open"}}).Set(open);
+  pool_.Add({{"state", "size"}}).Set(size);
+}
+
+std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>
+Metrics::InterceptorFactory() {
+  return std::make_unique<RpcInterceptorFactory>(*this);
+}
+
+}  // namespace flowmonkey

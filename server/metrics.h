@@ -1,0 +1,51 @@
+#pragma once
+
+// Prometheus metrics, served over HTTP by prometheus-cpp's exposer (--metrics-listen):
+//   flowmonkey_rpc_requests_total{method,code}          counter
+//   flowmonkey_rpc_duration_seconds{method}             histogram
+//   flowmonkey_db_pool_connections{state="in_use|open|size"}  gauges
+//   flowmonkey_batch_size{operation}                    histogram of group-commit batches
+//   flowmonkey_build_info{version}                      1
+// RPCs are observed by a gRPC server interceptor, so every service is covered in one place.
+
+#include <memory>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+
+#include <grpcpp/support/server_interceptor.h>
+#include <prometheus/counter.h>
+#include <prometheus/exposer.h>
+#include <prometheus/gauge.h>
+#include <prometheus/histogram.h>
+#include <prometheus/registry.h>
+
+namespace flowmonkey {
+
+class Metrics {
+ public:
+  Metrics();
+  // Serves /metrics on `listen` (host:port); returns false when it cannot bind.
+  bool Serve(const std::string& listen);
+
+  void ObserveRpc(const std::string& method, int code, double seconds);
+  void ObserveBatch(const std::string& operation, size_t size);
+  void SetPool(int in_use, int open, int size);
+
+  // For ServerBuilder::experimental().SetInterceptorCreators.
+  std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface> InterceptorFactory();
+
+ private:
+  std::shared_ptr<prometheus::Registry> registry_;
+  std::unique_ptr<prometheus::Exposer> exposer_;
+  prometheus::Family<prometheus::Counter>& requests_;
+  prometheus::Family<prometheus::Histogram>& durations_;
+  prometheus::Family<prometheus::Histogram>& batches_;
+  prometheus::Family<prometheus::Gauge>& pool_;
+  std::mutex mu_;
+  std::unordered_map<std::string, prometheus::Counter*> request_counters_;
+  std::unordered_map<std::string, prometheus::Histogram*> duration_histograms_;
+  std::unordered_map<std::string, prometheus::Histogram*> batch_histograms_;
+};
+
+}  // namespace flowmonkey

@@ -1,0 +1,78 @@
+// The Prometheus endpoint: scraped over HTTP after real calls.
+
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <regex>
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "client/client.h"
+#include "tests/support/backends.h"
+#include "tests/support/test_database.h"
+
+namespace flowmonkey::testing {
+namespace {
+
+int FreePort() {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
+  socklen_t len = sizeof(addr);
+  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  close(fd);
+  return ntohs(addr.sin_port);
+}
+
+std::string Scrape(int port) {
+  const std::string command = absl::StrCat("curl -sf http://127.0.0.1:", port, "/metrics");
+  std::string body;
+  FILE* pipe = popen(command.c_str(), "r");
+  char buffer[4096];
+  for (size_t n; (n = fread(buffer, 1, sizeof(buffer), pipe)) > 0;) body.append(buffer, n);
+  pclose(pipe);
+  return body;
+}
+
+TEST(Metrics, CountsRequestsByMethodAndCode) {
+  ServerOptions options = TestServerOptions(TestDatabase::Instance().NewPrefix());
+  const int metrics_port = FreePort();
+  options.metrics_listen = absl::StrCat("127.0.0.1:", metrics_port);
+  auto server = Server::Start(options);
+  ASSERT_TRUE(server.ok()) << server.status();
+  client::ClientOptions client_options;
+  client_options.target = absl::StrCat("127.0.0.1:", (*server)->port());
+  auto stores = client::Connect(client_options);
+  ASSERT_TRUE(stores.ok());
+  v1::GetExecutionRequest get;
+  get.set_execution_id("missing");
+  for (int i = 0; i < 3; ++i) ASSERT_FALSE(stores->executions->Get(get).ok());
+  v1::SaveExecutionRequest save;
+  auto* e = save.mutable_execution();
+  e->set_id("metered");
+  e->set_flow_id("f");
+  e->set_flow_version("1");
+  e->set_current_step_id("s");
+  e->set_status(v1::EXECUTION_STATUS_RUNNING);
+  ASSERT_TRUE(stores->executions->Save(save).ok());
+
+  const std::string body = Scrape(metrics_port);
+  EXPECT_TRUE(std::regex_search(
+      body, std::regex(R"(flowmonkey_rpc_requests_total\{code="NOT_FOUND",method="/flowmonkey.v1.ExecutionStore/Get"\} 3)")))
+      << body;
+  EXPECT_TRUE(std::regex_search(
+      body, std::regex(R"(flowmonkey_rpc_requests_total\{code="OK",method="/flowmonkey.v1.ExecutionStore/Save"\} 1)")));
+  EXPECT_TRUE(std::regex_search(
+      body, std::regex(R"(flowmonkey_rpc_duration_seconds_count\{method="/flowmonkey.v1.ExecutionStore/Get"\} 3)")));
+  EXPECT_NE(body.find("flowmonkey_build_info{version=\""), std::string::npos);
+  EXPECT_NE(body.find("flowmonkey_db_pool_connections{state=\"size\"} 8"), std::string::npos);
+  EXPECT_NE(body.find("flowmonkey_batch_size_count{operation=\"save\"}"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace flowmonkey::testing
