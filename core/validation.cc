@@ -31,24 +31,57 @@ absl::Status CheckUtf8(absl::string_view value, absl::string_view field, bool al
   return absl::OkStatus();
 }
 
-bool HasNul(const nlohmann::json& value) {
-  switch (value.type()) {
-    case nlohmann::json::value_t::string:
-      return value.get_ref<const std::string&>().find('\0') != std::string::npos;
-    case nlohmann::json::value_t::array:
-      for (const auto& item : value) {
-        if (HasNul(item)) return true;
-      }
-      return false;
-    case nlohmann::json::value_t::object:
-      for (const auto& [key, item] : value.items()) {
-        if (key.find('\0') != std::string::npos || HasNul(item)) return true;
-      }
-      return false;
-    default:
-      return false;
+// Checks JSON text without building it: nesting depth, \u0000 in strings and keys, and
+// the kind of the top-level value. SAX keeps validation allocation-free on the hot path.
+class JsonChecker : public nlohmann::json_sax<nlohmann::json> {
+ public:
+  bool null() override { return Value(JsonKind::kAny); }
+  bool boolean(bool) override { return Value(JsonKind::kAny); }
+  bool number_integer(number_integer_t) override { return Value(JsonKind::kAny); }
+  bool number_unsigned(number_unsigned_t) override { return Value(JsonKind::kAny); }
+  bool number_float(number_float_t, const string_t&) override { return Value(JsonKind::kAny); }
+  bool string(string_t& value) override {
+    return Value(JsonKind::kAny) && NoNul(value);
   }
-}
+  bool binary(binary_t&) override { return Value(JsonKind::kAny); }
+  bool start_object(std::size_t) override { return Open(JsonKind::kObject); }
+  bool key(string_t& value) override { return NoNul(value); }
+  bool end_object() override { return Close(); }
+  bool start_array(std::size_t) override { return Open(JsonKind::kArray); }
+  bool end_array() override { return Close(); }
+  bool parse_error(std::size_t, const std::string&,
+                   const nlohmann::detail::exception& e) override {
+    syntax_error = e.what();
+    return false;
+  }
+
+  JsonKind top = JsonKind::kAny;
+  bool too_deep = false;
+  bool has_nul = false;
+  std::string syntax_error;
+
+ private:
+  bool Value(JsonKind kind) {
+    if (depth_ == 0 && !seen_) top = kind;
+    seen_ = true;
+    return true;
+  }
+  bool Open(JsonKind kind) {
+    Value(kind);
+    if (++depth_ > kMaxJsonDepth) too_deep = true;
+    return !too_deep;
+  }
+  bool Close() {
+    --depth_;
+    return true;
+  }
+  bool NoNul(const string_t& value) {
+    if (value.find('\0') != string_t::npos) has_nul = true;
+    return !has_nul;
+  }
+  int depth_ = 0;
+  bool seen_ = false;
+};
 
 }  // namespace
 
@@ -93,38 +126,25 @@ absl::Status ValidateJson(absl::string_view text, absl::string_view field, JsonK
     if (allow_empty) return absl::OkStatus();
     return absl::InvalidArgumentError(absl::StrCat(field, ": required"));
   }
-  int depth = 0;
-  bool too_deep = false;
-  auto depth_guard = [&](int d, nlohmann::json::parse_event_t event, nlohmann::json&) {
-    if (event == nlohmann::json::parse_event_t::object_start ||
-        event == nlohmann::json::parse_event_t::array_start) {
-      depth = d + 1;
-      if (depth > kMaxJsonDepth) too_deep = true;
-    }
-    return !too_deep;
-  };
-  nlohmann::json value;
-  try {
-    value = nlohmann::json::parse(text.begin(), text.end(), depth_guard);
-  } catch (const nlohmann::json::exception& e) {
-    if (too_deep) {
-      return absl::InvalidArgumentError(
-          absl::StrCat(field, ": JSON nests deeper than ", kMaxJsonDepth, " levels"));
-    }
-    return absl::InvalidArgumentError(absl::StrCat(field, ": not valid JSON (", e.what(), ")"));
-  }
-  if (too_deep) {
+  JsonChecker checker;
+  nlohmann::json::sax_parse(text.begin(), text.end(), &checker,
+                            nlohmann::json::input_format_t::json, /*strict=*/true);
+  if (checker.too_deep) {
     return absl::InvalidArgumentError(
         absl::StrCat(field, ": JSON nests deeper than ", kMaxJsonDepth, " levels"));
   }
-  if (kind == JsonKind::kObject && !value.is_object()) {
+  if (checker.has_nul) {
+    return absl::InvalidArgumentError(absl::StrCat(field, ": JSON text may not contain \\u0000"));
+  }
+  if (!checker.syntax_error.empty()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(field, ": not valid JSON (", checker.syntax_error, ")"));
+  }
+  if (kind == JsonKind::kObject && checker.top != JsonKind::kObject) {
     return absl::InvalidArgumentError(absl::StrCat(field, ": must be a JSON object"));
   }
-  if (kind == JsonKind::kArray && !value.is_array()) {
+  if (kind == JsonKind::kArray && checker.top != JsonKind::kArray) {
     return absl::InvalidArgumentError(absl::StrCat(field, ": must be a JSON array"));
-  }
-  if (HasNul(value)) {
-    return absl::InvalidArgumentError(absl::StrCat(field, ": JSON text may not contain \\u0000"));
   }
   return absl::OkStatus();
 }
