@@ -59,6 +59,9 @@ ABSL_FLAG(bool, prepare_statements, EnvOr("FM_PREPARE_STATEMENTS", "true") != st
 ABSL_FLAG(bool, migrate, true, "apply pending migrations at start-up");
 ABSL_FLAG(int, drain_timeout_ms, EnvIntOr("FM_DRAIN_TIMEOUT_MS", 10000),
           "on SIGTERM, how long in-flight calls may finish (env FM_DRAIN_TIMEOUT_MS)");
+ABSL_FLAG(int, shutdown_grace_ms, EnvIntOr("FM_SHUTDOWN_GRACE_MS", 0),
+          "on SIGTERM, how long health reports NOT_SERVING while calls are still accepted, "
+          "before new calls are refused (env FM_SHUTDOWN_GRACE_MS)");
 
 int main(int argc, char** argv) {
   absl::SetProgramUsageMessage("flowmonkey-server [migrate] [--flags]");
@@ -77,6 +80,7 @@ int main(int argc, char** argv) {
   options.prepare_statements = absl::GetFlag(FLAGS_prepare_statements);
   options.migrate_on_start = absl::GetFlag(FLAGS_migrate);
   options.drain_timeout = absl::Milliseconds(absl::GetFlag(FLAGS_drain_timeout_ms));
+  options.shutdown_grace = absl::Milliseconds(absl::GetFlag(FLAGS_shutdown_grace_ms));
   if (options.database_url.empty()) {
     std::cerr << "flowmonkey-server: set --database-url or DATABASE_URL\n";
     return 2;

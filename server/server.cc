@@ -137,10 +137,15 @@ void Server::Shutdown() {
     stopping_ = true;
   }
   state_changed_.notify_all();
+  // NOT_SERVING first, for every service, and for good: later SetServingStatus calls
+  // (the health thread) are ignored once the health service is shut down.
+  grpc_server_->GetHealthCheckService()->Shutdown();
+  spdlog::info("shutting down: health NOT_SERVING, accepting calls for {} more",
+               absl::FormatDuration(options_.shutdown_grace));
+  absl::SleepFor(options_.shutdown_grace);
   if (health_thread_.joinable()) health_thread_.join();
-  spdlog::info("shutting down: draining in-flight calls (up to {})",
+  spdlog::info("shutting down: refusing new calls, draining in-flight calls (up to {})",
                absl::FormatDuration(options_.drain_timeout));
-  grpc_server_->GetHealthCheckService()->Shutdown();  // every service reports NOT_SERVING
   grpc_server_->Shutdown(std::chrono::system_clock::now() +
                          absl::ToChronoMilliseconds(options_.drain_timeout));
   grpc_server_->Wait();

@@ -29,6 +29,9 @@ struct ServerOptions {
   absl::Duration health_interval = absl::Seconds(1);
   // On shutdown, how long in-flight calls may take before they are cancelled.
   absl::Duration drain_timeout = absl::Seconds(10);
+  // On shutdown, how long health reports NOT_SERVING while calls are still accepted, so
+  // load balancers and clients watching health move away before the listener closes.
+  absl::Duration shutdown_grace = absl::ZeroDuration();
 };
 
 // Applies migrations and exits: the `migrate` command.
@@ -43,8 +46,9 @@ class Server {
 
   // The port actually bound (useful with ":0").
   int port() const { return port_; }
-  // Stops accepting, reports NOT_SERVING, drains in-flight calls (up to drain_timeout),
-  // then closes the pool. Safe to call more than once and from any thread.
+  // Reports NOT_SERVING, keeps accepting calls for shutdown_grace, then refuses new calls
+  // (UNAVAILABLE), lets in-flight calls finish for up to drain_timeout (the rest are
+  // cancelled) and closes the pool. Safe to call more than once and from any thread.
   void Shutdown();
   // Blocks until Shutdown() has completed.
   void Wait();
