@@ -79,6 +79,13 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& optio
   }
   std::unique_ptr<Server> server(new Server());
   server->options_ = options;
+  absl::StatusOr<std::unique_ptr<rpc::Authenticator>> authenticator =
+      LoadAuthenticator(options.security);
+  if (!authenticator.ok()) return authenticator.status();
+  server->authenticator_ = *std::move(authenticator);
+  absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> credentials =
+      MakeServerCredentials(options.security, server->authenticator_.get());
+  if (!credentials.ok()) return credentials.status();
   server->parts_ = std::make_unique<Parts>(options);
   if (options.migrate_on_start) {
     absl::StatusOr<int> version = MigrateWithRetry(server->parts_->pool, options.startup_timeout);
@@ -89,7 +96,8 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& optio
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
-  builder.AddListeningPort(options.listen, grpc::InsecureServerCredentials(), &server->port_);
+  builder.SetMaxReceiveMessageSize(options.max_message_bytes);
+  builder.AddListeningPort(options.listen, *credentials, &server->port_);
   builder.RegisterService(&server->parts_->execution_service);
   builder.RegisterService(&server->parts_->admin_service);
   server->grpc_server_ = builder.BuildAndStart();
@@ -103,6 +111,15 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& optio
 }
 
 Server::~Server() { Shutdown(); }
+
+absl::Status Server::ReloadApiKeys() {
+  if (authenticator_ == nullptr) return absl::FailedPreconditionError("no --api-keys-file");
+  absl::StatusOr<rpc::ApiKeys> keys = rpc::ApiKeys::Load(options_.security.api_keys_file);
+  if (!keys.ok()) return keys.status();
+  spdlog::info("api keys reloaded: {} keys", keys->size());
+  authenticator_->Replace(*std::move(keys));
+  return absl::OkStatus();
+}
 
 void Server::SetServing(bool serving) {
   {

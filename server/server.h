@@ -14,6 +14,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "server/security.h"
 
 namespace flowmonkey {
 
@@ -32,6 +33,10 @@ struct ServerOptions {
   // On shutdown, how long health reports NOT_SERVING while calls are still accepted, so
   // load balancers and clients watching health move away before the listener closes.
   absl::Duration shutdown_grace = absl::ZeroDuration();
+  // TLS, mutual TLS and API keys (server/security.h); plain text when empty.
+  SecurityOptions security;
+  // Largest request message accepted; a larger one fails with RESOURCE_EXHAUSTED.
+  int max_message_bytes = 4 * 1024 * 1024;
 };
 
 // Applies migrations and exits: the `migrate` command.
@@ -52,6 +57,9 @@ class Server {
   void Shutdown();
   // Blocks until Shutdown() has completed.
   void Wait();
+  // Re-reads the API keys file (main does on SIGHUP): a key removed from it is rejected
+  // from then on. On error the old keys stay in force.
+  absl::Status ReloadApiKeys();
 
  private:
   struct Parts;
@@ -61,6 +69,7 @@ class Server {
 
   ServerOptions options_;
   std::unique_ptr<Parts> parts_;
+  std::unique_ptr<rpc::Authenticator> authenticator_;  // outlives grpc_server_
   std::unique_ptr<grpc::Server> grpc_server_;
   int port_ = 0;
   std::thread health_thread_;
