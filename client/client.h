@@ -17,6 +17,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "client/call.h"
+#include "core/event_store.h"
 #include "core/execution_store.h"
 
 namespace flowmonkey::client {
@@ -56,6 +57,7 @@ struct ClientOptions {
 struct Stores {
   std::shared_ptr<grpc::Channel> channel;
   std::unique_ptr<ExecutionStore> executions;
+  std::unique_ptr<EventStore> events;
 };
 
 // UNAVAILABLE when the server cannot be reached within connect_timeout.

@@ -4,17 +4,20 @@
 #include <grpcpp/health_check_service_interface.h>
 
 #include "absl/strings/str_cat.h"
+#include "server/pg/event_store.h"
 #include "server/pg/execution_store.h"
 #include "server/pg/migrations.h"
 #include "server/pg/pool.h"
 #include "server/rpc/admin_service.h"
+#include "server/rpc/event_service.h"
 #include "server/rpc/execution_service.h"
 #include "spdlog/spdlog.h"
 
 namespace flowmonkey {
 namespace {
 
-constexpr const char* kServiceNames[] = {"", "flowmonkey.v1.ExecutionStore", "flowmonkey.v1.Admin"};
+constexpr const char* kServiceNames[] = {"", "flowmonkey.v1.ExecutionStore", "flowmonkey.v1.Admin",
+                                          "flowmonkey.v1.EventStore"};
 
 pg::PoolOptions PoolOptionsFrom(const ServerOptions& options) {
   pg::PoolOptions pool;
@@ -45,6 +48,7 @@ struct Server::Parts {
   explicit Parts(const ServerOptions& options)
       : pool(PoolOptionsFrom(options)),
         executions(pool),
+        events(pool),
         executor(options.pool_size),
         execution_service(executions, executor),
         admin_service(
@@ -57,13 +61,17 @@ struct Server::Parts {
               response.set_table_prefix(prefix);
               return response;
             },
-            executor) {}
+            executor),
+        event_service(events, executor) {}
 
   pg::ConnectionPool pool;
   pg::PgExecutionStore executions;
+  // Stores before the executor: its destructor still runs queued tasks that use them.
+  pg::PgEventStore events;
   rpc::Executor executor;
   rpc::ExecutionService execution_service;
   rpc::AdminService admin_service;
+  rpc::EventService event_service;
 };
 
 absl::StatusOr<int> MigrateDatabase(const ServerOptions& options) {
@@ -100,6 +108,7 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& optio
   builder.AddListeningPort(options.listen, *credentials, &server->port_);
   builder.RegisterService(&server->parts_->execution_service);
   builder.RegisterService(&server->parts_->admin_service);
+  builder.RegisterService(&server->parts_->event_service);
   server->grpc_server_ = builder.BuildAndStart();
   if (!server->grpc_server_ || server->port_ == 0) {
     return absl::UnavailableError(absl::StrCat("cannot listen on ", options.listen));

@@ -9,7 +9,9 @@
 #include <string>
 
 #include "client/client.h"
+#include "core/event_store.h"
 #include "core/execution_store.h"
+#include "server/pg/event_store.h"
 #include "server/pg/execution_store.h"
 #include "server/pg/pool.h"
 #include "server/server.h"
@@ -21,6 +23,7 @@ class PgBackend {
   static constexpr const char* kName = "Pg";
   PgBackend();
   ExecutionStore& executions() { return *executions_; }
+  EventStore& events() { return *events_; }
   pg::ConnectionPool& pool() { return *pool_; }
   const std::string& prefix() const { return prefix_; }
 
@@ -28,6 +31,7 @@ class PgBackend {
   std::string prefix_;
   std::unique_ptr<pg::ConnectionPool> pool_;
   std::unique_ptr<pg::PgExecutionStore> executions_;
+  std::unique_ptr<pg::PgEventStore> events_;
 };
 
 class RemoteBackend {
@@ -36,6 +40,7 @@ class RemoteBackend {
   RemoteBackend();
   ~RemoteBackend();
   ExecutionStore& executions() { return *stores_.executions; }
+  EventStore& events() { return *stores_.events; }
   Server& server() { return *server_; }
   const std::string& prefix() const { return prefix_; }
 

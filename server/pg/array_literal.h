@@ -1,0 +1,43 @@
+#pragma once
+
+// PostgreSQL array literals ('{"a","b",NULL}') for passing many values as one parameter,
+// e.g. to unnest($1::text[]) in a multi-row INSERT. Every element is quoted and escaped;
+// the literal is a parameter value, never SQL text.
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace flowmonkey::pg {
+
+class ArrayLiteral {
+ public:
+  ArrayLiteral& Add(std::string_view element) {
+    text_ += first_ ? "\"" : ",\"";
+    first_ = false;
+    for (char c : element) {
+      if (c == '"' || c == '\\') text_ += '\\';
+      text_ += c;
+    }
+    text_ += '"';
+    return *this;
+  }
+  ArrayLiteral& AddNull() {
+    text_ += first_ ? "NULL" : ",NULL";
+    first_ = false;
+    return *this;
+  }
+  ArrayLiteral& Add(const std::string& element) { return Add(std::string_view(element)); }
+  ArrayLiteral& Add(const char* element) { return Add(std::string_view(element)); }
+  ArrayLiteral& AddOrNull(const std::optional<std::string>& element) {
+    return element ? Add(std::string_view(*element)) : AddNull();
+  }
+  std::string str() const { return text_ + "}"; }
+
+ private:
+  std::string text_ = "{";
+  bool first_ = true;
+};
+
+}  // namespace flowmonkey::pg
