@@ -19,6 +19,7 @@
 #include "client/call.h"
 #include "core/event_store.h"
 #include "core/execution_store.h"
+#include "core/job_store.h"
 
 namespace flowmonkey::client {
 
@@ -57,6 +58,7 @@ struct ClientOptions {
 struct Stores {
   std::shared_ptr<grpc::Channel> channel;
   std::unique_ptr<ExecutionStore> executions;
+  std::unique_ptr<JobStore> jobs;
   std::unique_ptr<EventStore> events;
 };
 

@@ -11,8 +11,10 @@
 #include "client/client.h"
 #include "core/event_store.h"
 #include "core/execution_store.h"
+#include "core/job_store.h"
 #include "server/pg/event_store.h"
 #include "server/pg/execution_store.h"
+#include "server/pg/job_store.h"
 #include "server/pg/pool.h"
 #include "server/server.h"
 
@@ -23,6 +25,7 @@ class PgBackend {
   static constexpr const char* kName = "Pg";
   PgBackend();
   ExecutionStore& executions() { return *executions_; }
+  JobStore& jobs() { return *jobs_; }
   EventStore& events() { return *events_; }
   pg::ConnectionPool& pool() { return *pool_; }
   const std::string& prefix() const { return prefix_; }
@@ -31,6 +34,7 @@ class PgBackend {
   std::string prefix_;
   std::unique_ptr<pg::ConnectionPool> pool_;
   std::unique_ptr<pg::PgExecutionStore> executions_;
+  std::unique_ptr<pg::PgJobStore> jobs_;
   std::unique_ptr<pg::PgEventStore> events_;
 };
 
@@ -40,6 +44,7 @@ class RemoteBackend {
   RemoteBackend();
   ~RemoteBackend();
   ExecutionStore& executions() { return *stores_.executions; }
+  JobStore& jobs() { return *stores_.jobs; }
   EventStore& events() { return *stores_.events; }
   Server& server() { return *server_; }
   const std::string& prefix() const { return prefix_; }
