@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "client/remote_event_store.h"
 #include "client/remote_execution_store.h"
+#include "client/remote_resume_tokens.h"
 #include "client/remote_job_store.h"
 
 namespace flowmonkey::client {
@@ -63,6 +64,7 @@ absl::StatusOr<Stores> Connect(const ClientOptions& options) {
   call.max_attempts = options.max_attempts;
   call.api_key = options.api_key;
   stores.executions = std::make_unique<RemoteExecutionStore>(stores.channel, call);
+  stores.tokens = std::make_unique<RemoteResumeTokens>(stores.channel, call);
   stores.jobs = std::make_unique<RemoteJobStore>(stores.channel, call);
   stores.events = std::make_unique<RemoteEventStore>(stores.channel, call);
   return stores;

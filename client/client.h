@@ -19,6 +19,7 @@
 #include "client/call.h"
 #include "core/event_store.h"
 #include "core/execution_store.h"
+#include "core/resume_tokens.h"
 #include "core/job_store.h"
 
 namespace flowmonkey::client {
@@ -58,6 +59,7 @@ struct ClientOptions {
 struct Stores {
   std::shared_ptr<grpc::Channel> channel;
   std::unique_ptr<ExecutionStore> executions;
+  std::unique_ptr<ResumeTokens> tokens;
   std::unique_ptr<JobStore> jobs;
   std::unique_ptr<EventStore> events;
 };

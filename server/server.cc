@@ -6,19 +6,21 @@
 #include "absl/strings/str_cat.h"
 #include "server/pg/event_store.h"
 #include "server/pg/execution_store.h"
+#include "server/pg/resume_token_store.h"
 #include "server/pg/job_store.h"
 #include "server/pg/migrations.h"
 #include "server/pg/pool.h"
 #include "server/rpc/admin_service.h"
 #include "server/rpc/event_service.h"
 #include "server/rpc/execution_service.h"
+#include "server/rpc/resume_token_service.h"
 #include "server/rpc/job_service.h"
 #include "spdlog/spdlog.h"
 
 namespace flowmonkey {
 namespace {
 
-constexpr const char* kServiceNames[] = {"", "flowmonkey.v1.ExecutionStore", "flowmonkey.v1.JobStore", "flowmonkey.v1.Admin",
+constexpr const char* kServiceNames[] = {"", "flowmonkey.v1.ExecutionStore", "flowmonkey.v1.ResumeTokens", "flowmonkey.v1.JobStore", "flowmonkey.v1.Admin",
                                           "flowmonkey.v1.EventStore"};
 
 pg::PoolOptions PoolOptionsFrom(const ServerOptions& options) {
@@ -52,6 +54,7 @@ struct Server::Parts {
         executions(pool),
         events(pool),
         jobs(pool),
+        tokens(pool),
         executor(options.pool_size),
         execution_service(executions, executor),
         admin_service(
@@ -66,18 +69,21 @@ struct Server::Parts {
             },
             executor),
         event_service(events, executor),
-        job_service(jobs, executor) {}
+        job_service(jobs, executor),
+        token_service(tokens, executor) {}
 
   pg::ConnectionPool pool;
   pg::PgExecutionStore executions;
   // Stores before the executor: its destructor still runs queued tasks that use them.
   pg::PgEventStore events;
   pg::PgJobStore jobs;
+  pg::PgResumeTokenStore tokens;
   rpc::Executor executor;
   rpc::ExecutionService execution_service;
   rpc::AdminService admin_service;
   rpc::EventService event_service;
   rpc::JobService job_service;
+  rpc::ResumeTokenService token_service;
 };
 
 absl::StatusOr<int> MigrateDatabase(const ServerOptions& options) {
@@ -114,6 +120,7 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& optio
   builder.AddListeningPort(options.listen, *credentials, &server->port_);
   builder.RegisterService(&server->parts_->execution_service);
   builder.RegisterService(&server->parts_->admin_service);
+  builder.RegisterService(&server->parts_->token_service);
   builder.RegisterService(&server->parts_->job_service);
   builder.RegisterService(&server->parts_->event_service);
   server->grpc_server_ = builder.BuildAndStart();

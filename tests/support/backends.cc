@@ -44,6 +44,7 @@ PgBackend::PgBackend() : prefix_(TestDatabase::Instance().NewPrefix()) {
   pool_ = TestPool(prefix_, 16);
   OrDie(pg::ApplyMigrations(*pool_), "migrate");
   executions_ = std::make_unique<pg::PgExecutionStore>(*pool_);
+  tokens_ = std::make_unique<pg::PgResumeTokenStore>(*pool_);
   jobs_ = std::make_unique<pg::PgJobStore>(*pool_);
   events_ = std::make_unique<pg::PgEventStore>(*pool_);
 }

@@ -11,9 +11,11 @@
 #include "client/client.h"
 #include "core/event_store.h"
 #include "core/execution_store.h"
+#include "core/resume_tokens.h"
 #include "core/job_store.h"
 #include "server/pg/event_store.h"
 #include "server/pg/execution_store.h"
+#include "server/pg/resume_token_store.h"
 #include "server/pg/job_store.h"
 #include "server/pg/pool.h"
 #include "server/server.h"
@@ -25,6 +27,7 @@ class PgBackend {
   static constexpr const char* kName = "Pg";
   PgBackend();
   ExecutionStore& executions() { return *executions_; }
+  ResumeTokens& tokens() { return *tokens_; }
   JobStore& jobs() { return *jobs_; }
   EventStore& events() { return *events_; }
   pg::ConnectionPool& pool() { return *pool_; }
@@ -34,6 +37,7 @@ class PgBackend {
   std::string prefix_;
   std::unique_ptr<pg::ConnectionPool> pool_;
   std::unique_ptr<pg::PgExecutionStore> executions_;
+  std::unique_ptr<pg::PgResumeTokenStore> tokens_;
   std::unique_ptr<pg::PgJobStore> jobs_;
   std::unique_ptr<pg::PgEventStore> events_;
 };
@@ -44,6 +48,7 @@ class RemoteBackend {
   RemoteBackend();
   ~RemoteBackend();
   ExecutionStore& executions() { return *stores_.executions; }
+  ResumeTokens& tokens() { return *stores_.tokens; }
   JobStore& jobs() { return *stores_.jobs; }
   EventStore& events() { return *stores_.events; }
   Server& server() { return *server_; }
