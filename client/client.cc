@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "client/remote_event_store.h"
 #include "client/remote_execution_store.h"
+#include "client/remote_flow_store.h"
 #include "client/remote_resume_tokens.h"
 #include "client/remote_job_store.h"
 
@@ -67,6 +68,7 @@ absl::StatusOr<Stores> Connect(const ClientOptions& options) {
   stores.tokens = std::make_unique<RemoteResumeTokens>(stores.channel, call);
   stores.jobs = std::make_unique<RemoteJobStore>(stores.channel, call);
   stores.events = std::make_unique<RemoteEventStore>(stores.channel, call);
+  stores.flows = std::make_unique<RemoteFlowStore>(stores.channel, call);
   return stores;
 }
 

@@ -18,6 +18,7 @@
 #include "absl/time/time.h"
 #include "client/call.h"
 #include "core/event_store.h"
+#include "core/flow_store.h"
 #include "core/execution_store.h"
 #include "core/resume_tokens.h"
 #include "core/job_store.h"
@@ -62,6 +63,7 @@ struct Stores {
   std::unique_ptr<ResumeTokens> tokens;
   std::unique_ptr<JobStore> jobs;
   std::unique_ptr<EventStore> events;
+  std::unique_ptr<FlowStore> flows;
 };
 
 // UNAVAILABLE when the server cannot be reached within connect_timeout.

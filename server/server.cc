@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "server/pg/event_store.h"
 #include "server/pg/execution_store.h"
+#include "server/pg/flow_store.h"
 #include "server/pg/resume_token_store.h"
 #include "server/pg/job_store.h"
 #include "server/pg/migrations.h"
@@ -13,6 +14,7 @@
 #include "server/rpc/admin_service.h"
 #include "server/rpc/event_service.h"
 #include "server/rpc/execution_service.h"
+#include "server/rpc/flow_service.h"
 #include "server/rpc/resume_token_service.h"
 #include "server/rpc/job_service.h"
 #include "spdlog/spdlog.h"
@@ -21,7 +23,7 @@ namespace flowmonkey {
 namespace {
 
 constexpr const char* kServiceNames[] = {"", "flowmonkey.v1.ExecutionStore", "flowmonkey.v1.ResumeTokens", "flowmonkey.v1.JobStore", "flowmonkey.v1.Admin",
-                                          "flowmonkey.v1.EventStore"};
+                                          "flowmonkey.v1.EventStore", "flowmonkey.v1.FlowStore"};
 
 pg::PoolOptions PoolOptionsFrom(const ServerOptions& options) {
   pg::PoolOptions pool;
@@ -53,6 +55,7 @@ struct Server::Parts {
       : pool(PoolOptionsFrom(options)),
         executions(pool),
         events(pool),
+        flows(pool),
         jobs(pool),
         tokens(pool),
         executor(options.pool_size),
@@ -69,6 +72,7 @@ struct Server::Parts {
             },
             executor),
         event_service(events, executor),
+        flow_service(flows, executor),
         job_service(jobs, executor),
         token_service(tokens, executor) {}
 
@@ -76,12 +80,14 @@ struct Server::Parts {
   pg::PgExecutionStore executions;
   // Stores before the executor: its destructor still runs queued tasks that use them.
   pg::PgEventStore events;
+  pg::PgFlowStore flows;
   pg::PgJobStore jobs;
   pg::PgResumeTokenStore tokens;
   rpc::Executor executor;
   rpc::ExecutionService execution_service;
   rpc::AdminService admin_service;
   rpc::EventService event_service;
+  rpc::FlowService flow_service;
   rpc::JobService job_service;
   rpc::ResumeTokenService token_service;
 };
@@ -123,6 +129,7 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& optio
   builder.RegisterService(&server->parts_->token_service);
   builder.RegisterService(&server->parts_->job_service);
   builder.RegisterService(&server->parts_->event_service);
+  builder.RegisterService(&server->parts_->flow_service);
   server->grpc_server_ = builder.BuildAndStart();
   if (!server->grpc_server_ || server->port_ == 0) {
     return absl::UnavailableError(absl::StrCat("cannot listen on ", options.listen));

@@ -47,6 +47,7 @@ PgBackend::PgBackend() : prefix_(TestDatabase::Instance().NewPrefix()) {
   tokens_ = std::make_unique<pg::PgResumeTokenStore>(*pool_);
   jobs_ = std::make_unique<pg::PgJobStore>(*pool_);
   events_ = std::make_unique<pg::PgEventStore>(*pool_);
+  flows_ = std::make_unique<pg::PgFlowStore>(*pool_);
 }
 
 RemoteBackend::RemoteBackend() : prefix_(TestDatabase::Instance().NewPrefix()) {

@@ -11,10 +11,12 @@
 #include "client/client.h"
 #include "core/event_store.h"
 #include "core/execution_store.h"
+#include "core/flow_store.h"
 #include "core/resume_tokens.h"
 #include "core/job_store.h"
 #include "server/pg/event_store.h"
 #include "server/pg/execution_store.h"
+#include "server/pg/flow_store.h"
 #include "server/pg/resume_token_store.h"
 #include "server/pg/job_store.h"
 #include "server/pg/pool.h"
@@ -30,6 +32,7 @@ class PgBackend {
   ResumeTokens& tokens() { return *tokens_; }
   JobStore& jobs() { return *jobs_; }
   EventStore& events() { return *events_; }
+  FlowStore& flows() { return *flows_; }
   pg::ConnectionPool& pool() { return *pool_; }
   const std::string& prefix() const { return prefix_; }
 
@@ -40,6 +43,7 @@ class PgBackend {
   std::unique_ptr<pg::PgResumeTokenStore> tokens_;
   std::unique_ptr<pg::PgJobStore> jobs_;
   std::unique_ptr<pg::PgEventStore> events_;
+  std::unique_ptr<pg::PgFlowStore> flows_;
 };
 
 class RemoteBackend {
@@ -51,6 +55,7 @@ class RemoteBackend {
   ResumeTokens& tokens() { return *stores_.tokens; }
   JobStore& jobs() { return *stores_.jobs; }
   EventStore& events() { return *stores_.events; }
+  FlowStore& flows() { return *stores_.flows; }
   Server& server() { return *server_; }
   const std::string& prefix() const { return prefix_; }
 
