@@ -9,6 +9,7 @@
 //   stores->executions->Get(request);
 
 #include <memory>
+#include <optional>
 #include <string>
 
 #include <grpcpp/grpcpp.h>
@@ -16,9 +17,29 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "client/call.h"
+#include "core/event_store.h"
+#include "core/flow_store.h"
 #include "core/execution_store.h"
+#include "core/resume_tokens.h"
+#include "core/job_store.h"
 
 namespace flowmonkey::client {
+
+// TLS towards the server, as PEM text (TlsOptionsFromFiles reads files).
+struct TlsOptions {
+  // CAs that sign the server's certificate; empty = the system's roots.
+  std::string root_certs_pem;
+  // Mutual TLS: this client's certificate chain and its private key.
+  std::string client_cert_pem;
+  std::string client_key_pem;
+  // The name the server's certificate must carry when it is not the target's host.
+  std::string server_name;
+};
+
+// Reads PEM files into TlsOptions; empty paths are left empty. NOT_FOUND if unreadable.
+absl::StatusOr<TlsOptions> TlsOptionsFromFiles(const std::string& root_certs_file,
+                                               const std::string& client_cert_file = "",
+                                               const std::string& client_key_file = "");
 
 struct ClientOptions {
   std::string target = "127.0.0.1:50051";
@@ -28,14 +49,21 @@ struct ClientOptions {
   int max_attempts = 3;
   // How long Connect waits for the channel to become ready.
   absl::Duration connect_timeout = absl::Seconds(5);
-  // Defaults to insecure (plain-text) credentials.
+  // TLS (and mutual TLS); plain text when unset.
+  std::optional<TlsOptions> tls;
+  // Any other channel credentials; take precedence over tls.
   std::shared_ptr<grpc::ChannelCredentials> credentials;
+  // Sent as "authorization: Bearer <key>" on every call (servers accept keys only over TLS).
   std::string api_key;
 };
 
 struct Stores {
   std::shared_ptr<grpc::Channel> channel;
   std::unique_ptr<ExecutionStore> executions;
+  std::unique_ptr<ResumeTokens> tokens;
+  std::unique_ptr<JobStore> jobs;
+  std::unique_ptr<EventStore> events;
+  std::unique_ptr<FlowStore> flows;
 };
 
 // UNAVAILABLE when the server cannot be reached within connect_timeout.

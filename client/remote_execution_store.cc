@@ -102,4 +102,31 @@ absl::StatusOr<v1::FindTimedOutWaitsResponse> RemoteExecutionStore::FindTimedOut
       });
 }
 
+absl::StatusOr<v1::AcquireLockResponse> RemoteExecutionStore::AcquireLock(
+    const v1::AcquireLockRequest& request) {
+  return UnaryCall<v1::AcquireLockRequest, v1::AcquireLockResponse>(
+      options_, Retry::kSafe, request,
+      [this](grpc::ClientContext* c, const v1::AcquireLockRequest& r, v1::AcquireLockResponse* out) {
+        return stub_->AcquireLock(c, r, out);
+      });
+}
+
+absl::StatusOr<v1::ExtendLockResponse> RemoteExecutionStore::ExtendLock(
+    const v1::ExtendLockRequest& request) {
+  return UnaryCall<v1::ExtendLockRequest, v1::ExtendLockResponse>(
+      options_, Retry::kSafe, request,
+      [this](grpc::ClientContext* c, const v1::ExtendLockRequest& r, v1::ExtendLockResponse* out) {
+        return stub_->ExtendLock(c, r, out);
+      });
+}
+
+absl::StatusOr<v1::ReleaseLockResponse> RemoteExecutionStore::ReleaseLock(
+    const v1::ReleaseLockRequest& request) {
+  return UnaryCall<v1::ReleaseLockRequest, v1::ReleaseLockResponse>(
+      options_, Retry::kSafe, request,
+      [this](grpc::ClientContext* c, const v1::ReleaseLockRequest& r, v1::ReleaseLockResponse* out) {
+        return stub_->ReleaseLock(c, r, out);
+      });
+}
+
 }  // namespace flowmonkey::client

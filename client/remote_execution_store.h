@@ -3,7 +3,8 @@
 // ExecutionStore over gRPC: the same interface as the PostgreSQL store, served remotely.
 // Reads, Delete, Create with an idempotency key and Save without expected_version are
 // retried on UNAVAILABLE (repeating them cannot change the outcome); version-checked
-// writes and key-less Create are not.
+// writes and key-less Create are not. The lease calls are retried too: for the same owner,
+// acquiring or extending again is idempotent (same fencing token).
 
 #include <memory>
 
@@ -41,6 +42,9 @@ class RemoteExecutionStore : public ExecutionStore {
       const v1::FindTimedOutExecutionsRequest& request) override;
   absl::StatusOr<v1::FindTimedOutWaitsResponse> FindTimedOutWaits(
       const v1::FindTimedOutWaitsRequest& request) override;
+  absl::StatusOr<v1::AcquireLockResponse> AcquireLock(const v1::AcquireLockRequest& request) override;
+  absl::StatusOr<v1::ExtendLockResponse> ExtendLock(const v1::ExtendLockRequest& request) override;
+  absl::StatusOr<v1::ReleaseLockResponse> ReleaseLock(const v1::ReleaseLockRequest& request) override;
 
  private:
   std::unique_ptr<v1::ExecutionStore::Stub> stub_;

@@ -51,6 +51,18 @@ class ExecutionStore {
       const v1::FindTimedOutExecutionsRequest& request) = 0;
   virtual absl::StatusOr<v1::FindTimedOutWaitsResponse> FindTimedOutWaits(
       const v1::FindTimedOutWaitsRequest& request) = 0;
+
+  // Leases (see execution.proto). The PostgreSQL store and the remote client implement
+  // them; a wrapper store must forward them to the store it wraps. The default answers
+  // UNIMPLEMENTED, so a wrapper that forgets fails loudly rather than granting leases.
+  // AcquireLock: acquired=false when another owner holds a live lease.
+  virtual absl::StatusOr<v1::AcquireLockResponse> AcquireLock(
+      const v1::AcquireLockRequest& request) = 0;
+  // FAILED_PRECONDITION when the owner does not hold a live lease with that fencing token.
+  virtual absl::StatusOr<v1::ExtendLockResponse> ExtendLock(
+      const v1::ExtendLockRequest& request) = 0;
+  virtual absl::StatusOr<v1::ReleaseLockResponse> ReleaseLock(
+      const v1::ReleaseLockRequest& request) = 0;
 };
 
 }  // namespace flowmonkey

@@ -65,6 +65,22 @@ ABSL_FLAG(std::string, metrics_listen, EnvOr("FM_METRICS_LISTEN", ""),
 ABSL_FLAG(bool, migrate, true, "apply pending migrations at start-up");
 ABSL_FLAG(int, drain_timeout_ms, EnvIntOr("FM_DRAIN_TIMEOUT_MS", 10000),
           "on SIGTERM, how long in-flight calls may finish (env FM_DRAIN_TIMEOUT_MS)");
+ABSL_FLAG(int, shutdown_grace_ms, EnvIntOr("FM_SHUTDOWN_GRACE_MS", 0),
+          "on SIGTERM, how long health reports NOT_SERVING while calls are still accepted, "
+          "before new calls are refused (env FM_SHUTDOWN_GRACE_MS)");
+ABSL_FLAG(std::string, tls_cert, EnvOr("FM_TLS_CERT", ""),
+          "PEM certificate chain: serve TLS instead of plain text (env FM_TLS_CERT)");
+ABSL_FLAG(std::string, tls_key, EnvOr("FM_TLS_KEY", ""),
+          "PEM private key of --tls-cert (env FM_TLS_KEY)");
+ABSL_FLAG(std::string, tls_client_ca, EnvOr("FM_TLS_CLIENT_CA", ""),
+          "PEM CA bundle: mutual TLS, client certificates signed by it are required "
+          "(env FM_TLS_CLIENT_CA)");
+ABSL_FLAG(std::string, api_keys_file, EnvOr("FM_API_KEYS_FILE", ""),
+          "API keys, one '<sha256-hex-of-key> <tenant or *>' per line; needs TLS; re-read "
+          "on SIGHUP (env FM_API_KEYS_FILE)");
+ABSL_FLAG(int, max_message_bytes, EnvIntOr("FM_MAX_MESSAGE_BYTES", 4 * 1024 * 1024),
+          "largest request accepted; larger ones get RESOURCE_EXHAUSTED (env "
+          "FM_MAX_MESSAGE_BYTES)");
 
 int main(int argc, char** argv) {
   absl::SetProgramUsageMessage("flowmonkey-server [migrate] [--flags]");
@@ -86,6 +102,12 @@ int main(int argc, char** argv) {
   options.prepare_statements = absl::GetFlag(FLAGS_prepare_statements);
   options.migrate_on_start = absl::GetFlag(FLAGS_migrate);
   options.drain_timeout = absl::Milliseconds(absl::GetFlag(FLAGS_drain_timeout_ms));
+  options.shutdown_grace = absl::Milliseconds(absl::GetFlag(FLAGS_shutdown_grace_ms));
+  options.security.tls_cert_file = absl::GetFlag(FLAGS_tls_cert);
+  options.security.tls_key_file = absl::GetFlag(FLAGS_tls_key);
+  options.security.tls_client_ca_file = absl::GetFlag(FLAGS_tls_client_ca);
+  options.security.api_keys_file = absl::GetFlag(FLAGS_api_keys_file);
+  options.max_message_bytes = absl::GetFlag(FLAGS_max_message_bytes);
   if (options.database_url.empty()) {
     std::cerr << "flowmonkey-server: set --database-url or DATABASE_URL\n";
     return 2;
@@ -105,11 +127,13 @@ int main(int argc, char** argv) {
     return 0;
   }
 
-  // Block the stop signals in every thread; one thread waits for them.
+  // Block the stop signals (and SIGHUP: reload API keys) in every thread; one thread
+  // waits for them.
   sigset_t stop_signals;
   sigemptyset(&stop_signals);
   sigaddset(&stop_signals, SIGINT);
   sigaddset(&stop_signals, SIGTERM);
+  sigaddset(&stop_signals, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
 
   absl::StatusOr<std::unique_ptr<flowmonkey::Server>> server = flowmonkey::Server::Start(options);
@@ -119,7 +143,10 @@ int main(int argc, char** argv) {
   }
   std::thread signal_waiter([&] {
     int signal = 0;
-    sigwait(&stop_signals, &signal);
+    while (sigwait(&stop_signals, &signal) == 0 && signal == SIGHUP) {
+      const absl::Status reloaded = (*server)->ReloadApiKeys();
+      if (!reloaded.ok()) spdlog::warn("SIGHUP: {}", reloaded.ToString());
+    }
     spdlog::info("received signal {}", signal);
     (*server)->Shutdown();
   });

@@ -6,17 +6,26 @@
 #include "absl/strings/str_cat.h"
 #include "server/metrics.h"
 #include "server/pg/batched_execution_store.h"
+#include "server/pg/event_store.h"
 #include "server/pg/execution_store.h"
+#include "server/pg/flow_store.h"
+#include "server/pg/resume_token_store.h"
+#include "server/pg/job_store.h"
 #include "server/pg/migrations.h"
 #include "server/pg/pool.h"
 #include "server/rpc/admin_service.h"
+#include "server/rpc/event_service.h"
 #include "server/rpc/execution_service.h"
+#include "server/rpc/flow_service.h"
+#include "server/rpc/resume_token_service.h"
+#include "server/rpc/job_service.h"
 #include "spdlog/spdlog.h"
 
 namespace flowmonkey {
 namespace {
 
-constexpr const char* kServiceNames[] = {"", "flowmonkey.v1.ExecutionStore", "flowmonkey.v1.Admin"};
+constexpr const char* kServiceNames[] = {"", "flowmonkey.v1.ExecutionStore", "flowmonkey.v1.ResumeTokens", "flowmonkey.v1.JobStore", "flowmonkey.v1.Admin",
+                                          "flowmonkey.v1.EventStore", "flowmonkey.v1.FlowStore"};
 
 pg::PoolOptions PoolOptionsFrom(const ServerOptions& options) {
   pg::PoolOptions pool;
@@ -53,6 +62,10 @@ struct Server::Parts {
                             }}),
         executions(options.batching ? static_cast<ExecutionStore&>(batched_executions)
                                     : plain_executions),
+        events(pool),
+        flows(pool),
+        jobs(pool),
+        tokens(pool),
         executor(std::max(options.workers, options.pool_size)),
         execution_service(executions, executor),
         admin_service(
@@ -65,16 +78,29 @@ struct Server::Parts {
               response.set_table_prefix(prefix);
               return response;
             },
-            executor) {}
+            executor),
+        event_service(events, executor),
+        flow_service(flows, executor),
+        job_service(jobs, executor),
+        token_service(tokens, executor) {}
 
   Metrics metrics;
   pg::ConnectionPool pool;
+  // Stores before the executor: its destructor still runs queued tasks that use them.
   pg::PgExecutionStore plain_executions;
   pg::BatchedExecutionStore batched_executions;
   ExecutionStore& executions;
+  pg::PgEventStore events;
+  pg::PgFlowStore flows;
+  pg::PgJobStore jobs;
+  pg::PgResumeTokenStore tokens;
   rpc::Executor executor;
   rpc::ExecutionService execution_service;
   rpc::AdminService admin_service;
+  rpc::EventService event_service;
+  rpc::FlowService flow_service;
+  rpc::JobService job_service;
+  rpc::ResumeTokenService token_service;
 };
 
 absl::StatusOr<int> MigrateDatabase(const ServerOptions& options) {
@@ -90,6 +116,13 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& optio
   }
   std::unique_ptr<Server> server(new Server());
   server->options_ = options;
+  absl::StatusOr<std::unique_ptr<rpc::Authenticator>> authenticator =
+      LoadAuthenticator(options.security);
+  if (!authenticator.ok()) return authenticator.status();
+  server->authenticator_ = *std::move(authenticator);
+  absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> credentials =
+      MakeServerCredentials(options.security, server->authenticator_.get());
+  if (!credentials.ok()) return credentials.status();
   server->parts_ = std::make_unique<Parts>(options);
   if (options.migrate_on_start) {
     absl::StatusOr<int> version = MigrateWithRetry(server->parts_->pool, options.startup_timeout);
@@ -100,7 +133,8 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& optio
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
-  builder.AddListeningPort(options.listen, grpc::InsecureServerCredentials(), &server->port_);
+  builder.SetMaxReceiveMessageSize(options.max_message_bytes);
+  builder.AddListeningPort(options.listen, *credentials, &server->port_);
   if (!options.metrics_listen.empty()) {
     if (!server->parts_->metrics.Serve(options.metrics_listen)) {
       return absl::UnavailableError(absl::StrCat("cannot serve metrics on ", options.metrics_listen));
@@ -111,6 +145,10 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& optio
   }
   builder.RegisterService(&server->parts_->execution_service);
   builder.RegisterService(&server->parts_->admin_service);
+  builder.RegisterService(&server->parts_->token_service);
+  builder.RegisterService(&server->parts_->job_service);
+  builder.RegisterService(&server->parts_->event_service);
+  builder.RegisterService(&server->parts_->flow_service);
   server->grpc_server_ = builder.BuildAndStart();
   if (!server->grpc_server_ || server->port_ == 0) {
     return absl::UnavailableError(absl::StrCat("cannot listen on ", options.listen));
@@ -122,6 +160,15 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& optio
 }
 
 Server::~Server() { Shutdown(); }
+
+absl::Status Server::ReloadApiKeys() {
+  if (authenticator_ == nullptr) return absl::FailedPreconditionError("no --api-keys-file");
+  absl::StatusOr<rpc::ApiKeys> keys = rpc::ApiKeys::Load(options_.security.api_keys_file);
+  if (!keys.ok()) return keys.status();
+  spdlog::info("api keys reloaded: {} keys", keys->size());
+  authenticator_->Replace(*std::move(keys));
+  return absl::OkStatus();
+}
 
 void Server::SetServing(bool serving) {
   {
@@ -157,10 +204,15 @@ void Server::Shutdown() {
     stopping_ = true;
   }
   state_changed_.notify_all();
+  // NOT_SERVING first, for every service, and for good: later SetServingStatus calls
+  // (the health thread) are ignored once the health service is shut down.
+  grpc_server_->GetHealthCheckService()->Shutdown();
+  spdlog::info("shutting down: health NOT_SERVING, accepting calls for {} more",
+               absl::FormatDuration(options_.shutdown_grace));
+  absl::SleepFor(options_.shutdown_grace);
   if (health_thread_.joinable()) health_thread_.join();
-  spdlog::info("shutting down: draining in-flight calls (up to {})",
+  spdlog::info("shutting down: refusing new calls, draining in-flight calls (up to {})",
                absl::FormatDuration(options_.drain_timeout));
-  grpc_server_->GetHealthCheckService()->Shutdown();  // every service reports NOT_SERVING
   grpc_server_->Shutdown(std::chrono::system_clock::now() +
                          absl::ToChronoMilliseconds(options_.drain_timeout));
   grpc_server_->Wait();

@@ -14,6 +14,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "server/security.h"
 
 namespace flowmonkey {
 
@@ -35,6 +36,13 @@ struct ServerOptions {
   absl::Duration health_interval = absl::Seconds(1);
   // On shutdown, how long in-flight calls may take before they are cancelled.
   absl::Duration drain_timeout = absl::Seconds(10);
+  // On shutdown, how long health reports NOT_SERVING while calls are still accepted, so
+  // load balancers and clients watching health move away before the listener closes.
+  absl::Duration shutdown_grace = absl::ZeroDuration();
+  // TLS, mutual TLS and API keys (server/security.h); plain text when empty.
+  SecurityOptions security;
+  // Largest request message accepted; a larger one fails with RESOURCE_EXHAUSTED.
+  int max_message_bytes = 4 * 1024 * 1024;
 };
 
 // Applies migrations and exits: the `migrate` command.
@@ -49,11 +57,15 @@ class Server {
 
   // The port actually bound (useful with ":0").
   int port() const { return port_; }
-  // Stops accepting, reports NOT_SERVING, drains in-flight calls (up to drain_timeout),
-  // then closes the pool. Safe to call more than once and from any thread.
+  // Reports NOT_SERVING, keeps accepting calls for shutdown_grace, then refuses new calls
+  // (UNAVAILABLE), lets in-flight calls finish for up to drain_timeout (the rest are
+  // cancelled) and closes the pool. Safe to call more than once and from any thread.
   void Shutdown();
   // Blocks until Shutdown() has completed.
   void Wait();
+  // Re-reads the API keys file (main does on SIGHUP): a key removed from it is rejected
+  // from then on. On error the old keys stay in force.
+  absl::Status ReloadApiKeys();
 
  private:
   struct Parts;
@@ -63,6 +75,7 @@ class Server {
 
   ServerOptions options_;
   std::unique_ptr<Parts> parts_;
+  std::unique_ptr<rpc::Authenticator> authenticator_;  // outlives grpc_server_
   std::unique_ptr<grpc::Server> grpc_server_;
   int port_ = 0;
   std::thread health_thread_;

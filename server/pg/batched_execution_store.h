@@ -72,6 +72,15 @@ class BatchedExecutionStore : public ExecutionStore {
       const v1::FindTimedOutWaitsRequest& request) override {
     return inner_.FindTimedOutWaits(request);
   }
+  absl::StatusOr<v1::AcquireLockResponse> AcquireLock(const v1::AcquireLockRequest& request) override {
+    return inner_.AcquireLock(request);
+  }
+  absl::StatusOr<v1::ExtendLockResponse> ExtendLock(const v1::ExtendLockRequest& request) override {
+    return inner_.ExtendLock(request);
+  }
+  absl::StatusOr<v1::ReleaseLockResponse> ReleaseLock(const v1::ReleaseLockRequest& request) override {
+    return inner_.ReleaseLock(request);
+  }
 
  private:
   struct SaveItem {

@@ -76,4 +76,25 @@ grpc::ServerUnaryReactor* ExecutionService::FindTimedOutWaits(grpc::CallbackServ
   return Serve(c, executor_, store_, &ExecutionStore::FindTimedOutWaits, req, resp, "ExecutionStore.FindTimedOutWaits");
 }
 
+grpc::ServerUnaryReactor* ExecutionService::AcquireLock(grpc::CallbackServerContext* c,
+                                                        const v1::AcquireLockRequest* req,
+                                                        v1::AcquireLockResponse* resp) {
+  return Serve(c, executor_, store_, &ExecutionStore::AcquireLock, req, resp,
+               "ExecutionStore.AcquireLock");
+}
+
+grpc::ServerUnaryReactor* ExecutionService::ExtendLock(grpc::CallbackServerContext* c,
+                                                       const v1::ExtendLockRequest* req,
+                                                       v1::ExtendLockResponse* resp) {
+  return Serve(c, executor_, store_, &ExecutionStore::ExtendLock, req, resp,
+               "ExecutionStore.ExtendLock");
+}
+
+grpc::ServerUnaryReactor* ExecutionService::ReleaseLock(grpc::CallbackServerContext* c,
+                                                        const v1::ReleaseLockRequest* req,
+                                                        v1::ReleaseLockResponse* resp) {
+  return Serve(c, executor_, store_, &ExecutionStore::ReleaseLock, req, resp,
+               "ExecutionStore.ReleaseLock");
+}
+
 }  // namespace flowmonkey::rpc

@@ -48,6 +48,15 @@ class ExecutionService final : public v1::ExecutionStore::CallbackService {
   grpc::ServerUnaryReactor* FindTimedOutWaits(grpc::CallbackServerContext* c,
                                               const v1::FindTimedOutWaitsRequest* req,
                                               v1::FindTimedOutWaitsResponse* resp) override;
+  grpc::ServerUnaryReactor* AcquireLock(grpc::CallbackServerContext* c,
+                                        const v1::AcquireLockRequest* req,
+                                        v1::AcquireLockResponse* resp) override;
+  grpc::ServerUnaryReactor* ExtendLock(grpc::CallbackServerContext* c,
+                                       const v1::ExtendLockRequest* req,
+                                       v1::ExtendLockResponse* resp) override;
+  grpc::ServerUnaryReactor* ReleaseLock(grpc::CallbackServerContext* c,
+                                        const v1::ReleaseLockRequest* req,
+                                        v1::ReleaseLockResponse* resp) override;
 
  private:
   ExecutionStore& store_;

@@ -83,16 +83,18 @@ CREATE TABLE fm_flows (
   visual      JSONB,
   created_at  BIGINT NOT NULL,
   updated_at  BIGINT NOT NULL DEFAULT 0,
-  -- Semantic-version sort key: major, minor, patch, and pre-release (NULL sorts last =
-  -- a release ranks above its pre-releases).
-  version_major BIGINT NOT NULL DEFAULT 0,
-  version_minor BIGINT NOT NULL DEFAULT 0,
-  version_patch BIGINT NOT NULL DEFAULT 0,
-  version_pre   TEXT,
+  -- Semantic-version precedence as a sort key: major, minor, patch, and the pre-release
+  -- encoded so that its byte order is semver order ('~' for a release, above every
+  -- pre-release; core/flow_rules.h PreReleaseSortKey), then the text for equal precedence.
+  version_major   BIGINT NOT NULL,
+  version_minor   BIGINT NOT NULL,
+  version_patch   BIGINT NOT NULL,
+  version_pre_key TEXT COLLATE "C" NOT NULL,
   PRIMARY KEY (id, version)
 );
 CREATE INDEX idx_fm_flows_semver ON fm_flows
-  (id, version_major DESC, version_minor DESC, version_patch DESC, version_pre DESC NULLS FIRST);
+  (id, version_major DESC, version_minor DESC, version_patch DESC, version_pre_key DESC,
+   version DESC);
 
 CREATE TABLE fm_jobs (
   id              TEXT PRIMARY KEY,

@@ -44,6 +44,10 @@ PgBackend::PgBackend() : prefix_(TestDatabase::Instance().NewPrefix()) {
   pool_ = TestPool(prefix_, 16);
   OrDie(pg::ApplyMigrations(*pool_), "migrate");
   executions_ = std::make_unique<pg::PgExecutionStore>(*pool_);
+  tokens_ = std::make_unique<pg::PgResumeTokenStore>(*pool_);
+  jobs_ = std::make_unique<pg::PgJobStore>(*pool_);
+  events_ = std::make_unique<pg::PgEventStore>(*pool_);
+  flows_ = std::make_unique<pg::PgFlowStore>(*pool_);
 }
 
 RemoteBackend::RemoteBackend() : prefix_(TestDatabase::Instance().NewPrefix()) {

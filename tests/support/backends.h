@@ -9,8 +9,16 @@
 #include <string>
 
 #include "client/client.h"
+#include "core/event_store.h"
 #include "core/execution_store.h"
+#include "core/flow_store.h"
+#include "core/resume_tokens.h"
+#include "core/job_store.h"
+#include "server/pg/event_store.h"
 #include "server/pg/execution_store.h"
+#include "server/pg/flow_store.h"
+#include "server/pg/resume_token_store.h"
+#include "server/pg/job_store.h"
 #include "server/pg/pool.h"
 #include "server/server.h"
 
@@ -21,6 +29,10 @@ class PgBackend {
   static constexpr const char* kName = "Pg";
   PgBackend();
   ExecutionStore& executions() { return *executions_; }
+  ResumeTokens& tokens() { return *tokens_; }
+  JobStore& jobs() { return *jobs_; }
+  EventStore& events() { return *events_; }
+  FlowStore& flows() { return *flows_; }
   pg::ConnectionPool& pool() { return *pool_; }
   const std::string& prefix() const { return prefix_; }
 
@@ -28,6 +40,10 @@ class PgBackend {
   std::string prefix_;
   std::unique_ptr<pg::ConnectionPool> pool_;
   std::unique_ptr<pg::PgExecutionStore> executions_;
+  std::unique_ptr<pg::PgResumeTokenStore> tokens_;
+  std::unique_ptr<pg::PgJobStore> jobs_;
+  std::unique_ptr<pg::PgEventStore> events_;
+  std::unique_ptr<pg::PgFlowStore> flows_;
 };
 
 class RemoteBackend {
@@ -36,6 +52,10 @@ class RemoteBackend {
   RemoteBackend();
   ~RemoteBackend();
   ExecutionStore& executions() { return *stores_.executions; }
+  ResumeTokens& tokens() { return *stores_.tokens; }
+  JobStore& jobs() { return *stores_.jobs; }
+  EventStore& events() { return *stores_.events; }
+  FlowStore& flows() { return *stores_.flows; }
   Server& server() { return *server_; }
   const std::string& prefix() const { return prefix_; }
 

@@ -1,14 +1,19 @@
 #include "tests/support/test_database.h"
 
 #include <netinet/in.h>
+#include <signal.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <iostream>
+#include <thread>
 
 #include "absl/strings/str_cat.h"
 
@@ -37,13 +42,17 @@ std::string PostgresBinDir() {
   std::abort();
 }
 
-// Runs a shell command as the postgres user when we are root.
-void RunAsPostgres(const std::string& command) {
+// Runs a shell command as the postgres user when we are root; true when it succeeded.
+bool TryRunAsPostgres(const std::string& command) {
   const std::string full = geteuid() == 0
                                ? absl::StrCat("runuser -u postgres -- sh -c '", command, "'")
                                : command;
-  if (std::system(full.c_str()) != 0) {
-    std::cerr << "test database: command failed: " << full << "\n";
+  return std::system(full.c_str()) == 0;
+}
+
+void RunAsPostgres(const std::string& command) {
+  if (!TryRunAsPostgres(command)) {
+    std::cerr << "test database: command failed: " << command << "\n";
     std::abort();
   }
 }
@@ -51,7 +60,7 @@ void RunAsPostgres(const std::string& command) {
 }  // namespace
 
 TestDatabase& TestDatabase::Instance() {
-  static TestDatabase* instance = new TestDatabase();
+  static TestDatabase* instance = new TestDatabase(/*allow_external=*/true);
   static const bool cleanup_registered = [] {
     std::atexit([] { delete instance; });
     return true;
@@ -60,8 +69,14 @@ TestDatabase& TestDatabase::Instance() {
   return *instance;
 }
 
-TestDatabase::TestDatabase() {
-  if (const char* url = std::getenv("FM_TEST_DATABASE_URL"); url != nullptr && *url != '\0') {
+std::unique_ptr<TestDatabase> TestDatabase::CreateOwned() {
+  prctl(PR_SET_CHILD_SUBREAPER, 1);
+  return std::unique_ptr<TestDatabase>(new TestDatabase(/*allow_external=*/false));
+}
+
+TestDatabase::TestDatabase(bool allow_external) {
+  if (const char* url = std::getenv("FM_TEST_DATABASE_URL");
+      allow_external && url != nullptr && *url != '\0') {
     url_ = url;
     return;
   }
@@ -80,11 +95,29 @@ TestDatabase::TestDatabase() {
 }
 
 void TestDatabase::Start() {
-  RunAsPostgres(absl::StrCat(bin_, "/pg_ctl -D ", dir_, "/data -l ", dir_, "/server.log -w",
-                             " -o \"-p ", port_, " -k ", dir_,
-                             " -c listen_addresses=127.0.0.1 -c fsync=off",
-                             " -c full_page_writes=off",
-                             " -c max_connections=300\" start >/dev/null"));
+  const std::string command = absl::StrCat(
+      bin_, "/pg_ctl -D ", dir_, "/data -l ", dir_, "/server.log -w", " -o \"-p ", port_,
+      " -k ", dir_, " -c listen_addresses=127.0.0.1 -c fsync=off", " -c full_page_writes=off",
+      " -c max_connections=300\" start >/dev/null");
+  // After a crash, orphaned backends may still hold the old shared memory for a moment.
+  for (int attempt = 1; !TryRunAsPostgres(command); ++attempt) {
+    if (attempt == 50) {
+      std::cerr << "test database: cannot start PostgreSQL (see " << dir_ << "/server.log)\n";
+      std::abort();
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+}
+
+void TestDatabase::KillPostmaster() {
+  std::ifstream pid_file(dir_ + "/data/postmaster.pid");
+  pid_t pid = 0;
+  if (!owned_ || !(pid_file >> pid) || pid <= 0) {
+    std::cerr << "test database: no postmaster to kill\n";
+    std::abort();
+  }
+  kill(pid, SIGKILL);
+  waitpid(pid, nullptr, 0);  // our child when CreateOwned() made us a subreaper
 }
 
 void TestDatabase::Stop() {

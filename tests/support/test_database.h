@@ -5,6 +5,7 @@
 // loopback port, stopped and removed at exit. FM_TEST_DATABASE_URL points the tests at an
 // existing server instead. Each test isolates itself with its own table prefix.
 
+#include <memory>
 #include <string>
 
 namespace flowmonkey::testing {
@@ -14,19 +15,30 @@ class TestDatabase {
   // Starts the server on first use; aborts the test process if that fails (tests never
   // skip silently for lack of a database).
   static TestDatabase& Instance();
+  // A separate throwaway PostgreSQL owned by the caller (never FM_TEST_DATABASE_URL), for
+  // tests that crash or restart the database. Stopped and removed when destroyed. Makes
+  // this process a child subreaper (prctl), so that the postmaster, orphaned by pg_ctl,
+  // is our child and KillPostmaster() can reap it: otherwise its zombie would keep the
+  // PID in postmaster.pid alive and block a restart.
+  static std::unique_ptr<TestDatabase> CreateOwned();
 
   const std::string& url() const { return url_; }
   // A table prefix no other test in this database has used.
   std::string NewPrefix();
 
-  // For fault tests: stop and start the server (same data directory and port).
+  // For fault tests: stop and start the server (same data directory and port). Start()
+  // waits until PostgreSQL accepts connections (after crash recovery if it crashed); it
+  // retries while processes of a killed postmaster still hold its shared memory.
   void Stop();
   void Start();
+  // SIGKILLs the postmaster (a crash, not a shutdown: no checkpoint, its backends are
+  // orphaned and exit on their own) and reaps it. Only for a CreateOwned() instance.
+  void KillPostmaster();
 
   ~TestDatabase();
 
  private:
-  TestDatabase();
+  explicit TestDatabase(bool allow_external);
   std::string dir_;
   std::string bin_;
   int port_ = 0;

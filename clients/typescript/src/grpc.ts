@@ -1,0 +1,132 @@
+// Loading the flowmonkey.v1 contract at run time and calling it with promises.
+import { existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import * as grpc from '@grpc/grpc-js';
+import * as protoLoader from '@grpc/proto-loader';
+
+export { status as Code } from '@grpc/grpc-js';
+
+export interface ConnectOptions {
+  /** host:port of a FlowMonkey Store server. Default 127.0.0.1:50051. */
+  target?: string;
+  /** Channel credentials; default plain text (grpc.credentials.createSsl(...) for TLS). */
+  credentials?: grpc.ChannelCredentials;
+  /** Sent as "authorization: Bearer <key>" on every call (servers accept keys only over TLS). */
+  apiKey?: string;
+  /** Per-call deadline in milliseconds. Default 10,000. */
+  timeoutMs?: number;
+  /** Directory holding flowmonkey/v1/*.proto; default the package's copy, else the repo's. */
+  protoRoot?: string;
+}
+
+/** A server answer that is not OK, with the gRPC status code (Code.NOT_FOUND, ...). */
+export type CallError = grpc.ServiceError;
+
+export function isCode(error: unknown, code: grpc.status): boolean {
+  return typeof error === 'object' && error !== null && (error as CallError).code === code;
+}
+
+function defaultProtoRoot(): string {
+  const candidates = [join(__dirname, '..', '..', 'proto'), join(__dirname, '..', '..', '..', '..', 'proto')];
+  for (const dir of candidates) {
+    if (existsSync(join(dir, 'flowmonkey', 'v1'))) return dir;
+  }
+  throw new Error(`flowmonkey protos not found in ${candidates.join(' or ')}`);
+}
+
+// longs: Number (ms timestamps fit in 2^53), enums: String (names), defaults: true (so
+// absent scalars read as 0/''), oneofs: true; optional fields stay undefined when unset
+// because proto-loader reports proto3 `optional` as synthetic oneofs.
+const kLoaderOptions: protoLoader.Options = {
+  keepCase: true,
+  longs: Number,
+  enums: String,
+  defaults: true,
+  oneofs: true,
+};
+
+type Unary = (request: object, metadata: grpc.Metadata, options: grpc.CallOptions,
+  callback: (error: grpc.ServiceError | null, response: any) => void) => grpc.ClientUnaryCall;
+
+/** One gRPC service client whose methods return promises. */
+export class ServiceClient {
+  constructor(private readonly client: grpc.Client, private readonly connection: Connection) {}
+
+  call<T = any>(method: string, request: object): Promise<T> {
+    const fn = (this.client as unknown as Record<string, Unary>)[method];
+    if (typeof fn !== 'function') throw new Error(`no such method ${method}`);
+    return new Promise<T>((resolve, reject) => {
+      fn.call(this.client, request, this.connection.metadata(), this.connection.callOptions(),
+        (error, response) => (error ? reject(error) : resolve(response as T)));
+    });
+  }
+
+  stream<T = any>(method: string, request: object): AsyncIterable<T> {
+    const fn = (this.client as unknown as Record<string, Function>)[method];
+    return fn.call(this.client, request, this.connection.metadata(), this.connection.callOptions());
+  }
+
+  close(): void {
+    this.client.close();
+  }
+}
+
+/** The loaded contract plus a channel's settings; hands out one client per service. */
+export class Connection {
+  private readonly pkg: grpc.GrpcObject;
+  private readonly clients = new Map<string, ServiceClient>();
+  readonly target: string;
+  private readonly credentials: grpc.ChannelCredentials;
+  private readonly timeoutMs: number;
+  private readonly apiKey?: string;
+
+  constructor(options: ConnectOptions = {}) {
+    const root = options.protoRoot ?? defaultProtoRoot();
+    const v1 = join(root, 'flowmonkey', 'v1');
+    const files = readdirSync(v1).filter((f) => f.endsWith('.proto')).map((f) => join(v1, f));
+    files.push(join(root, 'grpc', 'health', 'v1', 'health.proto'));
+    const definition = protoLoader.loadSync(files, { ...kLoaderOptions, includeDirs: [root] });
+    this.pkg = grpc.loadPackageDefinition(definition);
+    this.target = options.target ?? '127.0.0.1:50051';
+    this.credentials = options.credentials ?? grpc.credentials.createInsecure();
+    this.timeoutMs = options.timeoutMs ?? 10_000;
+    this.apiKey = options.apiKey;
+  }
+
+  /** True when the loaded contract has this service (e.g. 'flowmonkey.v1.JobStore'). */
+  hasService(name: string): boolean {
+    return typeof this.lookup(name) === 'function';
+  }
+
+  service(name: string): ServiceClient {
+    let client = this.clients.get(name);
+    if (!client) {
+      const ctor = this.lookup(name) as grpc.ServiceClientConstructor | undefined;
+      if (typeof ctor !== 'function') throw new Error(`service ${name} is not in the loaded protos`);
+      client = new ServiceClient(new ctor(this.target, this.credentials), this);
+      this.clients.set(name, client);
+    }
+    return client;
+  }
+
+  metadata(): grpc.Metadata {
+    const metadata = new grpc.Metadata();
+    if (this.apiKey) metadata.set('authorization', `Bearer ${this.apiKey}`);
+    return metadata;
+  }
+
+  callOptions(): grpc.CallOptions {
+    return { deadline: Date.now() + this.timeoutMs };
+  }
+
+  close(): void {
+    for (const client of this.clients.values()) client.close();
+    this.clients.clear();
+  }
+
+  private lookup(name: string): unknown {
+    let node: unknown = this.pkg;
+    for (const part of name.split('.')) node = (node as Record<string, unknown> | undefined)?.[part];
+    return node;
+  }
+}

@@ -1,0 +1,188 @@
+// FlowMonkey's job store over flowmonkey.v1.JobStore. Fenced operations (heartbeat,
+// complete, fail, checkpoint, progress) answer false when the caller is not the job's
+// current runner (or instance) of a running job.
+import { compact, fromEnum, fromJson, opt, toEnum, toJson } from './convert';
+import { Code, Connection, isCode, ServiceClient } from './grpc';
+import type { Job, JobError, JobStatus } from './types';
+
+const kJobStatus = 'JOB_STATUS';
+
+export interface CreateJobParams {
+  executionId: string;
+  stepId: string;
+  handler: string;
+  input?: unknown;
+  maxAttempts?: number;
+  heartbeatMs?: number;
+}
+
+/** Who is calling a fenced operation: the runner, and with ClaimWithInstance its instance. */
+export interface Runner {
+  runnerId: string;
+  instanceId?: string;
+}
+
+function runner(r: string | Runner): Runner {
+  return typeof r === 'string' ? { runnerId: r } : r;
+}
+
+export function jobFromProto(p: any): Job {
+  return compact<Job>({
+    id: p.id,
+    executionId: p.execution_id,
+    stepId: p.step_id,
+    handler: p.handler,
+    status: fromEnum<JobStatus>(kJobStatus, p.status) ?? 'pending',
+    input: fromJson(p.input_json),
+    result: fromJson(p.result_json),
+    error: p.error ? compact({ code: p.error.code, message: p.error.message, details: fromJson(p.error.details_json) }) : undefined,
+    runnerId: opt(p.runner_id),
+    heartbeatAt: opt(p.heartbeat_at),
+    heartbeatMs: p.heartbeat_ms,
+    attempts: p.attempts,
+    maxAttempts: p.max_attempts,
+    createdAt: p.created_at,
+    updatedAt: p.updated_at,
+    instanceId: opt(p.instance_id),
+    checkpoint: fromJson(p.checkpoint_json),
+    progress: p.progress && (p.progress.percent || p.progress.message)
+      ? compact({ percent: p.progress.percent, message: p.progress.message || undefined }) : undefined,
+  } as Job);
+}
+
+export class RemoteJobStore {
+  private readonly rpc: ServiceClient;
+
+  constructor(connection: Connection) {
+    this.rpc = connection.service('flowmonkey.v1.JobStore');
+  }
+
+  /** Creates the job once: the same (execution, step, handler, input) returns the same job. */
+  async getOrCreate(params: CreateJobParams): Promise<Job> {
+    return (await this.create(params)).job;
+  }
+
+  async create(params: CreateJobParams): Promise<{ job: Job; created: boolean }> {
+    const r = await this.rpc.call('Create', {
+      execution_id: params.executionId, step_id: params.stepId, handler: params.handler,
+      input_json: toJson(params.input ?? {}), max_attempts: params.maxAttempts, heartbeat_ms: params.heartbeatMs,
+    });
+    return { job: jobFromProto(r.job), created: r.created };
+  }
+
+  get(jobId: string): Promise<Job | null> {
+    return this.orNull(this.rpc.call('Get', { job_id: jobId }));
+  }
+
+  getForStep(executionId: string, stepId: string): Promise<Job | null> {
+    return this.orNull(this.rpc.call('GetForStep', { execution_id: executionId, step_id: stepId }));
+  }
+
+  /** The claimed job, or null when it is not claimable (not pending, attempts used up). */
+  claim(jobId: string, runnerId: string): Promise<Job | null> {
+    return this.orNull(this.rpc.call('Claim', { job_id: jobId, runner_id: runnerId }), true);
+  }
+
+  claimWithInstance(jobId: string, runnerId: string, instanceId: string): Promise<Job | null> {
+    return this.orNull(this.rpc.call('ClaimWithInstance', {
+      job_id: jobId, runner_id: runnerId, instance_id: instanceId,
+    }), true);
+  }
+
+  /** Up to maxJobs pending jobs for these handlers; concurrent callers never share one. */
+  async claimNext(runnerId: string, handlers: string[], maxJobs = 1): Promise<Job[]> {
+    const r = await this.rpc.call('ClaimNext', { runner_id: runnerId, handlers, max_jobs: maxJobs });
+    return r.jobs.map(jobFromProto);
+  }
+
+  heartbeat(jobId: string, who: string | Runner): Promise<boolean> {
+    return this.fenced('Heartbeat', jobId, who, {});
+  }
+
+  complete(jobId: string, who: string | Runner, result?: unknown): Promise<boolean> {
+    return this.fenced('Complete', jobId, who, { result_json: toJson(result) });
+  }
+
+  fail(jobId: string, who: string | Runner, error: JobError): Promise<boolean> {
+    return this.fenced('Fail', jobId, who, {
+      error: { code: error.code, message: error.message, details_json: toJson(error.details) },
+    });
+  }
+
+  async cancel(jobId: string, reason = ''): Promise<boolean> {
+    return (await this.rpc.call('Cancel', { job_id: jobId, reason })).cancelled;
+  }
+
+  /** Running jobs whose heartbeat is older than stalledBefore. */
+  async findStalled(stalledBefore: number, limit?: number): Promise<Job[]> {
+    const r = await this.rpc.call('FindStalled', { stalled_before: stalledBefore, limit: limit ?? 0 });
+    return r.jobs.map(jobFromProto);
+  }
+
+  /** Puts stalled jobs back to pending (or failed when out of attempts). */
+  async resetStalled(jobIds: string[], stalledBefore = Date.now()): Promise<{ count: number; failed: number }> {
+    const r = await this.rpc.call('ResetStalled', { job_ids: jobIds, stalled_before: stalledBefore });
+    return { count: r.count, failed: r.failed };
+  }
+
+  async listByStatus(status: JobStatus, limit?: number): Promise<Job[]> {
+    const r = await this.rpc.call('ListByStatus', { status: toEnum(kJobStatus, status), limit: limit ?? 0 });
+    return r.jobs.map(jobFromProto);
+  }
+
+  async listForExecution(executionId: string): Promise<Job[]> {
+    const out: Job[] = [];
+    let pageToken = '';
+    do {
+      const r = await this.rpc.call('ListByExecution', { execution_id: executionId, limit: 1000, page_token: pageToken });
+      out.push(...r.jobs.map(jobFromProto));
+      pageToken = r.next_page_token;
+    } while (pageToken);
+    return out;
+  }
+
+  saveCheckpoint(jobId: string, who: string | Runner, checkpoint: unknown): Promise<boolean> {
+    return this.fenced('SaveCheckpoint', jobId, who, { checkpoint_json: toJson(checkpoint) });
+  }
+
+  async getCheckpoint(jobId: string): Promise<unknown | undefined> {
+    return fromJson((await this.rpc.call('GetCheckpoint', { job_id: jobId })).checkpoint_json);
+  }
+
+  updateProgress(jobId: string, who: string | Runner, percent: number, message = ''): Promise<boolean> {
+    return this.fenced('UpdateProgress', jobId, who, { progress: { percent, message } });
+  }
+
+  async isInstanceActive(jobId: string, instanceId: string): Promise<boolean> {
+    return (await this.rpc.call('IsInstanceActive', { job_id: jobId, instance_id: instanceId })).active;
+  }
+
+  async getInstanceId(jobId: string): Promise<string | undefined> {
+    return opt((await this.rpc.call('GetInstanceId', { job_id: jobId })).instance_id) ?? undefined;
+  }
+
+  async deleteOld(before: number): Promise<number> {
+    return (await this.rpc.call('DeleteOld', { before })).deleted;
+  }
+
+  private async fenced(method: string, jobId: string, who: string | Runner, extra: object): Promise<boolean> {
+    const { runnerId, instanceId } = runner(who);
+    try {
+      await this.rpc.call(method, { job_id: jobId, runner_id: runnerId, instance_id: instanceId ?? '', ...extra });
+      return true;
+    } catch (error) {
+      if (isCode(error, Code.FAILED_PRECONDITION)) return false;
+      throw error;
+    }
+  }
+
+  private async orNull(call: Promise<any>, preconditionIsNull = false): Promise<Job | null> {
+    try {
+      return jobFromProto((await call).job);
+    } catch (error) {
+      if (isCode(error, Code.NOT_FOUND)) return null;
+      if (preconditionIsNull && isCode(error, Code.FAILED_PRECONDITION)) return null;
+      throw error;
+    }
+  }
+}

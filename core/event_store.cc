@@ -1,0 +1,41 @@
+#include "core/event_store.h"
+
+#include "absl/strings/str_cat.h"
+#include "core/validation.h"
+
+namespace flowmonkey {
+
+absl::Status ValidateEvent(const v1::Event& event, absl::string_view field) {
+  auto name = [&](absl::string_view f) { return absl::StrCat(field, ".", f); };
+  if (auto s = ValidateId(event.execution_id(), name("execution_id")); !s.ok()) return s;
+  if (auto s = ValidateId(event.event_type(), name("event_type")); !s.ok()) return s;
+  if (event.has_step_id()) {
+    if (auto s = ValidateId(event.step_id(), name("step_id")); !s.ok()) return s;
+  }
+  if (auto s = ValidateJson(event.data_json(), name("data_json"), JsonKind::kAny); !s.ok()) {
+    return s;
+  }
+  return ValidateNonNegative(event.created_at(), name("created_at"));
+}
+
+absl::Status ValidateQueryEvents(const v1::QueryEventsRequest& request) {
+  if (request.has_execution_id()) {
+    if (auto s = ValidateId(request.execution_id(), "execution_id"); !s.ok()) return s;
+  }
+  if (request.event_types_size() > 100) {
+    return absl::InvalidArgumentError("event_types: at most 100 types");
+  }
+  for (const std::string& type : request.event_types()) {
+    if (auto s = ValidateId(type, "event_types"); !s.ok()) return s;
+  }
+  if (request.has_after()) {
+    if (auto s = ValidateNonNegative(request.after(), "after"); !s.ok()) return s;
+  }
+  if (request.has_before()) {
+    if (auto s = ValidateNonNegative(request.before(), "before"); !s.ok()) return s;
+  }
+  if (auto s = ValidateNonNegative(request.after_id(), "after_id"); !s.ok()) return s;
+  return EffectiveLimit(request.limit()).status();
+}
+
+}  // namespace flowmonkey

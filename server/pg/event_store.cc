@@ -1,0 +1,218 @@
+#include "server/pg/event_store.h"
+
+#include <algorithm>
+#include <limits>
+
+#include <pqxx/nontransaction>
+#include <pqxx/result>
+#include <pqxx/transaction>
+
+#include "absl/strings/str_cat.h"
+#include "core/clock.h"
+#include "core/validation.h"
+#include "server/pg/array_literal.h"
+
+namespace flowmonkey::pg {
+namespace {
+
+// The insert gate (see event_store.h). The two-key form keeps it apart from single-key
+// advisory locks; 'fm_events' is rewritten with the table prefix like every table name.
+#define FM_EVENT_GATE \
+  "WITH gate AS MATERIALIZED (SELECT pg_advisory_xact_lock_shared(4664, hashtext('fm_events')) AS locked) "
+#define FM_EVENT_COLUMNS "id, execution_id, event_type, step_id, data::text, created_at"
+// $1 cursor, $2 horizon, $3 types, $4 after, $5 before, $6 limit (+ $7 execution_id).
+#define FM_EVENT_FILTERS                                                                    \
+  " AND id <= $2 AND ($3::text[] IS NULL OR event_type = ANY($3::text[]))"                 \
+  " AND ($4::bigint IS NULL OR created_at > $4) AND ($5::bigint IS NULL OR created_at < $5)"
+
+constexpr Statement kInsert{
+    "event_insert",
+    FM_EVENT_GATE "INSERT INTO fm_events (execution_id, event_type, step_id, data, created_at)"
+                  " SELECT $1, $2, $3, $4::jsonb, $5 FROM gate RETURNING id"};
+constexpr Statement kInsertBatch{
+    "event_insert_batch",
+    FM_EVENT_GATE "INSERT INTO fm_events (execution_id, event_type, step_id, data, created_at)"
+                  " SELECT u.execution_id, u.event_type, u.step_id, u.data, u.created_at"
+                  " FROM gate, unnest($1::text[], $2::text[], $3::text[], $4::jsonb[], $5::bigint[])"
+                  " WITH ORDINALITY AS u(execution_id, event_type, step_id, data, created_at, ord)"
+                  " ORDER BY u.ord RETURNING id"};
+constexpr Statement kWaitForInserts{
+    "event_wait_for_inserts", "SELECT pg_advisory_xact_lock(4664, hashtext('fm_events'))"};
+constexpr Statement kHorizon{"event_horizon", "SELECT COALESCE(max(id), 0) FROM fm_events"};
+constexpr Statement kQueryAsc{"event_query_asc",
+                              "SELECT " FM_EVENT_COLUMNS " FROM fm_events WHERE id > $1"
+                              FM_EVENT_FILTERS " ORDER BY id LIMIT $6"};
+constexpr Statement kQueryDesc{"event_query_desc",
+                               "SELECT " FM_EVENT_COLUMNS " FROM fm_events WHERE id < $1"
+                               FM_EVENT_FILTERS " ORDER BY id DESC LIMIT $6"};
+constexpr Statement kQueryExecAsc{
+    "event_query_exec_asc", "SELECT " FM_EVENT_COLUMNS " FROM fm_events WHERE execution_id = $7"
+                            " AND id > $1" FM_EVENT_FILTERS " ORDER BY id LIMIT $6"};
+constexpr Statement kQueryExecDesc{
+    "event_query_exec_desc", "SELECT " FM_EVENT_COLUMNS " FROM fm_events WHERE execution_id = $7"
+                             " AND id < $1" FM_EVENT_FILTERS " ORDER BY id DESC LIMIT $6"};
+constexpr Statement kDeleteOld{"event_delete_old", "DELETE FROM fm_events WHERE created_at < $1"};
+
+v1::Event EventFromRow(const pqxx::row& row) {
+  v1::Event event;
+  event.set_id(row[0].as<int64_t>());
+  event.set_execution_id(row[1].c_str());
+  event.set_event_type(row[2].c_str());
+  if (!row[3].is_null()) event.set_step_id(row[3].c_str());
+  if (!row[4].is_null()) event.set_data_json(row[4].c_str());
+  event.set_created_at(row[5].as<int64_t>());
+  return event;
+}
+
+std::optional<std::string> StepId(const v1::Event& e) {
+  return e.has_step_id() ? std::optional<std::string>(e.step_id()) : std::nullopt;
+}
+
+std::optional<std::string> Data(const v1::Event& e) {
+  return e.data_json().empty() ? std::nullopt : std::optional<std::string>(e.data_json());
+}
+
+}  // namespace
+
+PgEventStore::PgEventStore(ConnectionPool& pool) : pool_(pool) {
+  pool_.Register({kInsert, kInsertBatch, kWaitForInserts, kHorizon, kQueryAsc, kQueryDesc,
+                  kQueryExecAsc, kQueryExecDesc, kDeleteOld});
+}
+
+absl::StatusOr<v1::RecordEventResponse> PgEventStore::Record(
+    const v1::RecordEventRequest& request) {
+  if (!request.has_event()) return absl::InvalidArgumentError("event: required");
+  if (auto s = ValidateEvent(request.event()); !s.ok()) return s;
+  v1::RecordEventResponse response;
+  v1::Event& event = *response.mutable_event() = request.event();
+  if (event.created_at() == 0) event.set_created_at(NowMs());
+  Params params;
+  params.Add(event.execution_id()).Add(event.event_type()).Add(StepId(event)).Add(Data(event));
+  params.Add(event.created_at());
+  return pool_.Run<v1::RecordEventResponse>(
+      "record event", [&](Session& s) -> absl::StatusOr<v1::RecordEventResponse> {
+        pqxx::nontransaction tx(s.connection());
+        event.set_id(s.Exec(tx, kInsert, params).at(0)[0].as<int64_t>());
+        return response;
+      });
+}
+
+absl::StatusOr<v1::RecordEventBatchResponse> PgEventStore::RecordBatch(
+    const v1::RecordEventBatchRequest& request) {
+  if (request.events_size() > kMaxEventBatch) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("events: at most ", kMaxEventBatch, " per batch (got ",
+                     request.events_size(), ")"));
+  }
+  v1::RecordEventBatchResponse response;
+  if (request.events_size() == 0) return response;
+  const int64_t now = NowMs();
+  ArrayLiteral executions, types, steps, data, created;
+  for (int i = 0; i < request.events_size(); ++i) {
+    if (auto s = ValidateEvent(request.events(i), absl::StrCat("events[", i, "]")); !s.ok()) {
+      return s;
+    }
+    v1::Event& event = *response.add_events() = request.events(i);
+    if (event.created_at() == 0) event.set_created_at(now);
+    executions.Add(event.execution_id());
+    types.Add(event.event_type());
+    steps.AddOrNull(StepId(event));
+    data.AddOrNull(Data(event));
+    created.Add(std::to_string(event.created_at()));
+  }
+  Params params;
+  params.Add(executions.str()).Add(types.str()).Add(steps.str()).Add(data.str());
+  params.Add(created.str());
+  return pool_.Run<v1::RecordEventBatchResponse>(
+      "record events", [&](Session& s) -> absl::StatusOr<v1::RecordEventBatchResponse> {
+        pqxx::nontransaction tx(s.connection());
+        const pqxx::result rows = s.Exec(tx, kInsertBatch, params);
+        std::vector<int64_t> ids;
+        for (const auto& row : rows) ids.push_back(row[0].as<int64_t>());
+        std::sort(ids.begin(), ids.end());  // drawn in request order
+        if (ids.size() != static_cast<size_t>(response.events_size())) {
+          return absl::InternalError("record events: row count mismatch");
+        }
+        for (size_t i = 0; i < ids.size(); ++i) {
+          response.mutable_events(static_cast<int>(i))->set_id(ids[i]);
+        }
+        return response;
+      });
+}
+
+absl::StatusOr<v1::QueryEventsResponse> PgEventStore::Query(
+    const v1::QueryEventsRequest& request) {
+  if (auto s = ValidateQueryEvents(request); !s.ok()) return s;
+  const int32_t limit = *EffectiveLimit(request.limit());
+  const bool desc = request.descending();
+  const int64_t cursor = request.after_id() != 0 || !desc
+                             ? request.after_id()
+                             : std::numeric_limits<int64_t>::max();
+  ArrayLiteral types;
+  for (const std::string& type : request.event_types()) types.Add(type);
+  const bool by_execution = request.has_execution_id();
+  const Statement& statement = by_execution ? (desc ? kQueryExecDesc : kQueryExecAsc)
+                                            : (desc ? kQueryDesc : kQueryAsc);
+  return pool_.Run<v1::QueryEventsResponse>(
+      "query events", [&](Session& s) -> absl::StatusOr<v1::QueryEventsResponse> {
+        int64_t horizon = 0;
+        {
+          pqxx::work tx(s.connection());
+          s.Exec(tx, kWaitForInserts);
+          horizon = s.Exec(tx, kHorizon).at(0)[0].as<int64_t>();
+          tx.commit();  // releases the gate at once
+        }
+        Params params;
+        params.Add(cursor).Add(horizon);
+        if (request.event_types_size() > 0) {
+          params.Add(types.str());
+        } else {
+          params.AddNull();
+        }
+        params.Add(request.has_after() ? std::optional<int64_t>(request.after()) : std::nullopt);
+        params.Add(request.has_before() ? std::optional<int64_t>(request.before()) : std::nullopt);
+        params.Add(limit + 1);
+        if (by_execution) params.Add(request.execution_id());
+        pqxx::nontransaction tx(s.connection());
+        v1::QueryEventsResponse response;
+        for (const auto& row : s.Exec(tx, statement, params)) {
+          if (response.events_size() == limit) {
+            response.set_next_after_id(response.events(limit - 1).id());
+            break;
+          }
+          *response.add_events() = EventFromRow(row);
+        }
+        return response;
+      });
+}
+
+absl::StatusOr<v1::GetEventsByExecutionResponse> PgEventStore::GetByExecution(
+    const v1::GetEventsByExecutionRequest& request) {
+  if (auto s = ValidateId(request.execution_id(), "execution_id"); !s.ok()) return s;
+  v1::QueryEventsRequest query;
+  query.set_execution_id(request.execution_id());
+  query.set_after_id(request.after_id());
+  query.set_limit(request.limit());
+  absl::StatusOr<v1::QueryEventsResponse> result = Query(query);
+  if (!result.ok()) return result.status();
+  v1::GetEventsByExecutionResponse response;
+  response.mutable_events()->Swap(result->mutable_events());
+  response.set_next_after_id(result->next_after_id());
+  return response;
+}
+
+absl::StatusOr<v1::DeleteOldEventsResponse> PgEventStore::DeleteOld(
+    const v1::DeleteOldEventsRequest& request) {
+  if (request.before() <= 0) return absl::InvalidArgumentError("before: required, must be > 0");
+  Params params;
+  params.Add(request.before());
+  return pool_.Run<v1::DeleteOldEventsResponse>(
+      "delete old events", [&](Session& s) -> absl::StatusOr<v1::DeleteOldEventsResponse> {
+        pqxx::nontransaction tx(s.connection());
+        v1::DeleteOldEventsResponse response;
+        response.set_deleted_count(s.Exec(tx, kDeleteOld, params).affected_rows());
+        return response;
+      });
+}
+
+}  // namespace flowmonkey::pg

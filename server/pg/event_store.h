@@ -1,0 +1,37 @@
+#pragma once
+
+// EventStore on PostgreSQL (seed: PgEventStore).
+//
+// Stable cursor: ids come from a sequence, so two concurrent inserts may commit out of id
+// order, and a reader paging by id could pass over an id whose transaction has not
+// committed yet. Every insert therefore holds a shared transaction-level advisory lock
+// (per table prefix) from before it draws its ids until it has committed; a query first
+// takes that lock exclusively for an instant, which waits for the inserts in flight, and
+// reads max(id) as its horizon. Everything at or below the horizon is committed (or
+// rolled back) for good, so a query returns only ids <= horizon and a cursor never
+// passes an event that could still appear. Inserts do not wait for each other.
+
+#include "core/event_store.h"
+#include "server/pg/pool.h"
+
+namespace flowmonkey::pg {
+
+class PgEventStore : public EventStore {
+ public:
+  // Registers its statements with `pool`, which must outlive the store.
+  explicit PgEventStore(ConnectionPool& pool);
+
+  absl::StatusOr<v1::RecordEventResponse> Record(const v1::RecordEventRequest& request) override;
+  absl::StatusOr<v1::RecordEventBatchResponse> RecordBatch(
+      const v1::RecordEventBatchRequest& request) override;
+  absl::StatusOr<v1::QueryEventsResponse> Query(const v1::QueryEventsRequest& request) override;
+  absl::StatusOr<v1::GetEventsByExecutionResponse> GetByExecution(
+      const v1::GetEventsByExecutionRequest& request) override;
+  absl::StatusOr<v1::DeleteOldEventsResponse> DeleteOld(
+      const v1::DeleteOldEventsRequest& request) override;
+
+ private:
+  ConnectionPool& pool_;
+};
+
+}  // namespace flowmonkey::pg

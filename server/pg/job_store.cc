@@ -1,0 +1,647 @@
+#include "server/pg/job_store.h"
+
+#include <algorithm>
+#include <limits>
+#include <pqxx/nontransaction>
+#include <pqxx/result>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "core/clock.h"
+#include "core/job_rules.h"
+#include "core/validation.h"
+#include "server/pg/job_codec.h"
+
+namespace flowmonkey::pg {
+namespace {
+
+#define FM_JOB_CLAIM_SET                                                            \
+  "SET status = 'running', runner_id = $1, instance_id = NULL, heartbeat_at = $2, " \
+  "attempts = attempts + 1, updated_at = $2, progress = NULL "
+// Fenced worker writes: $1 job, $2 runner (NULL = any), $3 instance (NULL = any).
+#define FM_JOB_FENCE                                                               \
+  " WHERE id = $1 AND status = 'running' AND ($2::text IS NULL OR runner_id = $2)" \
+  " AND ($3::text IS NULL OR instance_id = $3)"
+#define FM_JOB_RESET_SET                                                               \
+  "UPDATE fm_jobs SET status = CASE WHEN attempts >= max_attempts THEN 'failed' ELSE " \
+  "'pending' END, error = CASE WHEN attempts >= max_attempts THEN jsonb_build_object(" \
+  "'code', 'STALLED', 'message', 'no heartbeat; out of attempts') ELSE error END, "    \
+  "runner_id = NULL, instance_id = NULL, heartbeat_at = NULL, updated_at = $1 "
+
+constexpr Statement kInsert{
+    "job_insert",
+    "INSERT INTO fm_jobs (id, execution_id, step_id, handler, status, input, heartbeat_ms,"
+    " attempts, max_attempts, created_at, updated_at) VALUES ($1, $2, $3, $4, 'pending',"
+    " $5::jsonb, $6, 0, $7, $8, $8) ON CONFLICT (id) DO NOTHING RETURNING " FM_JOB_COLUMNS};
+constexpr Statement kGet{"job_get", "SELECT " FM_JOB_COLUMNS " FROM fm_jobs WHERE id = $1"};
+constexpr Statement kGetForStep{"job_get_for_step",
+                                "SELECT " FM_JOB_COLUMNS
+                                " FROM fm_jobs WHERE execution_id = $1 AND step_id = $2"
+                                " ORDER BY created_at DESC, id DESC LIMIT 1"};
+constexpr Statement kState{
+    "job_state", "SELECT status, attempts, max_attempts, instance_id FROM fm_jobs WHERE id = $1"};
+constexpr Statement kClaim{
+    "job_claim",
+    "UPDATE fm_jobs SET status = 'running', runner_id = $2, instance_id = $3, heartbeat_at = $4,"
+    " attempts = attempts + 1, updated_at = $4, progress = NULL"
+    " WHERE id = $1 AND status = 'pending' AND attempts < max_attempts RETURNING " FM_JOB_COLUMNS};
+// Only ORDER BY created_at: it matches the partial index, so the oldest rows come straight
+// off the index instead of every pending row being sorted.
+constexpr Statement kClaimNext{
+    "job_claim_next",
+    "UPDATE fm_jobs " FM_JOB_CLAIM_SET
+    "WHERE id IN (SELECT id FROM fm_jobs"
+    " WHERE status = 'pending' AND attempts < max_attempts ORDER BY created_at LIMIT $3"
+    " FOR UPDATE SKIP LOCKED) AND status = 'pending' RETURNING " FM_JOB_COLUMNS};
+constexpr Statement kClaimNextHandler{
+    "job_claim_next_handler",
+    "UPDATE fm_jobs " FM_JOB_CLAIM_SET
+    "WHERE id IN (SELECT id FROM fm_jobs"
+    " WHERE status = 'pending' AND handler = $4 AND attempts < max_attempts"
+    " ORDER BY created_at LIMIT $3 FOR UPDATE SKIP LOCKED) AND status = 'pending'"
+    " RETURNING " FM_JOB_COLUMNS};
+constexpr Statement kClaimNextHandlers{
+    "job_claim_next_handlers",
+    "UPDATE fm_jobs " FM_JOB_CLAIM_SET
+    "WHERE id IN (SELECT id FROM fm_jobs"
+    " WHERE status = 'pending' AND handler = ANY($4::text[]) AND attempts < max_attempts"
+    " ORDER BY created_at LIMIT $3 FOR UPDATE SKIP LOCKED) AND status = 'pending'"
+    " RETURNING " FM_JOB_COLUMNS};
+constexpr Statement kHeartbeat{"job_heartbeat",
+                               "UPDATE fm_jobs SET heartbeat_at = $4, updated_at = $4" FM_JOB_FENCE
+                               " RETURNING heartbeat_at"};
+constexpr Statement kComplete{
+    "job_complete",
+    "UPDATE fm_jobs SET status = 'completed', result = $4::jsonb, updated_at = $5" FM_JOB_FENCE
+    " RETURNING updated_at"};
+constexpr Statement kFail{
+    "job_fail",
+    "UPDATE fm_jobs SET status = 'failed', error = $4::jsonb, updated_at = $5" FM_JOB_FENCE
+    " RETURNING updated_at"};
+constexpr Statement kSaveCheckpoint{
+    "job_save_checkpoint",
+    "UPDATE fm_jobs SET checkpoint = $4::jsonb, heartbeat_at = $5, updated_at = $5" FM_JOB_FENCE
+    " RETURNING updated_at"};
+constexpr Statement kUpdateProgress{
+    "job_update_progress",
+    "UPDATE fm_jobs SET progress = $4::jsonb, heartbeat_at = $5, updated_at = $5" FM_JOB_FENCE
+    " RETURNING updated_at"};
+constexpr Statement kCancel{
+    "job_cancel",
+    "UPDATE fm_jobs SET status = 'cancelled', error = $2::jsonb, updated_at = $3"
+    " WHERE id = $1 AND status IN ('pending', 'running')"};
+constexpr Statement kFindStalled{"job_find_stalled",
+                                 "SELECT " FM_JOB_COLUMNS
+                                 " FROM fm_jobs WHERE status = 'running' AND heartbeat_at < $1"
+                                 " ORDER BY heartbeat_at LIMIT $2"};
+constexpr Statement kResetStalledIds{
+    "job_reset_stalled_ids", FM_JOB_RESET_SET
+    "WHERE id IN (SELECT id FROM fm_jobs WHERE id = ANY($2::text[])"
+    " AND status = 'running' AND heartbeat_at < $3 LIMIT $4 FOR UPDATE SKIP LOCKED)"
+    " AND status = 'running' RETURNING status"};
+constexpr Statement kResetStalledBefore{
+    "job_reset_stalled_before", FM_JOB_RESET_SET
+    "WHERE id IN (SELECT id FROM fm_jobs WHERE status = 'running'"
+    " AND heartbeat_at < $2 ORDER BY heartbeat_at LIMIT $3 FOR UPDATE SKIP LOCKED)"
+    " AND status = 'running' RETURNING status"};
+constexpr Statement kByStatus{"job_by_status",
+                              "SELECT " FM_JOB_COLUMNS
+                              " FROM fm_jobs WHERE status = $1 AND (created_at, id) < ($2, $3)"
+                              " ORDER BY created_at DESC, id DESC LIMIT $4"};
+constexpr Statement kByExecution{
+    "job_by_execution", "SELECT " FM_JOB_COLUMNS
+                        " FROM fm_jobs WHERE execution_id = $1"
+                        " AND (created_at, id) > ($2, $3) ORDER BY created_at, id LIMIT $4"};
+constexpr Statement kCheckpoint{"job_checkpoint",
+                                "SELECT checkpoint::text FROM fm_jobs WHERE id = $1"};
+constexpr Statement kDeleteOld{
+    "job_delete_old",
+    "DELETE FROM fm_jobs WHERE status IN ('completed', 'failed', 'cancelled')"
+    " AND created_at < $1 AND updated_at < $1"};
+
+absl::Status NotFound(const std::string& job_id) {
+  return absl::NotFoundError(absl::StrCat("job ", job_id, " not found"));
+}
+
+// Why a fenced write touched no row, from the job's kState row (if any).
+absl::Status NotWritable(const pqxx::result& state, const std::string& job_id) {
+  if (state.empty()) return NotFound(job_id);
+  const std::string status = state[0][0].c_str();
+  if (status != "running") {
+    return absl::FailedPreconditionError(
+        absl::StrCat("job ", job_id, " is ", status, ", not running"));
+  }
+  return absl::FailedPreconditionError(
+      absl::StrCat("job ", job_id, " is running for another runner or instance"));
+}
+
+// Why a claim touched no row.
+absl::Status NotClaimable(const pqxx::result& state, const std::string& job_id) {
+  if (state.empty()) return NotFound(job_id);
+  const std::string status = state[0][0].c_str();
+  if (status != "pending") {
+    return absl::FailedPreconditionError(
+        absl::StrCat("job ", job_id, " is ", status, ", not pending"));
+  }
+  return absl::FailedPreconditionError(
+      absl::StrCat("job ", job_id, " has used all its ", state[0][2].as<int32_t>(), " attempts"));
+}
+
+// A PostgreSQL text[] literal (sent as a parameter value, never spliced into SQL).
+std::string TextArray(const google::protobuf::RepeatedPtrField<std::string>& values) {
+  std::string out = "{";
+  for (int i = 0; i < values.size(); ++i) {
+    if (i > 0) out.push_back(',');
+    out.push_back('"');
+    for (char c : values[i]) {
+      if (c == '"' || c == '\\') out.push_back('\\');
+      out.push_back(c);
+    }
+    out.push_back('"');
+  }
+  out.push_back('}');
+  return out;
+}
+
+// Keyset cursor "<created_at>:<id>" of the last job on a page.
+struct Cursor {
+  int64_t created_at;
+  std::string id;
+};
+
+std::string CursorOf(const v1::Job& job) { return absl::StrCat(job.created_at(), ":", job.id()); }
+
+absl::StatusOr<Cursor> ParseCursor(const std::string& token, Cursor first_page) {
+  if (token.empty()) return first_page;
+  if (auto s = ValidateText(token, "page_token", 2 * kMaxIdBytes); !s.ok()) return s;
+  const size_t colon = token.find(':');
+  Cursor cursor;
+  if (colon == std::string::npos || colon == 0 ||
+      !absl::SimpleAtoi(absl::string_view(token).substr(0, colon), &cursor.created_at) ||
+      cursor.created_at < 0) {
+    return absl::InvalidArgumentError("page_token: not a token from a previous page");
+  }
+  cursor.id = token.substr(colon + 1);
+  return cursor;
+}
+
+template <typename Response>
+absl::StatusOr<Response> ListPage(ConnectionPool& pool, std::string_view what,
+                                  const Statement& statement, Params params, int32_t limit) {
+  params.Add(static_cast<int32_t>(limit + 1));
+  return pool.Run<Response>(what, [&](Session& s) -> absl::StatusOr<Response> {
+    pqxx::nontransaction tx(s.connection());
+    Response response;
+    for (const auto& row : s.Exec(tx, statement, params)) {
+      if (response.jobs_size() == limit) {
+        response.set_next_page_token(CursorOf(response.jobs(limit - 1)));
+        break;
+      }
+      *response.add_jobs() = JobFromRow(row);
+    }
+    return response;
+  });
+}
+
+Params IdParam(const std::string& id) {
+  Params params;
+  params.Add(id);
+  return params;
+}
+
+}  // namespace
+
+PgJobStore::PgJobStore(ConnectionPool& pool) : pool_(pool) {
+  pool_.Register({kInsert,
+                  kGet,
+                  kGetForStep,
+                  kState,
+                  kClaim,
+                  kClaimNext,
+                  kClaimNextHandler,
+                  kClaimNextHandlers,
+                  kHeartbeat,
+                  kComplete,
+                  kFail,
+                  kSaveCheckpoint,
+                  kUpdateProgress,
+                  kCancel,
+                  kFindStalled,
+                  kResetStalledIds,
+                  kResetStalledBefore,
+                  kByStatus,
+                  kByExecution,
+                  kCheckpoint,
+                  kDeleteOld});
+}
+
+absl::StatusOr<v1::CreateJobResponse> PgJobStore::Create(const v1::CreateJobRequest& request) {
+  if (auto s = ValidateCreateJob(request); !s.ok()) return s;
+  const std::string input = NormalizeJson(request.input_json());
+  const std::string id =
+      DeriveJobId(request.execution_id(), request.step_id(), request.handler(), input);
+  Params params;
+  params.Add(id).Add(request.execution_id()).Add(request.step_id()).Add(request.handler());
+  params.Add(input);
+  params.Add(request.has_heartbeat_ms() ? request.heartbeat_ms() : kDefaultJobHeartbeatMs);
+  params.Add(request.has_max_attempts() ? request.max_attempts() : kDefaultJobMaxAttempts);
+  params.Add(NowMs());
+  const Params lookup = IdParam(id);
+  return pool_.Run<v1::CreateJobResponse>(
+      "create job", [&](Session& s) -> absl::StatusOr<v1::CreateJobResponse> {
+        pqxx::nontransaction tx(s.connection());
+        v1::CreateJobResponse response;
+        // Autocommit: the read after a conflict sees the row the other creator committed.
+        // If that row is deleted in between, inserting again is the right outcome.
+        for (int attempt = 0; attempt < 3; ++attempt) {
+          if (const pqxx::result rows = s.Exec(tx, kInsert, params); !rows.empty()) {
+            *response.mutable_job() = JobFromRow(rows[0]);
+            response.set_created(true);
+            return response;
+          }
+          if (const pqxx::result rows = s.Exec(tx, kGet, lookup); !rows.empty()) {
+            *response.mutable_job() = JobFromRow(rows[0]);
+            return response;
+          }
+        }
+        return absl::AbortedError("create job: created and deleted concurrently, retry");
+      });
+}
+
+absl::StatusOr<v1::GetJobResponse> PgJobStore::Get(const v1::GetJobRequest& request) {
+  if (auto s = ValidateId(request.job_id(), "job_id"); !s.ok()) return s;
+  const Params params = IdParam(request.job_id());
+  return pool_.Run<v1::GetJobResponse>("get job",
+                                       [&](Session& s) -> absl::StatusOr<v1::GetJobResponse> {
+                                         pqxx::nontransaction tx(s.connection());
+                                         const pqxx::result rows = s.Exec(tx, kGet, params);
+                                         if (rows.empty()) return NotFound(request.job_id());
+                                         v1::GetJobResponse response;
+                                         *response.mutable_job() = JobFromRow(rows[0]);
+                                         return response;
+                                       });
+}
+
+absl::StatusOr<v1::GetJobForStepResponse> PgJobStore::GetForStep(
+    const v1::GetJobForStepRequest& request) {
+  if (auto s = ValidateId(request.execution_id(), "execution_id"); !s.ok()) return s;
+  if (auto s = ValidateId(request.step_id(), "step_id"); !s.ok()) return s;
+  Params params;
+  params.Add(request.execution_id()).Add(request.step_id());
+  return pool_.Run<v1::GetJobForStepResponse>(
+      "get job for step", [&](Session& s) -> absl::StatusOr<v1::GetJobForStepResponse> {
+        pqxx::nontransaction tx(s.connection());
+        const pqxx::result rows = s.Exec(tx, kGetForStep, params);
+        if (rows.empty()) {
+          return absl::NotFoundError(absl::StrCat("no job for step ", request.step_id(),
+                                                  " of execution ", request.execution_id()));
+        }
+        v1::GetJobForStepResponse response;
+        *response.mutable_job() = JobFromRow(rows[0]);
+        return response;
+      });
+}
+
+absl::StatusOr<v1::Job> PgJobStore::ClaimOne(const std::string& job_id,
+                                             const std::string& runner_id,
+                                             const std::string& instance_id) {
+  if (auto s = ValidateId(job_id, "job_id"); !s.ok()) return s;
+  if (auto s = ValidateId(runner_id, "runner_id"); !s.ok()) return s;
+  Params params;
+  params.Add(job_id).Add(runner_id).AddOrNull(instance_id).Add(NowMs());
+  return pool_.Run<v1::Job>("claim job", [&](Session& s) -> absl::StatusOr<v1::Job> {
+    pqxx::nontransaction tx(s.connection());
+    if (const pqxx::result rows = s.Exec(tx, kClaim, params); !rows.empty()) {
+      return JobFromRow(rows[0]);
+    }
+    return NotClaimable(s.Exec(tx, kState, IdParam(job_id)), job_id);
+  });
+}
+
+absl::StatusOr<v1::ClaimJobResponse> PgJobStore::Claim(const v1::ClaimJobRequest& request) {
+  absl::StatusOr<v1::Job> job = ClaimOne(request.job_id(), request.runner_id(), "");
+  if (!job.ok()) return job.status();
+  v1::ClaimJobResponse response;
+  *response.mutable_job() = *std::move(job);
+  return response;
+}
+
+absl::StatusOr<v1::ClaimJobWithInstanceResponse> PgJobStore::ClaimWithInstance(
+    const v1::ClaimJobWithInstanceRequest& request) {
+  if (auto s = ValidateId(request.instance_id(), "instance_id"); !s.ok()) return s;
+  absl::StatusOr<v1::Job> job =
+      ClaimOne(request.job_id(), request.runner_id(), request.instance_id());
+  if (!job.ok()) return job.status();
+  v1::ClaimJobWithInstanceResponse response;
+  *response.mutable_job() = *std::move(job);
+  return response;
+}
+
+absl::StatusOr<v1::ClaimNextJobsResponse> PgJobStore::ClaimNext(
+    const v1::ClaimNextJobsRequest& request) {
+  if (auto s = ValidateId(request.runner_id(), "runner_id"); !s.ok()) return s;
+  if (request.handlers_size() > kMaxLimit) {
+    return absl::InvalidArgumentError(absl::StrCat("handlers: at most ", kMaxLimit));
+  }
+  for (const std::string& handler : request.handlers()) {
+    if (auto s = ValidateId(handler, "handlers"); !s.ok()) return s;
+  }
+  absl::StatusOr<int32_t> max_jobs = EffectiveMaxJobs(request.max_jobs());
+  if (!max_jobs.ok()) return max_jobs.status();
+  Params params;
+  params.Add(request.runner_id()).Add(NowMs()).Add(*max_jobs);
+  const Statement* statement = &kClaimNext;
+  if (request.handlers_size() == 1) {
+    params.Add(request.handlers(0));
+    statement = &kClaimNextHandler;
+  } else if (request.handlers_size() > 1) {
+    params.Add(TextArray(request.handlers()));
+    statement = &kClaimNextHandlers;
+  }
+  return pool_.Run<v1::ClaimNextJobsResponse>(
+      "claim next jobs", [&](Session& s) -> absl::StatusOr<v1::ClaimNextJobsResponse> {
+        pqxx::nontransaction tx(s.connection());
+        v1::ClaimNextJobsResponse response;
+        for (const auto& row : s.Exec(tx, *statement, params))
+          *response.add_jobs() = JobFromRow(row);
+        std::sort(response.mutable_jobs()->begin(), response.mutable_jobs()->end(),
+                  [](const v1::Job& a, const v1::Job& b) {
+                    if (a.created_at() != b.created_at()) return a.created_at() < b.created_at();
+                    return a.id() < b.id();
+                  });
+        return response;
+      });
+}
+
+absl::StatusOr<int64_t> PgJobStore::FencedWrite(std::string_view what, const Statement& statement,
+                                                const std::string& job_id, const Params& params) {
+  return pool_.Run<int64_t>(what, [&](Session& s) -> absl::StatusOr<int64_t> {
+    pqxx::nontransaction tx(s.connection());
+    if (const pqxx::result rows = s.Exec(tx, statement, params); !rows.empty()) {
+      return rows[0][0].as<int64_t>();
+    }
+    return NotWritable(s.Exec(tx, kState, IdParam(job_id)), job_id);
+  });
+}
+
+namespace {
+
+Params WorkerParams(const std::string& job_id, const std::string& runner_id,
+                    const std::string& instance_id) {
+  Params params;
+  params.Add(job_id).AddOrNull(runner_id).AddOrNull(instance_id);
+  return params;
+}
+
+}  // namespace
+
+absl::StatusOr<v1::HeartbeatJobResponse> PgJobStore::Heartbeat(
+    const v1::HeartbeatJobRequest& request) {
+  if (auto s = ValidateWorker(request.job_id(), request.runner_id(), request.instance_id());
+      !s.ok()) {
+    return s;
+  }
+  Params params = WorkerParams(request.job_id(), request.runner_id(), request.instance_id());
+  params.Add(NowMs());
+  absl::StatusOr<int64_t> at = FencedWrite("heartbeat job", kHeartbeat, request.job_id(), params);
+  if (!at.ok()) return at.status();
+  v1::HeartbeatJobResponse response;
+  response.set_heartbeat_at(*at);
+  return response;
+}
+
+absl::StatusOr<v1::CompleteJobResponse> PgJobStore::Complete(
+    const v1::CompleteJobRequest& request) {
+  if (auto s = ValidateWorker(request.job_id(), request.runner_id(), request.instance_id());
+      !s.ok()) {
+    return s;
+  }
+  if (auto s = ValidateJson(request.result_json(), "result_json", JsonKind::kAny); !s.ok()) {
+    return s;
+  }
+  Params params = WorkerParams(request.job_id(), request.runner_id(), request.instance_id());
+  params.AddOrNull(request.result_json()).Add(NowMs());
+  absl::StatusOr<int64_t> at = FencedWrite("complete job", kComplete, request.job_id(), params);
+  if (!at.ok()) return at.status();
+  v1::CompleteJobResponse response;
+  response.set_updated_at(*at);
+  return response;
+}
+
+absl::StatusOr<v1::FailJobResponse> PgJobStore::Fail(const v1::FailJobRequest& request) {
+  if (auto s = ValidateWorker(request.job_id(), request.runner_id(), request.instance_id());
+      !s.ok()) {
+    return s;
+  }
+  if (auto s = ValidateJobError(request.error(), "error"); !s.ok()) return s;
+  Params params = WorkerParams(request.job_id(), request.runner_id(), request.instance_id());
+  params.Add(JobErrorJson(request.error())).Add(NowMs());
+  absl::StatusOr<int64_t> at = FencedWrite("fail job", kFail, request.job_id(), params);
+  if (!at.ok()) return at.status();
+  v1::FailJobResponse response;
+  response.set_updated_at(*at);
+  return response;
+}
+
+absl::StatusOr<v1::SaveJobCheckpointResponse> PgJobStore::SaveCheckpoint(
+    const v1::SaveJobCheckpointRequest& request) {
+  if (auto s = ValidateWorker(request.job_id(), request.runner_id(), request.instance_id());
+      !s.ok()) {
+    return s;
+  }
+  if (auto s = ValidateJson(request.checkpoint_json(), "checkpoint_json", JsonKind::kAny);
+      !s.ok()) {
+    return s;
+  }
+  Params params = WorkerParams(request.job_id(), request.runner_id(), request.instance_id());
+  params.AddOrNull(request.checkpoint_json()).Add(NowMs());
+  absl::StatusOr<int64_t> at =
+      FencedWrite("save job checkpoint", kSaveCheckpoint, request.job_id(), params);
+  if (!at.ok()) return at.status();
+  v1::SaveJobCheckpointResponse response;
+  response.set_updated_at(*at);
+  return response;
+}
+
+absl::StatusOr<v1::UpdateJobProgressResponse> PgJobStore::UpdateProgress(
+    const v1::UpdateJobProgressRequest& request) {
+  if (auto s = ValidateWorker(request.job_id(), request.runner_id(), request.instance_id());
+      !s.ok()) {
+    return s;
+  }
+  if (!request.has_progress()) return absl::InvalidArgumentError("progress: required");
+  if (auto s = ValidateJobProgress(request.progress(), "progress"); !s.ok()) return s;
+  Params params = WorkerParams(request.job_id(), request.runner_id(), request.instance_id());
+  params.Add(JobProgressJson(request.progress())).Add(NowMs());
+  absl::StatusOr<int64_t> at =
+      FencedWrite("update job progress", kUpdateProgress, request.job_id(), params);
+  if (!at.ok()) return at.status();
+  v1::UpdateJobProgressResponse response;
+  response.set_updated_at(*at);
+  return response;
+}
+
+absl::StatusOr<v1::CancelJobResponse> PgJobStore::Cancel(const v1::CancelJobRequest& request) {
+  if (auto s = ValidateId(request.job_id(), "job_id"); !s.ok()) return s;
+  if (auto s = ValidateText(request.reason(), "reason"); !s.ok()) return s;
+  v1::JobError error;
+  error.set_code("CANCELLED");
+  error.set_message(request.reason());
+  Params params;
+  params.Add(request.job_id()).Add(JobErrorJson(error)).Add(NowMs());
+  return pool_.Run<v1::CancelJobResponse>(
+      "cancel job", [&](Session& s) -> absl::StatusOr<v1::CancelJobResponse> {
+        pqxx::nontransaction tx(s.connection());
+        v1::CancelJobResponse response;
+        if (s.Exec(tx, kCancel, params).affected_rows() > 0) {
+          response.set_cancelled(true);
+          return response;
+        }
+        const pqxx::result state = s.Exec(tx, kState, IdParam(request.job_id()));
+        if (state.empty()) return NotFound(request.job_id());
+        const std::string status = state[0][0].c_str();
+        if (status == "cancelled") return response;
+        return absl::FailedPreconditionError(
+            absl::StrCat("job ", request.job_id(), " is ", status, "; it cannot be cancelled"));
+      });
+}
+
+absl::StatusOr<v1::FindStalledJobsResponse> PgJobStore::FindStalled(
+    const v1::FindStalledJobsRequest& request) {
+  if (request.stalled_before() <= 0) {
+    return absl::InvalidArgumentError("stalled_before: required (a positive timestamp)");
+  }
+  absl::StatusOr<int32_t> limit = EffectiveLimit(request.limit());
+  if (!limit.ok()) return limit.status();
+  Params params;
+  params.Add(request.stalled_before()).Add(*limit);
+  return pool_.Run<v1::FindStalledJobsResponse>(
+      "find stalled jobs", [&](Session& s) -> absl::StatusOr<v1::FindStalledJobsResponse> {
+        pqxx::nontransaction tx(s.connection());
+        v1::FindStalledJobsResponse response;
+        for (const auto& row : s.Exec(tx, kFindStalled, params)) {
+          *response.add_jobs() = JobFromRow(row);
+        }
+        return response;
+      });
+}
+
+absl::StatusOr<v1::ResetStalledJobsResponse> PgJobStore::ResetStalled(
+    const v1::ResetStalledJobsRequest& request) {
+  if (auto s = ValidateResetStalled(request); !s.ok()) return s;
+  const int32_t limit = *EffectiveLimit(request.limit());
+  const int64_t before =
+      request.stalled_before() > 0 ? request.stalled_before() : std::numeric_limits<int64_t>::max();
+  Params params;
+  params.Add(NowMs());
+  const Statement* statement = &kResetStalledBefore;
+  if (!request.job_ids().empty()) {
+    params.Add(TextArray(request.job_ids()));
+    statement = &kResetStalledIds;
+  }
+  params.Add(before).Add(limit);
+  return pool_.Run<v1::ResetStalledJobsResponse>(
+      "reset stalled jobs", [&](Session& s) -> absl::StatusOr<v1::ResetStalledJobsResponse> {
+        pqxx::nontransaction tx(s.connection());
+        v1::ResetStalledJobsResponse response;
+        for (const auto& row : s.Exec(tx, *statement, params)) {
+          response.set_count(response.count() + 1);
+          if (std::string_view(row[0].c_str()) == "failed") {
+            response.set_failed(response.failed() + 1);
+          }
+        }
+        return response;
+      });
+}
+
+absl::StatusOr<v1::ListJobsByStatusResponse> PgJobStore::ListByStatus(
+    const v1::ListJobsByStatusRequest& request) {
+  if (auto s = ValidateJobStatus(request.status(), "status"); !s.ok()) return s;
+  absl::StatusOr<int32_t> limit = EffectiveLimit(request.limit());
+  if (!limit.ok()) return limit.status();
+  absl::StatusOr<Cursor> cursor =
+      ParseCursor(request.page_token(), {std::numeric_limits<int64_t>::max(), ""});
+  if (!cursor.ok()) return cursor.status();
+  Params params;
+  params.Add(*JobStatusName(request.status())).Add(cursor->created_at).Add(cursor->id);
+  return ListPage<v1::ListJobsByStatusResponse>(pool_, "list jobs by status", kByStatus,
+                                                std::move(params), *limit);
+}
+
+absl::StatusOr<v1::ListJobsByExecutionResponse> PgJobStore::ListByExecution(
+    const v1::ListJobsByExecutionRequest& request) {
+  if (auto s = ValidateId(request.execution_id(), "execution_id"); !s.ok()) return s;
+  absl::StatusOr<int32_t> limit = EffectiveLimit(request.limit());
+  if (!limit.ok()) return limit.status();
+  absl::StatusOr<Cursor> cursor = ParseCursor(request.page_token(), {-1, ""});
+  if (!cursor.ok()) return cursor.status();
+  Params params;
+  params.Add(request.execution_id()).Add(cursor->created_at).Add(cursor->id);
+  return ListPage<v1::ListJobsByExecutionResponse>(pool_, "list jobs by execution", kByExecution,
+                                                   std::move(params), *limit);
+}
+
+absl::StatusOr<v1::GetJobCheckpointResponse> PgJobStore::GetCheckpoint(
+    const v1::GetJobCheckpointRequest& request) {
+  if (auto s = ValidateId(request.job_id(), "job_id"); !s.ok()) return s;
+  const Params params = IdParam(request.job_id());
+  return pool_.Run<v1::GetJobCheckpointResponse>(
+      "get job checkpoint", [&](Session& s) -> absl::StatusOr<v1::GetJobCheckpointResponse> {
+        pqxx::nontransaction tx(s.connection());
+        const pqxx::result rows = s.Exec(tx, kCheckpoint, params);
+        if (rows.empty()) return NotFound(request.job_id());
+        v1::GetJobCheckpointResponse response;
+        if (!rows[0][0].is_null()) response.set_checkpoint_json(rows[0][0].c_str());
+        return response;
+      });
+}
+
+absl::StatusOr<v1::IsJobInstanceActiveResponse> PgJobStore::IsInstanceActive(
+    const v1::IsJobInstanceActiveRequest& request) {
+  if (auto s = ValidateId(request.job_id(), "job_id"); !s.ok()) return s;
+  if (auto s = ValidateId(request.instance_id(), "instance_id"); !s.ok()) return s;
+  const Params params = IdParam(request.job_id());
+  return pool_.Run<v1::IsJobInstanceActiveResponse>(
+      "check job instance", [&](Session& s) -> absl::StatusOr<v1::IsJobInstanceActiveResponse> {
+        pqxx::nontransaction tx(s.connection());
+        const pqxx::result rows = s.Exec(tx, kState, params);
+        if (rows.empty()) return NotFound(request.job_id());
+        v1::IsJobInstanceActiveResponse response;
+        response.set_active(std::string_view(rows[0][0].c_str()) == "running" &&
+                            !rows[0][3].is_null() && request.instance_id() == rows[0][3].c_str());
+        return response;
+      });
+}
+
+absl::StatusOr<v1::GetJobInstanceIdResponse> PgJobStore::GetInstanceId(
+    const v1::GetJobInstanceIdRequest& request) {
+  if (auto s = ValidateId(request.job_id(), "job_id"); !s.ok()) return s;
+  const Params params = IdParam(request.job_id());
+  return pool_.Run<v1::GetJobInstanceIdResponse>(
+      "get job instance", [&](Session& s) -> absl::StatusOr<v1::GetJobInstanceIdResponse> {
+        pqxx::nontransaction tx(s.connection());
+        const pqxx::result rows = s.Exec(tx, kState, params);
+        if (rows.empty()) return NotFound(request.job_id());
+        v1::GetJobInstanceIdResponse response;
+        if (!rows[0][3].is_null()) response.set_instance_id(rows[0][3].c_str());
+        return response;
+      });
+}
+
+absl::StatusOr<v1::DeleteOldJobsResponse> PgJobStore::DeleteOld(
+    const v1::DeleteOldJobsRequest& request) {
+  if (request.before() <= 0) {
+    return absl::InvalidArgumentError("before: required (a positive timestamp)");
+  }
+  Params params;
+  params.Add(request.before());
+  return pool_.Run<v1::DeleteOldJobsResponse>(
+      "delete old jobs", [&](Session& s) -> absl::StatusOr<v1::DeleteOldJobsResponse> {
+        pqxx::nontransaction tx(s.connection());
+        v1::DeleteOldJobsResponse response;
+        response.set_deleted(s.Exec(tx, kDeleteOld, params).affected_rows());
+        return response;
+      });
+}
+
+}  // namespace flowmonkey::pg

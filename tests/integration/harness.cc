@@ -1,0 +1,162 @@
+#include "tests/integration/harness.h"
+
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <pqxx/connection>
+#include <pqxx/nontransaction>
+#include <pqxx/result>
+
+#include "absl/strings/str_cat.h"
+
+namespace flowmonkey::testing {
+
+int FreeLoopbackPort() {
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
+  socklen_t len = sizeof(addr);
+  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  close(fd);
+  return ntohs(addr.sin_port);
+}
+
+std::shared_ptr<grpc::Channel> InsecureChannelTo(int port) {
+  return grpc::CreateChannel(absl::StrCat("127.0.0.1:", port), grpc::InsecureChannelCredentials());
+}
+
+HealthResult CheckHealth(grpc::Channel& channel, const std::string& service,
+                         absl::Duration timeout) {
+  auto stub = grpc::health::v1::Health::NewStub(
+      std::shared_ptr<grpc::Channel>(&channel, [](grpc::Channel*) {}));
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + absl::ToChronoMilliseconds(timeout));
+  grpc::health::v1::HealthCheckRequest request;
+  request.set_service(service);
+  grpc::health::v1::HealthCheckResponse response;
+  HealthResult result;
+  result.rpc = stub->Check(&context, request, &response);
+  result.status = response.status();
+  return result;
+}
+
+v1::Execution NewExecution(const std::string& id) {
+  v1::Execution e;
+  e.set_id(id);
+  e.set_flow_id("flow");
+  e.set_flow_version("1.0.0");
+  e.set_current_step_id("step");
+  e.set_status(v1::EXECUTION_STATUS_RUNNING);
+  e.set_context_json(R"({"n": 1})");
+  return e;
+}
+
+ServerProcess::ServerProcess(const std::vector<std::string>& args) {
+  std::vector<std::string> argv_storage = {FM_SERVER_BINARY};
+  argv_storage.insert(argv_storage.end(), args.begin(), args.end());
+  std::vector<char*> argv;
+  for (auto& arg : argv_storage) argv.push_back(arg.data());
+  argv.push_back(nullptr);
+  pid_ = fork();
+  if (pid_ == 0) {
+    execv(FM_SERVER_BINARY, argv.data());
+    _exit(127);
+  }
+}
+
+ServerProcess::~ServerProcess() {
+  if (pid_ > 0 && !exited_) {
+    kill(pid_, SIGKILL);
+    waitpid(pid_, nullptr, 0);
+  }
+}
+
+void ServerProcess::Signal(int signal) {
+  if (pid_ > 0 && !exited_) kill(pid_, signal);
+}
+
+std::optional<int> ServerProcess::WaitExit(absl::Duration timeout) {
+  const absl::Time deadline = absl::Now() + timeout;
+  while (pid_ > 0 && !exited_) {
+    int status = 0;
+    const pid_t done = waitpid(pid_, &status, WNOHANG);
+    if (done == pid_) {
+      exited_ = true;
+      return status;
+    }
+    if (absl::Now() > deadline) return std::nullopt;
+    absl::SleepFor(absl::Milliseconds(20));
+  }
+  return std::nullopt;
+}
+
+SaveLoad::SaveLoad(ExecutionStore& store, std::string id_prefix, int threads)
+    : store_(store), id_prefix_(std::move(id_prefix)) {
+  for (int t = 0; t < threads; ++t) threads_.emplace_back([this, t] { Run(t); });
+}
+
+SaveLoad::~SaveLoad() { Stop(); }
+
+void SaveLoad::Stop() {
+  stop_ = true;
+  for (auto& t : threads_) {
+    if (t.joinable()) t.join();
+  }
+}
+
+void SaveLoad::Run(int thread) {
+  for (int n = 0; !stop_; ++n) {
+    const std::string id = absl::StrCat(id_prefix_, thread, "-", n);
+    v1::SaveExecutionRequest request;
+    *request.mutable_execution() = NewExecution(id);
+    attempts_.fetch_add(1);
+    const absl::Status status = store_.Save(request).status();
+    std::lock_guard lock(mu_);
+    if (status.ok()) {
+      acknowledged_.insert(id);
+    } else {
+      ++failures_[status.code()];
+    }
+  }
+}
+
+std::set<std::string> SaveLoad::Acknowledged() const {
+  std::lock_guard lock(mu_);
+  return acknowledged_;
+}
+
+std::map<absl::StatusCode, int> SaveLoad::Failures() const {
+  std::lock_guard lock(mu_);
+  return failures_;
+}
+
+int SaveLoad::Ok() const {
+  std::lock_guard lock(mu_);
+  return static_cast<int>(acknowledged_.size());
+}
+
+std::set<std::string> StoredExecutionIds(const std::string& database_url,
+                                         const std::string& prefix) {
+  pqxx::connection connection(database_url);
+  pqxx::nontransaction tx(connection);
+  std::set<std::string> ids;
+  for (const auto& row : tx.exec(absl::StrCat("SELECT id FROM ", prefix, "executions"))) {
+    ids.insert(row[0].c_str());
+  }
+  return ids;
+}
+
+std::string FormatFailures(const std::map<absl::StatusCode, int>& failures) {
+  std::string out;
+  for (const auto& [code, count] : failures) {
+    absl::StrAppend(&out, out.empty() ? "" : ", ", absl::StatusCodeToString(code), "=", count);
+  }
+  return out.empty() ? "none" : out;
+}
+
+}  // namespace flowmonkey::testing

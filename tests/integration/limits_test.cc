@@ -1,0 +1,64 @@
+// Size limits at the transport: a request over the server's max_message_bytes fails with
+// RESOURCE_EXHAUSTED before it reaches a store (field-level limits — id length, text
+// length, JSON depth — are INVALID_ARGUMENT, covered by the unit and conformance suites).
+
+#include <gtest/gtest.h>
+
+#include "absl/strings/str_cat.h"
+#include "client/client.h"
+#include "tests/integration/harness.h"
+#include "tests/support/backends.h"
+#include "tests/support/test_database.h"
+
+namespace flowmonkey::testing {
+namespace {
+
+// An execution whose context_json is a JSON object of about `bytes` bytes.
+v1::SaveExecutionRequest SaveOfSize(const std::string& id, size_t bytes) {
+  v1::SaveExecutionRequest save;
+  *save.mutable_execution() = NewExecution(id);
+  save.mutable_execution()->set_context_json(
+      absl::StrCat(R"({"blob": ")", std::string(bytes, 'x'), R"("})"));
+  return save;
+}
+
+absl::StatusCode SaveCode(ExecutionStore& store, const v1::SaveExecutionRequest& save) {
+  return store.Save(save).status().code();
+}
+
+TEST(Limits, OversizeMessageIsResourceExhausted) {
+  ServerOptions options = TestServerOptions(TestDatabase::Instance().NewPrefix());
+  options.max_message_bytes = 64 * 1024;
+  auto server = Server::Start(options);
+  ASSERT_TRUE(server.ok()) << server.status();
+  client::ClientOptions client_options;
+  client_options.target = absl::StrCat("127.0.0.1:", (*server)->port());
+  client_options.max_attempts = 1;
+  auto stores = client::Connect(client_options);
+  ASSERT_TRUE(stores.ok()) << stores.status();
+
+  EXPECT_EQ(SaveCode(*stores->executions, SaveOfSize("small", 32 * 1024)), absl::StatusCode::kOk);
+  EXPECT_EQ(SaveCode(*stores->executions, SaveOfSize("large", 100 * 1024)),
+            absl::StatusCode::kResourceExhausted);
+  // The server is unharmed and the rejected request left nothing behind.
+  v1::GetExecutionRequest get;
+  get.set_execution_id("large");
+  EXPECT_EQ(stores->executions->Get(get).status().code(), absl::StatusCode::kNotFound);
+}
+
+TEST(Limits, DefaultLimitIsFourMebibytes) {
+  auto server = Server::Start(TestServerOptions(TestDatabase::Instance().NewPrefix()));
+  ASSERT_TRUE(server.ok()) << server.status();
+  client::ClientOptions client_options;
+  client_options.target = absl::StrCat("127.0.0.1:", (*server)->port());
+  client_options.max_attempts = 1;
+  auto stores = client::Connect(client_options);
+  ASSERT_TRUE(stores.ok()) << stores.status();
+  EXPECT_EQ(SaveCode(*stores->executions, SaveOfSize("three-mib", 3 << 20)),
+            absl::StatusCode::kOk);
+  EXPECT_EQ(SaveCode(*stores->executions, SaveOfSize("five-mib", 5 << 20)),
+            absl::StatusCode::kResourceExhausted);
+}
+
+}  // namespace
+}  // namespace flowmonkey::testing

@@ -1,0 +1,38 @@
+#pragma once
+
+// Direct SQL against a backend's tables, for seeding bulk data and for assertions about
+// what is stored. `sql` is written with the default prefix "fm_". Header-only.
+
+#include <cstdint>
+#include <cstdlib>
+#include <iostream>
+#include <memory>
+#include <pqxx/nontransaction>
+#include <string>
+
+#include "tests/support/backends.h"
+
+namespace flowmonkey::testing {
+
+// Runs `sql` in autocommit on the tables of `prefix`; returns the first column of the first
+// row as an integer (0 when there is none), or the number of rows affected when
+// `affected` is set. Aborts the test process on a database error.
+inline int64_t RunSql(const std::string& prefix, const std::string& sql, bool affected = false) {
+  std::unique_ptr<pg::ConnectionPool> pool = TestPool(prefix, 1);
+  const std::string text = pool->Sql(sql);
+  absl::StatusOr<int64_t> result =
+      pool->Run<int64_t>("test sql", [&](pg::Session& s) -> absl::StatusOr<int64_t> {
+        pqxx::nontransaction tx(s.connection());
+        const pqxx::result rows = tx.exec(text);
+        if (affected) return static_cast<int64_t>(rows.affected_rows());
+        if (rows.empty() || rows[0][0].is_null()) return int64_t{0};
+        return rows[0][0].as<int64_t>();
+      });
+  if (!result.ok()) {
+    std::cerr << "test sql failed: " << result.status() << "\n" << text << "\n";
+    std::abort();
+  }
+  return *result;
+}
+
+}  // namespace flowmonkey::testing
