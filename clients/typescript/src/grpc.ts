@@ -71,6 +71,20 @@ export class ServiceClient {
   }
 }
 
+class MissingService extends ServiceClient {
+  constructor(private readonly name: string, connection: Connection) {
+    super(null as unknown as grpc.Client, connection);
+  }
+
+  override call<T>(method: string): Promise<T> {
+    const error = Object.assign(new Error(`${grpc.status.UNIMPLEMENTED} UNIMPLEMENTED: ${this.name} is not in the loaded protos (${method})`),
+      { code: grpc.status.UNIMPLEMENTED, details: '', metadata: new grpc.Metadata() });
+    return Promise.reject(error);
+  }
+
+  override close(): void {}
+}
+
 /** The loaded contract plus a channel's settings; hands out one client per service. */
 export class Connection {
   private readonly pkg: grpc.GrpcObject;
@@ -102,8 +116,11 @@ export class Connection {
     let client = this.clients.get(name);
     if (!client) {
       const ctor = this.lookup(name) as grpc.ServiceClientConstructor | undefined;
-      if (typeof ctor !== 'function') throw new Error(`service ${name} is not in the loaded protos`);
-      client = new ServiceClient(new ctor(this.target, this.credentials), this);
+      // A service missing from the loaded protos answers every call UNIMPLEMENTED, as a
+      // server without it would.
+      client = typeof ctor === 'function'
+        ? new ServiceClient(new ctor(this.target, this.credentials), this)
+        : new MissingService(name, this);
       this.clients.set(name, client);
     }
     return client;
