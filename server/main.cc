@@ -56,6 +56,8 @@ ABSL_FLAG(std::string, log_level, EnvOr("FM_LOG_LEVEL", "info"),
           "trace, debug, info, warn, error (env FM_LOG_LEVEL); debug logs every request");
 ABSL_FLAG(bool, prepare_statements, EnvOr("FM_PREPARE_STATEMENTS", "true") != std::string("false"),
           "use server-side prepared statements (off for PgBouncer without support for them)");
+ABSL_FLAG(int64_t, max_context_bytes, EnvIntOr("FM_MAX_CONTEXT_BYTES", 64 * 1024 * 1024),
+          "largest context value in bytes, at most 256 MiB (env FM_MAX_CONTEXT_BYTES)");
 ABSL_FLAG(bool, migrate, true, "apply pending migrations at start-up");
 ABSL_FLAG(int, drain_timeout_ms, EnvIntOr("FM_DRAIN_TIMEOUT_MS", 10000),
           "on SIGTERM, how long in-flight calls may finish (env FM_DRAIN_TIMEOUT_MS)");
@@ -92,6 +94,7 @@ int main(int argc, char** argv) {
   options.table_prefix = absl::GetFlag(FLAGS_table_prefix);
   options.prepare_statements = absl::GetFlag(FLAGS_prepare_statements);
   options.migrate_on_start = absl::GetFlag(FLAGS_migrate);
+  options.max_context_bytes = absl::GetFlag(FLAGS_max_context_bytes);
   options.drain_timeout = absl::Milliseconds(absl::GetFlag(FLAGS_drain_timeout_ms));
   options.shutdown_grace = absl::Milliseconds(absl::GetFlag(FLAGS_shutdown_grace_ms));
   options.security.tls_cert_file = absl::GetFlag(FLAGS_tls_cert);
