@@ -4,6 +4,7 @@
 #include <sstream>
 
 #include "absl/strings/str_cat.h"
+#include "client/remote_context_storage.h"
 #include "client/remote_event_store.h"
 #include "client/remote_execution_store.h"
 #include "client/remote_flow_store.h"
@@ -69,6 +70,7 @@ absl::StatusOr<Stores> Connect(const ClientOptions& options) {
   stores.jobs = std::make_unique<RemoteJobStore>(stores.channel, call);
   stores.events = std::make_unique<RemoteEventStore>(stores.channel, call);
   stores.flows = std::make_unique<RemoteFlowStore>(stores.channel, call);
+  stores.contexts = std::make_unique<RemoteContextStorage>(stores.channel, call);
   return stores;
 }
 

@@ -17,6 +17,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "client/call.h"
+#include "core/context_storage.h"
 #include "core/event_store.h"
 #include "core/flow_store.h"
 #include "core/execution_store.h"
@@ -64,6 +65,7 @@ struct Stores {
   std::unique_ptr<JobStore> jobs;
   std::unique_ptr<EventStore> events;
   std::unique_ptr<FlowStore> flows;
+  std::unique_ptr<ContextStorage> contexts;
 };
 
 // UNAVAILABLE when the server cannot be reached within connect_timeout.

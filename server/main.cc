@@ -62,6 +62,8 @@ ABSL_FLAG(bool, batching, EnvOr("FM_BATCHING", "true") != std::string("false"),
           "group commit: coalesce concurrent execution saves and gets (env FM_BATCHING)");
 ABSL_FLAG(std::string, metrics_listen, EnvOr("FM_METRICS_LISTEN", ""),
           "host:port for the Prometheus /metrics endpoint, off when empty (env FM_METRICS_LISTEN)");
+ABSL_FLAG(int64_t, max_context_bytes, EnvIntOr("FM_MAX_CONTEXT_BYTES", 64 * 1024 * 1024),
+          "largest context value in bytes, at most 256 MiB (env FM_MAX_CONTEXT_BYTES)");
 ABSL_FLAG(bool, migrate, true, "apply pending migrations at start-up");
 ABSL_FLAG(int, drain_timeout_ms, EnvIntOr("FM_DRAIN_TIMEOUT_MS", 10000),
           "on SIGTERM, how long in-flight calls may finish (env FM_DRAIN_TIMEOUT_MS)");
@@ -101,6 +103,7 @@ int main(int argc, char** argv) {
   options.table_prefix = absl::GetFlag(FLAGS_table_prefix);
   options.prepare_statements = absl::GetFlag(FLAGS_prepare_statements);
   options.migrate_on_start = absl::GetFlag(FLAGS_migrate);
+  options.max_context_bytes = absl::GetFlag(FLAGS_max_context_bytes);
   options.drain_timeout = absl::Milliseconds(absl::GetFlag(FLAGS_drain_timeout_ms));
   options.shutdown_grace = absl::Milliseconds(absl::GetFlag(FLAGS_shutdown_grace_ms));
   options.security.tls_cert_file = absl::GetFlag(FLAGS_tls_cert);

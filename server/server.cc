@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "server/metrics.h"
 #include "server/pg/batched_execution_store.h"
+#include "server/pg/context_storage.h"
 #include "server/pg/event_store.h"
 #include "server/pg/execution_store.h"
 #include "server/pg/flow_store.h"
@@ -14,6 +15,7 @@
 #include "server/pg/migrations.h"
 #include "server/pg/pool.h"
 #include "server/rpc/admin_service.h"
+#include "server/rpc/context_service.h"
 #include "server/rpc/event_service.h"
 #include "server/rpc/execution_service.h"
 #include "server/rpc/flow_service.h"
@@ -25,7 +27,8 @@ namespace flowmonkey {
 namespace {
 
 constexpr const char* kServiceNames[] = {"", "flowmonkey.v1.ExecutionStore", "flowmonkey.v1.ResumeTokens", "flowmonkey.v1.JobStore", "flowmonkey.v1.Admin",
-                                          "flowmonkey.v1.EventStore", "flowmonkey.v1.FlowStore"};
+                                          "flowmonkey.v1.EventStore", "flowmonkey.v1.FlowStore",
+                                          "flowmonkey.v1.ContextStorage"};
 
 pg::PoolOptions PoolOptionsFrom(const ServerOptions& options) {
   pg::PoolOptions pool;
@@ -64,6 +67,7 @@ struct Server::Parts {
                                     : plain_executions),
         events(pool),
         flows(pool),
+        contexts(pool, options.max_context_bytes),
         jobs(pool),
         tokens(pool),
         executor(std::max(options.workers, options.pool_size)),
@@ -81,6 +85,7 @@ struct Server::Parts {
             executor),
         event_service(events, executor),
         flow_service(flows, executor),
+        context_service(contexts, executor, options.max_context_bytes),
         job_service(jobs, executor),
         token_service(tokens, executor) {}
 
@@ -92,6 +97,7 @@ struct Server::Parts {
   ExecutionStore& executions;
   pg::PgEventStore events;
   pg::PgFlowStore flows;
+  pg::PgContextStorage contexts;
   pg::PgJobStore jobs;
   pg::PgResumeTokenStore tokens;
   rpc::Executor executor;
@@ -99,6 +105,7 @@ struct Server::Parts {
   rpc::AdminService admin_service;
   rpc::EventService event_service;
   rpc::FlowService flow_service;
+  rpc::ContextService context_service;
   rpc::JobService job_service;
   rpc::ResumeTokenService token_service;
 };
@@ -113,6 +120,10 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& optio
   if (auto s = pg::ValidateTablePrefix(options.table_prefix); !s.ok()) return s;
   if (options.pool_size < 1 || options.pool_size > 1000) {
     return absl::InvalidArgumentError("pool size: must be between 1 and 1000");
+  }
+  if (options.max_context_bytes < 1 || options.max_context_bytes > kMaxContextBytesLimit) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("max context bytes: must be between 1 and ", kMaxContextBytesLimit));
   }
   std::unique_ptr<Server> server(new Server());
   server->options_ = options;
@@ -149,6 +160,7 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& optio
   builder.RegisterService(&server->parts_->job_service);
   builder.RegisterService(&server->parts_->event_service);
   builder.RegisterService(&server->parts_->flow_service);
+  builder.RegisterService(&server->parts_->context_service);
   server->grpc_server_ = builder.BuildAndStart();
   if (!server->grpc_server_ || server->port_ == 0) {
     return absl::UnavailableError(absl::StrCat("cannot listen on ", options.listen));

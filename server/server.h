@@ -31,6 +31,8 @@ struct ServerOptions {
   std::string table_prefix = "fm_";
   bool prepare_statements = true;
   bool migrate_on_start = true;
+  // Largest context value (ContextStorage.Set); above it RESOURCE_EXHAUSTED. At most 256 MiB.
+  int64_t max_context_bytes = 64LL * 1024 * 1024;
   // How long start-up keeps retrying an unreachable database before giving up.
   absl::Duration startup_timeout = absl::Seconds(30);
   absl::Duration health_interval = absl::Seconds(1);

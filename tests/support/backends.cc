@@ -48,6 +48,7 @@ PgBackend::PgBackend() : prefix_(TestDatabase::Instance().NewPrefix()) {
   jobs_ = std::make_unique<pg::PgJobStore>(*pool_);
   events_ = std::make_unique<pg::PgEventStore>(*pool_);
   flows_ = std::make_unique<pg::PgFlowStore>(*pool_);
+  contexts_ = std::make_unique<pg::PgContextStorage>(*pool_);
 }
 
 RemoteBackend::RemoteBackend() : prefix_(TestDatabase::Instance().NewPrefix()) {

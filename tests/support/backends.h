@@ -9,11 +9,13 @@
 #include <string>
 
 #include "client/client.h"
+#include "core/context_storage.h"
 #include "core/event_store.h"
 #include "core/execution_store.h"
 #include "core/flow_store.h"
 #include "core/resume_tokens.h"
 #include "core/job_store.h"
+#include "server/pg/context_storage.h"
 #include "server/pg/event_store.h"
 #include "server/pg/execution_store.h"
 #include "server/pg/flow_store.h"
@@ -33,6 +35,7 @@ class PgBackend {
   JobStore& jobs() { return *jobs_; }
   EventStore& events() { return *events_; }
   FlowStore& flows() { return *flows_; }
+  ContextStorage& contexts() { return *contexts_; }
   pg::ConnectionPool& pool() { return *pool_; }
   const std::string& prefix() const { return prefix_; }
 
@@ -44,6 +47,7 @@ class PgBackend {
   std::unique_ptr<pg::PgJobStore> jobs_;
   std::unique_ptr<pg::PgEventStore> events_;
   std::unique_ptr<pg::PgFlowStore> flows_;
+  std::unique_ptr<pg::PgContextStorage> contexts_;
 };
 
 class RemoteBackend {
@@ -56,6 +60,7 @@ class RemoteBackend {
   JobStore& jobs() { return *stores_.jobs; }
   EventStore& events() { return *stores_.events; }
   FlowStore& flows() { return *stores_.flows; }
+  ContextStorage& contexts() { return *stores_.contexts; }
   Server& server() { return *server_; }
   const std::string& prefix() const { return prefix_; }
 

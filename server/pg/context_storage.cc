@@ -1,0 +1,156 @@
+#include "server/pg/context_storage.h"
+
+#include <pqxx/nontransaction>
+#include <pqxx/result>
+
+#include "absl/strings/str_cat.h"
+#include "core/clock.h"
+#include "core/validation.h"
+
+namespace flowmonkey::pg {
+namespace {
+
+constexpr Statement kSet{
+    "context_set",
+    "INSERT INTO fm_context (execution_id, key, value, summary, size_bytes, created_at,"
+    " updated_at) VALUES ($1, $2, $3::jsonb, $4, $5, $6, $6) ON CONFLICT (execution_id, key)"
+    " DO UPDATE SET value = EXCLUDED.value, summary = EXCLUDED.summary, size_bytes ="
+    " EXCLUDED.size_bytes, updated_at = EXCLUDED.updated_at RETURNING created_at, updated_at"};
+constexpr Statement kGet{"context_get",
+                         "SELECT value::text, summary, size_bytes, created_at, updated_at"
+                         " FROM fm_context WHERE execution_id = $1 AND key = $2"};
+constexpr Statement kDelete{"context_delete",
+                            "DELETE FROM fm_context WHERE execution_id = $1 AND key = $2"};
+constexpr Statement kList{"context_list",
+                          "SELECT key, summary, size_bytes, created_at, updated_at FROM fm_context"
+                          " WHERE execution_id = $1 AND key > $2 ORDER BY key LIMIT $3"};
+constexpr Statement kClear{"context_clear", "DELETE FROM fm_context WHERE execution_id = $1"};
+
+// Columns summary, size_bytes, created_at, updated_at from `offset` on.
+v1::ContextReference ReferenceFromRow(const pqxx::row& row, int offset,
+                                      const std::string& execution_id, const std::string& key) {
+  v1::ContextReference reference;
+  reference.set_ref(ContextRef(execution_id, key));
+  reference.set_execution_id(execution_id);
+  reference.set_key(key);
+  reference.set_summary(row[offset].c_str());
+  reference.set_size_bytes(row[offset + 1].as<int64_t>());
+  reference.set_created_at(row[offset + 2].as<int64_t>());
+  reference.set_updated_at(row[offset + 3].as<int64_t>());
+  return reference;
+}
+
+absl::Status ValidateKey(const std::string& execution_id, const std::string& key) {
+  if (auto s = ValidateId(execution_id, "execution_id"); !s.ok()) return s;
+  return ValidateId(key, "key");
+}
+
+}  // namespace
+
+PgContextStorage::PgContextStorage(ConnectionPool& pool, int64_t max_bytes)
+    : pool_(pool), max_bytes_(max_bytes) {
+  pool_.Register({kSet, kGet, kDelete, kList, kClear});
+}
+
+absl::StatusOr<v1::ContextReference> PgContextStorage::Set(const v1::ContextValue& value) {
+  absl::StatusOr<std::string> summary = ValidateContextValue(value, max_bytes_);
+  if (!summary.ok()) return summary.status();
+  v1::ContextReference reference;
+  reference.set_ref(ContextRef(value.execution_id(), value.key()));
+  reference.set_execution_id(value.execution_id());
+  reference.set_key(value.key());
+  reference.set_summary(*std::move(summary));
+  reference.set_size_bytes(static_cast<int64_t>(value.value_json().size()));
+  Params params;
+  params.Add(value.execution_id()).Add(value.key()).Add(value.value_json());
+  params.Add(reference.summary()).Add(reference.size_bytes()).Add(NowMs());
+  absl::StatusOr<v1::ContextReference> result = pool_.Run<v1::ContextReference>(
+      "set context value", [&](Session& s) -> absl::StatusOr<v1::ContextReference> {
+        pqxx::nontransaction tx(s.connection());
+        const pqxx::row row = s.Exec(tx, kSet, params).at(0);
+        reference.set_created_at(row[0].as<int64_t>());
+        reference.set_updated_at(row[1].as<int64_t>());
+        return reference;
+      });
+  if (result.status().code() == absl::StatusCode::kNotFound) {  // the foreign key
+    return absl::NotFoundError(absl::StrCat("execution ", value.execution_id(), " not found"));
+  }
+  return result;
+}
+
+absl::StatusOr<v1::ContextValue> PgContextStorage::Get(const v1::GetContextRequest& request) {
+  if (auto s = ValidateKey(request.execution_id(), request.key()); !s.ok()) return s;
+  Params params;
+  params.Add(request.execution_id()).Add(request.key());
+  return pool_.Run<v1::ContextValue>(
+      "get context value", [&](Session& s) -> absl::StatusOr<v1::ContextValue> {
+        pqxx::nontransaction tx(s.connection());
+        const pqxx::result rows = s.Exec(tx, kGet, params);
+        if (rows.empty()) {
+          return absl::NotFoundError(absl::StrCat(
+              "context value ", ContextRef(request.execution_id(), request.key()), " not found"));
+        }
+        v1::ContextValue value;
+        value.set_execution_id(request.execution_id());
+        value.set_key(request.key());
+        value.set_value_json(rows[0][0].c_str(), rows[0][0].size());
+        *value.mutable_reference() =
+            ReferenceFromRow(rows[0], 1, request.execution_id(), request.key());
+        return value;
+      });
+}
+
+absl::StatusOr<v1::DeleteContextResponse> PgContextStorage::Delete(
+    const v1::DeleteContextRequest& request) {
+  if (auto s = ValidateKey(request.execution_id(), request.key()); !s.ok()) return s;
+  Params params;
+  params.Add(request.execution_id()).Add(request.key());
+  return pool_.Run<v1::DeleteContextResponse>(
+      "delete context value", [&](Session& s) -> absl::StatusOr<v1::DeleteContextResponse> {
+        pqxx::nontransaction tx(s.connection());
+        v1::DeleteContextResponse response;
+        response.set_deleted(s.Exec(tx, kDelete, params).affected_rows() > 0);
+        return response;
+      });
+}
+
+absl::StatusOr<v1::ListContextResponse> PgContextStorage::List(
+    const v1::ListContextRequest& request) {
+  if (auto s = ValidateId(request.execution_id(), "execution_id"); !s.ok()) return s;
+  if (auto s = ValidateOptionalId(request.page_token(), "page_token"); !s.ok()) return s;
+  absl::StatusOr<int32_t> limit = EffectiveLimit(request.limit());
+  if (!limit.ok()) return limit.status();
+  Params params;
+  params.Add(request.execution_id()).Add(request.page_token()).Add(*limit + 1);
+  return pool_.Run<v1::ListContextResponse>(
+      "list context values", [&](Session& s) -> absl::StatusOr<v1::ListContextResponse> {
+        pqxx::nontransaction tx(s.connection());
+        v1::ListContextResponse response;
+        for (const auto& row : s.Exec(tx, kList, params)) {
+          if (response.references_size() == *limit) {
+            response.set_next_page_token(response.references(*limit - 1).key());
+            break;
+          }
+          *response.add_references() =
+              ReferenceFromRow(row, 1, request.execution_id(), row[0].c_str());
+        }
+        return response;
+      });
+}
+
+absl::StatusOr<v1::ClearExecutionContextResponse> PgContextStorage::ClearExecution(
+    const v1::ClearExecutionContextRequest& request) {
+  if (auto s = ValidateId(request.execution_id(), "execution_id"); !s.ok()) return s;
+  Params params;
+  params.Add(request.execution_id());
+  return pool_.Run<v1::ClearExecutionContextResponse>(
+      "clear context values",
+      [&](Session& s) -> absl::StatusOr<v1::ClearExecutionContextResponse> {
+        pqxx::nontransaction tx(s.connection());
+        v1::ClearExecutionContextResponse response;
+        response.set_deleted_count(s.Exec(tx, kClear, params).affected_rows());
+        return response;
+      });
+}
+
+}  // namespace flowmonkey::pg
