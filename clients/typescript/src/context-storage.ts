@@ -4,6 +4,7 @@ import { fromJson } from './convert';
 import { Code, Connection, isCode, ServiceClient } from './grpc';
 
 export const kContextService = 'flowmonkey.v1.ContextStorage';
+const kChunkBytes = 1024 * 1024;
 
 export interface ContextReference {
   ref: string;
@@ -24,14 +25,25 @@ export class RemoteContextStorage {
     this.rpc = connection.service(kContextService);
   }
 
+  /** Streams the value in chunks of at most 1 MiB (the contract's client-streaming Set). */
   async set(executionId: string, key: string, value: unknown): Promise<ContextReference> {
-    const r = await this.rpc.call('Set', { execution_id: executionId, key, value_json: JSON.stringify(value) });
-    return referenceFromProto(r);
+    const bytes = Buffer.from(JSON.stringify(value), 'utf8');
+    const requests: object[] = [];
+    for (let offset = 0; offset === 0 || offset < bytes.length; offset += kChunkBytes) {
+      const chunk = bytes.subarray(offset, offset + kChunkBytes);
+      requests.push(offset === 0
+        ? { execution_id: executionId, key, value_json_chunk: chunk, total_size_bytes: bytes.length }
+        : { value_json_chunk: chunk });
+    }
+    return referenceFromProto(await this.rpc.clientStream('Set', requests));
   }
 
+  /** Reassembles the streamed value (reference first, then chunks); undefined when absent. */
   async get<T = unknown>(executionId: string, key: string): Promise<T | undefined> {
     try {
-      return fromJson<T>((await this.rpc.call('Get', { execution_id: executionId, key })).value_json);
+      const messages = await this.rpc.serverStream('Get', { execution_id: executionId, key });
+      const chunks = messages.map((m: any) => Buffer.from(m.value_json_chunk ?? []));
+      return fromJson<T>(Buffer.concat(chunks).toString('utf8'));
     } catch (error) {
       if (isCode(error, Code.NOT_FOUND)) return undefined;
       throw error;

@@ -61,6 +61,31 @@ export class ServiceClient {
     });
   }
 
+  /** A client-streaming call: sends every request, answers the one response. */
+  clientStream<T = any>(method: string, requests: object[]): Promise<T> {
+    const fn = (this.client as unknown as Record<string, Function>)[method];
+    if (typeof fn !== 'function') throw new Error(`no such method ${method}`);
+    return new Promise<T>((resolve, reject) => {
+      const call = fn.call(this.client, this.connection.metadata(), this.connection.callOptions(),
+        (error: grpc.ServiceError | null, response: any) => (error ? reject(error) : resolve(response as T)));
+      for (const request of requests) call.write(request);
+      call.end();
+    });
+  }
+
+  /** A server-streaming call, collected: answers every message in order. */
+  serverStream<T = any>(method: string, request: object): Promise<T[]> {
+    const fn = (this.client as unknown as Record<string, Function>)[method];
+    if (typeof fn !== 'function') throw new Error(`no such method ${method}`);
+    return new Promise<T[]>((resolve, reject) => {
+      const messages: T[] = [];
+      const call = fn.call(this.client, request, this.connection.metadata(), this.connection.callOptions());
+      call.on('data', (message: T) => messages.push(message));
+      call.on('error', reject);
+      call.on('end', () => resolve(messages));
+    });
+  }
+
   stream<T = any>(method: string, request: object): AsyncIterable<T> {
     const fn = (this.client as unknown as Record<string, Function>)[method];
     return fn.call(this.client, request, this.connection.metadata(), this.connection.callOptions());
@@ -80,6 +105,14 @@ class MissingService extends ServiceClient {
     const error = Object.assign(new Error(`${grpc.status.UNIMPLEMENTED} UNIMPLEMENTED: ${this.name} is not in the loaded protos (${method})`),
       { code: grpc.status.UNIMPLEMENTED, details: '', metadata: new grpc.Metadata() });
     return Promise.reject(error);
+  }
+
+  override clientStream<T>(method: string): Promise<T> {
+    return this.call<T>(method);
+  }
+
+  override serverStream<T>(method: string): Promise<T[]> {
+    return this.call<T[]>(method);
   }
 
   override close(): void {}
