@@ -23,14 +23,17 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "client/client.h"
+#include "server/pg/event_store.h"
 #include "server/pg/execution_store.h"
+#include "server/pg/job_store.h"
 #include "server/pg/migrations.h"
 #include "server/pg/pool.h"
 
 ABSL_FLAG(std::string, database_url, "", "PostgreSQL for seeding and the direct baseline");
 ABSL_FLAG(std::string, target, "127.0.0.1:50051", "flowmonkey-server address");
 ABSL_FLAG(std::string, table_prefix, "fm_", "table prefix the server uses");
-ABSL_FLAG(std::string, scenario, "save,get,create", "comma-separated: save, get, create");
+ABSL_FLAG(std::string, scenario, "save,get,create",
+          "comma-separated: save, get, create, jobs, record, record-batch");
 ABSL_FLAG(int, concurrency, 32, "concurrent callers");
 ABSL_FLAG(double, duration, 10, "seconds of measurement per scenario and mode");
 ABSL_FLAG(int, rows, 100000, "executions in the table for save/get");
@@ -132,8 +135,64 @@ void Seed(pg::ConnectionPool& pool, int rows) {
   if (!status.ok()) std::fprintf(stderr, "seed: %s\n", status.ToString().c_str());
 }
 
-Op ScenarioOp(const std::string& scenario, ExecutionStore& store, int rows,
+// The stores one mode measures: in process (direct) or through the server (remote).
+struct Target {
+  ExecutionStore& executions;
+  JobStore& jobs;
+  EventStore& events;
+};
+
+v1::Event MakeEvent(std::mt19937_64& rng) {
+  v1::Event event;
+  event.set_execution_id(absl::StrCat("bench-", rng() % 1000));
+  event.set_event_type("step.completed");
+  event.set_step_id("step");
+  event.set_data_json(absl::StrCat(R"({"duration":)", rng() % 1000, R"(,"ok":true})"));
+  return event;
+}
+
+Op ScenarioOp(const std::string& scenario, const Target& target, int rows,
               const std::string& run_tag) {
+  ExecutionStore& store = target.executions;
+  if (scenario == "jobs") {  // create -> ClaimNext -> Complete, end to end
+    return [&target, run_tag](int thread, int64_t n, std::mt19937_64&) {
+      v1::CreateJobRequest create;
+      create.set_execution_id("bench-0");
+      create.set_step_id("step");
+      create.set_handler("bench");
+      create.set_input_json(absl::StrCat(R"({"run":")", run_tag, R"(","t":)", thread,
+                                         R"(,"n":)", n, "}"));
+      if (!target.jobs.Create(create).ok()) return false;
+      v1::ClaimNextJobsRequest claim;
+      claim.set_runner_id(absl::StrCat("runner-", thread));
+      claim.add_handlers("bench");
+      claim.set_max_jobs(1);
+      auto claimed = target.jobs.ClaimNext(claim);
+      if (!claimed.ok()) return false;
+      for (const auto& job : claimed->jobs()) {
+        v1::CompleteJobRequest complete;
+        complete.set_job_id(job.id());
+        complete.set_runner_id(claim.runner_id());
+        complete.set_result_json(R"({"ok":true})");
+        if (!target.jobs.Complete(complete).ok()) return false;
+      }
+      return true;
+    };
+  }
+  if (scenario == "record") {
+    return [&target](int, int64_t, std::mt19937_64& rng) {
+      v1::RecordEventRequest request;
+      *request.mutable_event() = MakeEvent(rng);
+      return target.events.Record(request).ok();
+    };
+  }
+  if (scenario == "record-batch") {  // 100 events per call
+    return [&target](int, int64_t, std::mt19937_64& rng) {
+      v1::RecordEventBatchRequest request;
+      for (int i = 0; i < 100; ++i) *request.add_events() = MakeEvent(rng);
+      return target.events.RecordBatch(request).ok();
+    };
+  }
   if (scenario == "save") {
     return [&store, rows](int, int64_t, std::mt19937_64& rng) {
       v1::SaveExecutionRequest request;
@@ -163,7 +222,7 @@ Op ScenarioOp(const std::string& scenario, ExecutionStore& store, int rows,
 
 void Print(const std::string& scenario, const char* mode, int concurrency, const Result& r,
            const Result* baseline) {
-  std::printf("| %-8s | %-6s | %4d | %10.0f | %8.3f | %8.3f | %6lld | %s |\n", scenario.c_str(),
+  std::printf("| %-12s | %-6s | %4d | %10.0f | %8.3f | %8.3f | %6lld | %s |\n", scenario.c_str(),
               mode, concurrency, r.ops_per_s, r.p50_ms, r.p99_ms,
               static_cast<long long>(r.errors),
               baseline && baseline->ops_per_s > 0
@@ -186,7 +245,10 @@ int Main() {
     return 1;
   }
   Seed(pool, rows);
-  pg::PgExecutionStore direct(pool);
+  pg::PgExecutionStore direct_executions(pool);
+  pg::PgJobStore direct_jobs(pool);
+  pg::PgEventStore direct_events(pool);
+  const Target direct{direct_executions, direct_jobs, direct_events};
   client::ClientOptions client_options;
   client_options.target = absl::GetFlag(FLAGS_target);
   client_options.max_attempts = 1;
@@ -198,8 +260,8 @@ int Main() {
       return 1;
     }
   }
-  std::printf("| scenario | mode   | conc |      ops/s | p50 ms   | p99 ms   | errors | vs direct |\n");
-  std::printf("|----------|--------|------|------------|----------|----------|--------|-----------|\n");
+  std::printf("| scenario     | mode   | conc | calls/s    | p50 ms   | p99 ms   | errors | vs direct |\n");
+  std::printf("|--------------|--------|------|------------|----------|----------|--------|-----------|\n");
   const std::string tag = std::to_string(std::chrono::system_clock::now().time_since_epoch().count());
   const std::vector<std::string> scenarios =
       absl::StrSplit(absl::GetFlag(FLAGS_scenario), ',', absl::SkipEmpty());
@@ -211,8 +273,9 @@ int Main() {
       Print(scenario, "direct", concurrency, baseline, nullptr);
     }
     if (remote.ok()) {
+      const Target through_server{*remote->executions, *remote->jobs, *remote->events};
       Result through = Measure(concurrency, seconds,
-                               ScenarioOp(scenario, *remote->executions, rows, tag + "r"));
+                               ScenarioOp(scenario, through_server, rows, tag + "r"));
       Print(scenario, "server", concurrency, through, have_baseline ? &baseline : nullptr);
     }
   }

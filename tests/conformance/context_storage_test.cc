@@ -69,13 +69,6 @@ class ContextStorageTest : public ::testing::Test {
   Backend backend_;
 };
 
-struct BackendNames {
-  template <typename T>
-  static std::string GetName(int) {
-    return T::kName;
-  }
-};
-using Backends = ::testing::Types<PgBackend, RemoteBackend>;
 TYPED_TEST_SUITE(ContextStorageTest, Backends, BackendNames);
 
 TYPED_TEST(ContextStorageTest, SetReturnsAReferenceAndGetTheValue) {

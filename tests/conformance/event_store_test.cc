@@ -56,13 +56,6 @@ class EventStoreTest : public ::testing::Test {
   Backend backend_;
 };
 
-struct BackendNames {
-  template <typename T>
-  static std::string GetName(int) {
-    return T::kName;
-  }
-};
-using Backends = ::testing::Types<PgBackend, RemoteBackend>;
 TYPED_TEST_SUITE(EventStoreTest, Backends, BackendNames);
 
 TYPED_TEST(EventStoreTest, RecordAssignsIdAndRoundTrips) {

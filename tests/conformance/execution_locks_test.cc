@@ -76,13 +76,6 @@ class ExecutionLocksTest : public ::testing::Test {
   Backend backend_;
 };
 
-struct BackendNames {
-  template <typename T>
-  static std::string GetName(int) {
-    return T::kName;
-  }
-};
-using Backends = ::testing::Types<PgBackend, RemoteBackend>;
 TYPED_TEST_SUITE(ExecutionLocksTest, Backends, BackendNames);
 
 TYPED_TEST(ExecutionLocksTest, AcquireExtendRelease) {

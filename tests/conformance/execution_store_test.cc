@@ -60,13 +60,6 @@ class ExecutionStoreTest : public ::testing::Test {
   Backend backend_;
 };
 
-struct BackendNames {
-  template <typename T>
-  static std::string GetName(int) {
-    return T::kName;
-  }
-};
-using Backends = ::testing::Types<PgBackend, RemoteBackend>;
 TYPED_TEST_SUITE(ExecutionStoreTest, Backends, BackendNames);
 
 TYPED_TEST(ExecutionStoreTest, EveryFieldRoundTrips) {

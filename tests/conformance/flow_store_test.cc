@@ -89,13 +89,6 @@ class FlowStoreTest : public ::testing::Test {
   Backend backend_;
 };
 
-struct BackendNames {
-  template <typename T>
-  static std::string GetName(int) {
-    return T::kName;
-  }
-};
-using Backends = ::testing::Types<PgBackend, RemoteBackend>;
 TYPED_TEST_SUITE(FlowStoreTest, Backends, BackendNames);
 
 TYPED_TEST(FlowStoreTest, SaveAndGetRoundTripEveryField) {

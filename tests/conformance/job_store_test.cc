@@ -93,13 +93,6 @@ class JobStoreTest : public ::testing::Test {
   Backend backend_;
 };
 
-struct BackendNames {
-  template <typename T>
-  static std::string GetName(int) {
-    return T::kName;
-  }
-};
-using Backends = ::testing::Types<PgBackend, RemoteBackend>;
 TYPED_TEST_SUITE(JobStoreTest, Backends, BackendNames);
 
 TYPED_TEST(JobStoreTest, CreateIsIdempotentAcrossKeyOrderAndWhitespace) {

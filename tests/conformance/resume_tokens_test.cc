@@ -69,13 +69,6 @@ class ResumeTokensTest : public ::testing::Test {
   Backend backend_;
 };
 
-struct BackendNames {
-  template <typename T>
-  static std::string GetName(int) {
-    return T::kName;
-  }
-};
-using Backends = ::testing::Types<PgBackend, RemoteBackend>;
 TYPED_TEST_SUITE(ResumeTokensTest, Backends, BackendNames);
 
 TYPED_TEST(ResumeTokensTest, GenerateReturnsARandomTokenWithDefaultExpiry) {

@@ -8,6 +8,8 @@
 #include <memory>
 #include <string>
 
+#include <gtest/gtest.h>
+
 #include "client/client.h"
 #include "core/context_storage.h"
 #include "core/event_store.h"
@@ -68,6 +70,15 @@ class RemoteBackend {
   std::string prefix_;
   std::unique_ptr<Server> server_;
   client::Stores stores_;
+};
+
+// Every conformance suite runs over both: TYPED_TEST_SUITE(Suite, Backends, BackendNames).
+using Backends = ::testing::Types<PgBackend, RemoteBackend>;
+struct BackendNames {
+  template <typename T>
+  static std::string GetName(int) {
+    return T::kName;
+  }
 };
 
 // Server options for a test server on a free loopback port with a fresh prefix.

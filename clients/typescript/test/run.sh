@@ -7,4 +7,5 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.j
   npm ci --no-audit --no-fund --loglevel=error
 fi
 npm run --silent build
-../../scripts/with-test-server node --test dist/test/
+# Every service exists now: a skipped test (UNIMPLEMENTED) is a failure.
+FM_TS_STRICT="${FM_TS_STRICT:-1}" ../../scripts/with-test-server node --test dist/test/
