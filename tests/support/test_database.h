@@ -10,9 +10,6 @@
 
 namespace flowmonkey::testing {
 
-// A TCP port on 127.0.0.1 that was free a moment ago.
-int FreeLoopbackPort();
-
 class TestDatabase {
  public:
   // Starts the server on first use; aborts the test process if that fails (tests never
