@@ -1,0 +1,189 @@
+"""A worker's round trip through FlowMonkey Store with Debian's python3-grpcio.
+
+Creates an execution, runs a job for it (create, claim, complete), parks the execution on a
+resume token and resumes it through the token, which then cannot be used again. Every answer
+is checked; anything unexpected ends the program with exit status 1.
+
+Run it with examples/python/run.sh, which generates the flowmonkey.v1 stubs first. The server
+is FM_TARGET (host:port), default 127.0.0.1:50051.
+"""
+
+import json
+import os
+import sys
+import time
+import uuid
+
+import grpc
+
+from flowmonkey.v1 import execution_pb2, execution_pb2_grpc
+from flowmonkey.v1 import job_pb2, job_pb2_grpc
+from flowmonkey.v1 import resume_token_pb2, resume_token_pb2_grpc
+
+DEFAULT_TARGET = "127.0.0.1:50051"
+TIMEOUT_S = 10  # per call
+RUNNER_ID = "worker-1"
+
+
+class Surprise(Exception):
+    """The server answered, but not what the contract promises."""
+
+
+def expect(condition, what):
+    if not condition:
+        raise Surprise(what)
+
+
+def create_execution(executions):
+    execution = execution_pb2.Execution(
+        id=f"py-{uuid.uuid4()}",
+        flow_id="order-flow",
+        flow_version="1.0.0",
+        current_step_id="send-email",
+        status=execution_pb2.EXECUTION_STATUS_RUNNING,
+        context_json=json.dumps({"order": {"id": 42, "items": ["a", "b"]}}),
+    )
+    response = executions.Create(
+        execution_pb2.CreateExecutionRequest(execution=execution), timeout=TIMEOUT_S)
+    expect(response.created, "Create answered created=false for a new id")
+    created = response.execution
+    expect(created.id == execution.id, f"Create answered execution {created.id!r}")
+    expect(created.version == 1, f"a new execution has version {created.version}, not 1")
+    expect(json.loads(created.context_json) == json.loads(execution.context_json),
+           f"context came back as {created.context_json}")
+    print(f"execution {created.id}: created (running, version 1)")
+    return created
+
+
+def run_job(jobs, execution_id):
+    """Creates the send-email job, claims it as RUNNER_ID and completes it."""
+    response = jobs.Create(job_pb2.CreateJobRequest(
+        execution_id=execution_id,
+        step_id="send-email",
+        handler="email-send",
+        input_json=json.dumps({"to": "customer@example.com"}),
+    ), timeout=TIMEOUT_S)
+    job = response.job
+    expect(response.created, "JobStore.Create answered created=false for a new job")
+    expect(job.status == job_pb2.JOB_STATUS_PENDING, f"new job is {job_status(job)}")
+    print(f"job {job.id[:12]}: created (pending)")
+
+    claimed = jobs.Claim(
+        job_pb2.ClaimJobRequest(job_id=job.id, runner_id=RUNNER_ID), timeout=TIMEOUT_S).job
+    expect(claimed.status == job_pb2.JOB_STATUS_RUNNING, f"claimed job is {job_status(claimed)}")
+    expect(claimed.runner_id == RUNNER_ID, f"claimed by {claimed.runner_id!r}")
+    expect(claimed.attempts == 1, f"first claim counts attempt {claimed.attempts}")
+    print(f"job {job.id[:12]}: claimed by {RUNNER_ID} (attempt 1)")
+
+    result = {"sent": True}
+    jobs.Complete(job_pb2.CompleteJobRequest(
+        job_id=job.id, runner_id=RUNNER_ID, result_json=json.dumps(result)), timeout=TIMEOUT_S)
+    done = jobs.Get(job_pb2.GetJobRequest(job_id=job.id), timeout=TIMEOUT_S).job
+    expect(done.status == job_pb2.JOB_STATUS_COMPLETED, f"completed job is {job_status(done)}")
+    expect(json.loads(done.result_json) == result, f"job result is {done.result_json}")
+    print(f"job {job.id[:12]}: completed with {done.result_json}")
+
+
+def update(executions, execution):
+    """Writes the execution unless someone else has since it was read; bumps its version."""
+    execution.updated_at = 0  # the server's clock
+    response = executions.Update(execution_pb2.UpdateExecutionRequest(
+        execution=execution, expected_version=execution.version), timeout=TIMEOUT_S)
+    expect(response.version == execution.version + 1,
+           f"Update from version {execution.version} answered version {response.version}")
+    execution.version = response.version
+    execution.updated_at = response.updated_at
+
+
+def wait_for_approval(executions, execution):
+    execution.status = execution_pb2.EXECUTION_STATUS_WAITING
+    execution.current_step_id = "approval"
+    execution.wait_reason = "manager approval"
+    execution.wait_started_at = int(time.time() * 1000)
+    update(executions, execution)
+    print(f"execution {execution.id}: waiting at approval (version {execution.version})")
+
+
+def resume_through_token(tokens, executions, execution):
+    """Generates a token for the approval step, then resumes the execution through it."""
+    generated = tokens.Generate(resume_token_pb2.GenerateResumeTokenRequest(
+        execution_id=execution.id, step_id="approval", expires_in_ms=60 * 60 * 1000),
+        timeout=TIMEOUT_S).token
+    token = generated.token
+    expect(len(token) == 43, f"token has {len(token)} characters, not 43")
+    expect(generated.status == resume_token_pb2.RESUME_TOKEN_STATUS_PENDING,
+           f"new token is {token_status(generated)}")
+    print("resume token: generated (pending)")
+
+    validated = tokens.Validate(
+        resume_token_pb2.ValidateResumeTokenRequest(token=token), timeout=TIMEOUT_S)
+    expect(validated.valid, f"fresh token is invalid: {validated.reason!r}")
+    print("resume token: valid")
+
+    used = tokens.MarkUsed(
+        resume_token_pb2.MarkResumeTokenUsedRequest(token=token), timeout=TIMEOUT_S).token
+    expect(used.status == resume_token_pb2.RESUME_TOKEN_STATUS_USED,
+           f"token marked used is {token_status(used)}")
+    expect(used.execution_id == execution.id and used.step_id == "approval",
+           f"token belongs to {used.execution_id}/{used.step_id}")
+    print("resume token: marked used")
+
+    execution.status = execution_pb2.EXECUTION_STATUS_RUNNING
+    execution.current_step_id = "ship"
+    execution.ClearField("wait_reason")
+    execution.ClearField("wait_started_at")
+    update(executions, execution)
+    print(f"execution {execution.id}: resumed at ship (version {execution.version})")
+
+    try:
+        tokens.MarkUsed(
+            resume_token_pb2.MarkResumeTokenUsedRequest(token=token), timeout=TIMEOUT_S)
+    except grpc.RpcError as error:
+        expect(error.code() == grpc.StatusCode.FAILED_PRECONDITION,
+               f"second MarkUsed failed with {error.code().name}, not FAILED_PRECONDITION")
+        print(f"resume token: second mark-used rejected ({error.code().name}: {error.details()})")
+    else:
+        raise Surprise("second MarkUsed of the same token succeeded")
+
+    validated = tokens.Validate(
+        resume_token_pb2.ValidateResumeTokenRequest(token=token), timeout=TIMEOUT_S)
+    expect(not validated.valid and validated.reason == "used",
+           f"used token validates as valid={validated.valid} reason={validated.reason!r}")
+    print("resume token: now invalid (used)")
+
+
+def job_status(job):
+    return job_pb2.JobStatus.Name(job.status)
+
+
+def token_status(token):
+    return resume_token_pb2.ResumeTokenStatus.Name(token.status)
+
+
+def main():
+    target = os.environ.get("FM_TARGET", DEFAULT_TARGET)
+    with grpc.insecure_channel(target) as channel:
+        try:
+            grpc.channel_ready_future(channel).result(timeout=TIMEOUT_S)
+        except grpc.FutureTimeoutError:
+            print(f"no FlowMonkey Store at {target} (start one with scripts/run)", file=sys.stderr)
+            return 1
+        executions = execution_pb2_grpc.ExecutionStoreStub(channel)
+        try:
+            execution = create_execution(executions)
+            run_job(job_pb2_grpc.JobStoreStub(channel), execution.id)
+            wait_for_approval(executions, execution)
+            resume_through_token(
+                resume_token_pb2_grpc.ResumeTokensStub(channel), executions, execution)
+        except grpc.RpcError as error:
+            print(f"call failed: {error.code().name}: {error.details()}", file=sys.stderr)
+            return 1
+        except Surprise as surprise:
+            print(f"unexpected: {surprise}", file=sys.stderr)
+            return 1
+    print("ok")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
