@@ -65,6 +65,10 @@ ABSL_FLAG(std::string, metrics_listen, EnvOr("FM_METRICS_LISTEN", ""),
 ABSL_FLAG(int64_t, max_context_bytes, EnvIntOr("FM_MAX_CONTEXT_BYTES", 64 * 1024 * 1024),
           "largest context value in bytes, at most 256 MiB (env FM_MAX_CONTEXT_BYTES)");
 ABSL_FLAG(bool, migrate, true, "apply pending migrations at start-up");
+ABSL_FLAG(int, maintenance_interval_ms, EnvIntOr("FM_MAINTENANCE_INTERVAL_MS", 30000),
+          "background maintenance every this many ms, 0 = off: requeue or fail stalled jobs, "
+          "expire resume tokens, delete expired idempotency keys (env "
+          "FM_MAINTENANCE_INTERVAL_MS)");
 ABSL_FLAG(int, drain_timeout_ms, EnvIntOr("FM_DRAIN_TIMEOUT_MS", 10000),
           "on SIGTERM, how long in-flight calls may finish (env FM_DRAIN_TIMEOUT_MS)");
 ABSL_FLAG(int, shutdown_grace_ms, EnvIntOr("FM_SHUTDOWN_GRACE_MS", 0),
@@ -111,6 +115,8 @@ int main(int argc, char** argv) {
   options.security.tls_client_ca_file = absl::GetFlag(FLAGS_tls_client_ca);
   options.security.api_keys_file = absl::GetFlag(FLAGS_api_keys_file);
   options.max_message_bytes = absl::GetFlag(FLAGS_max_message_bytes);
+  options.maintenance_interval =
+      absl::Milliseconds(absl::GetFlag(FLAGS_maintenance_interval_ms));
   if (options.database_url.empty()) {
     std::cerr << "flowmonkey-server: set --database-url or DATABASE_URL\n";
     return 2;

@@ -12,6 +12,7 @@
 #include "server/pg/flow_store.h"
 #include "server/pg/resume_token_store.h"
 #include "server/pg/job_store.h"
+#include "server/pg/maintenance.h"
 #include "server/pg/migrations.h"
 #include "server/pg/pool.h"
 #include "server/rpc/admin_service.h"
@@ -21,6 +22,7 @@
 #include "server/rpc/flow_service.h"
 #include "server/rpc/resume_token_service.h"
 #include "server/rpc/job_service.h"
+#include "server/tenant_guard.h"
 #include "spdlog/spdlog.h"
 
 namespace flowmonkey {
@@ -70,6 +72,7 @@ struct Server::Parts {
         contexts(pool, options.max_context_bytes),
         jobs(pool),
         tokens(pool),
+        maintenance(pool),
         executor(std::max(options.workers, options.pool_size)),
         execution_service(executions, executor),
         admin_service(
@@ -100,6 +103,9 @@ struct Server::Parts {
   pg::PgContextStorage contexts;
   pg::PgJobStore jobs;
   pg::PgResumeTokenStore tokens;
+  pg::PgMaintenance maintenance;
+  // Before the executor, whose tasks use it; set when API keys are configured.
+  std::unique_ptr<TenantGuard> tenant_guard;
   rpc::Executor executor;
   rpc::ExecutionService execution_service;
   rpc::AdminService admin_service;
@@ -135,6 +141,11 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& optio
       MakeServerCredentials(options.security, server->authenticator_.get());
   if (!credentials.ok()) return credentials.status();
   server->parts_ = std::make_unique<Parts>(options);
+  if (server->authenticator_ != nullptr) {
+    server->parts_->tenant_guard =
+        std::make_unique<TenantGuard>(*server->authenticator_, server->parts_->pool);
+    server->parts_->executor.set_guard(server->parts_->tenant_guard.get());
+  }
   if (options.migrate_on_start) {
     absl::StatusOr<int> version = MigrateWithRetry(server->parts_->pool, options.startup_timeout);
     if (!version.ok()) return version.status();
@@ -167,6 +178,9 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& optio
   }
   server->SetServing(server->parts_->pool.Ping().ok());
   server->health_thread_ = std::thread([s = server.get()] { s->MonitorHealth(); });
+  if (options.maintenance_interval > absl::ZeroDuration()) {
+    server->maintenance_thread_ = std::thread([s = server.get()] { s->RunMaintenance(); });
+  }
   spdlog::info("serving on port {}", server->port_);
   return server;
 }
@@ -209,6 +223,27 @@ void Server::MonitorHealth() {
   }
 }
 
+void Server::RunMaintenance() {
+  std::unique_lock lock(mu_);
+  while (!stopping_) {
+    lock.unlock();
+    absl::StatusOr<pg::MaintenanceCounts> counts =
+        parts_->maintenance.RunOnce(absl::ToUnixMillis(absl::Now()));
+    if (!counts.ok()) {
+      spdlog::warn("maintenance: {}", counts.status().ToString());
+    } else if (counts->total() > 0) {
+      spdlog::info(
+          "maintenance: {} stalled jobs requeued, {} failed (STALLED), {} resume tokens "
+          "expired, {} idempotency keys deleted",
+          counts->jobs_requeued, counts->jobs_failed, counts->tokens_expired,
+          counts->idempotency_keys_deleted);
+    }
+    lock.lock();
+    state_changed_.wait_for(lock, absl::ToChronoMilliseconds(options_.maintenance_interval),
+                            [this] { return stopping_; });
+  }
+}
+
 void Server::Shutdown() {
   {
     std::lock_guard lock(mu_);
@@ -223,6 +258,7 @@ void Server::Shutdown() {
                absl::FormatDuration(options_.shutdown_grace));
   absl::SleepFor(options_.shutdown_grace);
   if (health_thread_.joinable()) health_thread_.join();
+  if (maintenance_thread_.joinable()) maintenance_thread_.join();
   spdlog::info("shutting down: refusing new calls, draining in-flight calls (up to {})",
                absl::FormatDuration(options_.drain_timeout));
   grpc_server_->Shutdown(std::chrono::system_clock::now() +

@@ -45,6 +45,8 @@ struct ServerOptions {
   SecurityOptions security;
   // Largest request message accepted; a larger one fails with RESOURCE_EXHAUSTED.
   int max_message_bytes = 4 * 1024 * 1024;
+  // Background maintenance (server/pg/maintenance.h): a pass this often; zero = off.
+  absl::Duration maintenance_interval = absl::Seconds(30);
 };
 
 // Applies migrations and exits: the `migrate` command.
@@ -74,6 +76,7 @@ class Server {
   Server() = default;
   void MonitorHealth();
   void SetServing(bool serving);
+  void RunMaintenance();
 
   ServerOptions options_;
   std::unique_ptr<Parts> parts_;
@@ -81,6 +84,7 @@ class Server {
   std::unique_ptr<grpc::Server> grpc_server_;
   int port_ = 0;
   std::thread health_thread_;
+  std::thread maintenance_thread_;
   std::mutex mu_;
   std::condition_variable state_changed_;
   bool stopping_ = false;

@@ -11,6 +11,7 @@
 #include "core/clock.h"
 #include "core/validation.h"
 #include "server/pg/array_literal.h"
+#include "server/pg/tenant_filter.h"
 
 namespace flowmonkey::pg {
 namespace {
@@ -41,16 +42,20 @@ constexpr Statement kWaitForInserts{
 constexpr Statement kHorizon{"event_horizon", "SELECT COALESCE(max(id), 0) FROM fm_events"};
 constexpr Statement kQueryAsc{"event_query_asc",
                               "SELECT " FM_EVENT_COLUMNS " FROM fm_events WHERE id > $1"
-                              FM_EVENT_FILTERS " ORDER BY id LIMIT $6"};
+                              FM_EVENT_FILTERS FM_EXECUTION_TENANT_FILTER("$7", "fm_events")
+                              " ORDER BY id LIMIT $6"};
 constexpr Statement kQueryDesc{"event_query_desc",
                                "SELECT " FM_EVENT_COLUMNS " FROM fm_events WHERE id < $1"
-                               FM_EVENT_FILTERS " ORDER BY id DESC LIMIT $6"};
+                               FM_EVENT_FILTERS FM_EXECUTION_TENANT_FILTER("$7", "fm_events")
+                               " ORDER BY id DESC LIMIT $6"};
 constexpr Statement kQueryExecAsc{
     "event_query_exec_asc", "SELECT " FM_EVENT_COLUMNS " FROM fm_events WHERE execution_id = $7"
-                            " AND id > $1" FM_EVENT_FILTERS " ORDER BY id LIMIT $6"};
+                            " AND id > $1" FM_EVENT_FILTERS FM_EXECUTION_TENANT_FILTER("$8", "fm_events")
+                            " ORDER BY id LIMIT $6"};
 constexpr Statement kQueryExecDesc{
     "event_query_exec_desc", "SELECT " FM_EVENT_COLUMNS " FROM fm_events WHERE execution_id = $7"
-                             " AND id < $1" FM_EVENT_FILTERS " ORDER BY id DESC LIMIT $6"};
+                             " AND id < $1" FM_EVENT_FILTERS FM_EXECUTION_TENANT_FILTER("$8", "fm_events")
+                             " ORDER BY id DESC LIMIT $6"};
 constexpr Statement kDeleteOld{"event_delete_old", "DELETE FROM fm_events WHERE created_at < $1"};
 
 v1::Event EventFromRow(const pqxx::row& row) {
@@ -143,6 +148,7 @@ absl::StatusOr<v1::RecordEventBatchResponse> PgEventStore::RecordBatch(
 absl::StatusOr<v1::QueryEventsResponse> PgEventStore::Query(
     const v1::QueryEventsRequest& request) {
   if (auto s = ValidateQueryEvents(request); !s.ok()) return s;
+  if (auto s = ValidateTenantFilter(request); !s.ok()) return s;
   const int32_t limit = *EffectiveLimit(request.limit());
   const bool desc = request.descending();
   const int64_t cursor = request.after_id() != 0 || !desc
@@ -173,6 +179,7 @@ absl::StatusOr<v1::QueryEventsResponse> PgEventStore::Query(
         params.Add(request.has_before() ? std::optional<int64_t>(request.before()) : std::nullopt);
         params.Add(limit + 1);
         if (by_execution) params.Add(request.execution_id());
+        params.Add(TenantFilter(request));
         pqxx::nontransaction tx(s.connection());
         v1::QueryEventsResponse response;
         for (const auto& row : s.Exec(tx, statement, params)) {

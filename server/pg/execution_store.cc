@@ -9,6 +9,7 @@
 #include "core/execution_rules.h"
 #include "core/validation.h"
 #include "server/pg/execution_codec.h"
+#include "server/pg/tenant_filter.h"
 
 namespace flowmonkey::pg {
 namespace {
@@ -55,15 +56,18 @@ constexpr Statement kGet{"exec_get",
 constexpr Statement kDelete{"exec_delete", "DELETE FROM fm_executions WHERE id = $1"};
 constexpr Statement kByStatus{
     "exec_by_status", "SELECT " FM_EXECUTION_COLUMNS
-                      " FROM fm_executions WHERE status = $1 AND id > $2 ORDER BY id LIMIT $3"};
+                      " FROM fm_executions WHERE status = $1 AND id > $2" FM_TENANT_FILTER("$3")
+                      " ORDER BY id LIMIT $4"};
 constexpr Statement kWakeReady{
     "exec_wake_ready",
     "SELECT " FM_EXECUTION_COLUMNS " FROM fm_executions WHERE status = 'waiting'"
-    " AND wake_at IS NOT NULL AND wake_at <= $1 ORDER BY wake_at, id LIMIT $2"};
+    " AND wake_at IS NOT NULL AND wake_at <= $1" FM_TENANT_FILTER("$3")
+    " ORDER BY wake_at, id LIMIT $2"};
 constexpr Statement kWakeReadyIds{
     "exec_wake_ready_ids",
     "SELECT id FROM fm_executions WHERE status = 'waiting'"
-    " AND wake_at IS NOT NULL AND wake_at <= $1 ORDER BY wake_at, id LIMIT $2"};
+    " AND wake_at IS NOT NULL AND wake_at <= $1" FM_TENANT_FILTER("$3")
+    " ORDER BY wake_at, id LIMIT $2"};
 constexpr Statement kByTenant{
     "exec_by_tenant",
     "SELECT " FM_EXECUTION_COLUMNS " FROM fm_executions WHERE tenant_id = $1 AND id > $2"
@@ -72,7 +76,7 @@ constexpr Statement kByIdempotencyKey{
     "exec_by_idempotency_key",
     "SELECT " FM_EXECUTION_COLUMNS " FROM fm_executions WHERE flow_id = $1"
     " AND idempotency_key = $2 AND COALESCE(idempotency_expires_at, created_at + 86400000) > $3"
-    " AND created_at >= $4 ORDER BY created_at DESC, id LIMIT 1"};
+    " AND created_at >= $4" FM_TENANT_FILTER("$5") " ORDER BY created_at DESC, id LIMIT 1"};
 constexpr Statement kChildren{
     "exec_children",
     "SELECT " FM_EXECUTION_COLUMNS " FROM fm_executions WHERE parent_execution_id = $1"
@@ -81,12 +85,13 @@ constexpr Statement kTimedOutExecutions{
     "exec_timed_out",
     "SELECT " FM_EXECUTION_COLUMNS " FROM fm_executions"
     " WHERE status IN ('pending', 'running', 'waiting', 'cancelling')"
-    " AND execution_deadline_at <= $1 ORDER BY execution_deadline_at LIMIT $2"};
+    " AND execution_deadline_at <= $1" FM_TENANT_FILTER("$2")
+    " ORDER BY execution_deadline_at LIMIT $3"};
 constexpr Statement kTimedOutWaits{
     "exec_timed_out_waits",
     "SELECT " FM_EXECUTION_COLUMNS " FROM fm_executions WHERE status = 'waiting'"
-    " AND wait_started_at IS NOT NULL AND wait_deadline_at <= $1"
-    " ORDER BY wait_deadline_at LIMIT $2"};
+    " AND wait_started_at IS NOT NULL AND wait_deadline_at <= $1" FM_TENANT_FILTER("$2")
+    " ORDER BY wait_deadline_at LIMIT $3"};
 
 template <typename Response>
 constexpr bool kPaged = requires(Response r) { r.set_next_page_token(""); };
@@ -304,23 +309,26 @@ absl::StatusOr<v1::DeleteExecutionResponse> PgExecutionStore::Delete(
 
 absl::StatusOr<v1::FindByStatusResponse> PgExecutionStore::FindByStatus(
     const v1::FindByStatusRequest& request) {
+  if (auto s = ValidateTenantFilter(request); !s.ok()) return s;
   if (auto s = ValidateExecutionStatus(request.status(), "status"); !s.ok()) return s;
   if (auto s = ValidatePage(request.page_token()); !s.ok()) return s;
   absl::StatusOr<int32_t> limit = EffectiveLimit(request.limit());
   if (!limit.ok()) return limit.status();
   Params params;
   params.Add(*ExecutionStatusName(request.status())).Add(request.page_token());
+  params.Add(TenantFilter(request));
   return FindPage<v1::FindByStatusResponse>(pool_, "find executions by status", kByStatus,
                                             std::move(params), *limit);
 }
 
 absl::StatusOr<v1::ListWakeReadyResponse> PgExecutionStore::ListWakeReady(
     const v1::ListWakeReadyRequest& request) {
+  if (auto s = ValidateTenantFilter(request); !s.ok()) return s;
   if (auto s = ValidateNonNegative(request.now(), "now"); !s.ok()) return s;
   absl::StatusOr<int32_t> limit = EffectiveLimit(request.limit());
   if (!limit.ok()) return limit.status();
   Params params;
-  params.Add(NowOr(request.now())).Add(*limit);
+  params.Add(NowOr(request.now())).Add(*limit).Add(TenantFilter(request));
   return pool_.Run<v1::ListWakeReadyResponse>(
       "list wake-ready executions", [&](Session& s) -> absl::StatusOr<v1::ListWakeReadyResponse> {
         pqxx::nontransaction tx(s.connection());
@@ -359,6 +367,7 @@ absl::StatusOr<v1::FindByTenantResponse> PgExecutionStore::FindByTenant(
 
 absl::StatusOr<v1::FindByIdempotencyKeyResponse> PgExecutionStore::FindByIdempotencyKey(
     const v1::FindByIdempotencyKeyRequest& request) {
+  if (auto s = ValidateTenantFilter(request); !s.ok()) return s;
   if (auto s = ValidateId(request.flow_id(), "flow_id"); !s.ok()) return s;
   if (auto s = ValidateId(request.idempotency_key(), "idempotency_key"); !s.ok()) return s;
   if (auto s = ValidateNonNegative(request.window_ms(), "window_ms"); !s.ok()) return s;
@@ -366,6 +375,7 @@ absl::StatusOr<v1::FindByIdempotencyKeyResponse> PgExecutionStore::FindByIdempot
   Params params;
   params.Add(request.flow_id()).Add(request.idempotency_key()).Add(now);
   params.Add(request.window_ms() > 0 ? now - request.window_ms() : int64_t{0});
+  params.Add(TenantFilter(request));
   return pool_.Run<v1::FindByIdempotencyKeyResponse>(
       "find execution by idempotency key",
       [&](Session& s) -> absl::StatusOr<v1::FindByIdempotencyKeyResponse> {
@@ -394,22 +404,24 @@ absl::StatusOr<v1::FindChildrenResponse> PgExecutionStore::FindChildren(
 
 absl::StatusOr<v1::FindTimedOutExecutionsResponse> PgExecutionStore::FindTimedOutExecutions(
     const v1::FindTimedOutExecutionsRequest& request) {
+  if (auto s = ValidateTenantFilter(request); !s.ok()) return s;
   if (auto s = ValidateNonNegative(request.now(), "now"); !s.ok()) return s;
   absl::StatusOr<int32_t> limit = EffectiveLimit(request.limit());
   if (!limit.ok()) return limit.status();
   Params params;
-  params.Add(NowOr(request.now()));
+  params.Add(NowOr(request.now())).Add(TenantFilter(request));
   return FindPage<v1::FindTimedOutExecutionsResponse>(
       pool_, "find timed-out executions", kTimedOutExecutions, std::move(params), *limit);
 }
 
 absl::StatusOr<v1::FindTimedOutWaitsResponse> PgExecutionStore::FindTimedOutWaits(
     const v1::FindTimedOutWaitsRequest& request) {
+  if (auto s = ValidateTenantFilter(request); !s.ok()) return s;
   if (auto s = ValidateNonNegative(request.now(), "now"); !s.ok()) return s;
   absl::StatusOr<int32_t> limit = EffectiveLimit(request.limit());
   if (!limit.ok()) return limit.status();
   Params params;
-  params.Add(NowOr(request.now()));
+  params.Add(NowOr(request.now())).Add(TenantFilter(request));
   return FindPage<v1::FindTimedOutWaitsResponse>(pool_, "find timed-out waits", kTimedOutWaits,
                                                  std::move(params), *limit);
 }

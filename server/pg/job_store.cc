@@ -11,6 +11,7 @@
 #include "core/job_rules.h"
 #include "core/validation.h"
 #include "server/pg/job_codec.h"
+#include "server/pg/tenant_filter.h"
 
 namespace flowmonkey::pg {
 namespace {
@@ -51,13 +52,15 @@ constexpr Statement kClaimNext{
     "job_claim_next",
     "UPDATE fm_jobs " FM_JOB_CLAIM_SET
     "WHERE id IN (SELECT id FROM fm_jobs"
-    " WHERE status = 'pending' AND attempts < max_attempts ORDER BY created_at LIMIT $3"
+    " WHERE status = 'pending' AND attempts < max_attempts"
+    FM_EXECUTION_TENANT_FILTER("$4", "fm_jobs") " ORDER BY created_at LIMIT $3"
     " FOR UPDATE SKIP LOCKED) AND status = 'pending' RETURNING " FM_JOB_COLUMNS};
 constexpr Statement kClaimNextHandler{
     "job_claim_next_handler",
     "UPDATE fm_jobs " FM_JOB_CLAIM_SET
     "WHERE id IN (SELECT id FROM fm_jobs"
     " WHERE status = 'pending' AND handler = $4 AND attempts < max_attempts"
+    FM_EXECUTION_TENANT_FILTER("$5", "fm_jobs")
     " ORDER BY created_at LIMIT $3 FOR UPDATE SKIP LOCKED) AND status = 'pending'"
     " RETURNING " FM_JOB_COLUMNS};
 constexpr Statement kClaimNextHandlers{
@@ -65,6 +68,7 @@ constexpr Statement kClaimNextHandlers{
     "UPDATE fm_jobs " FM_JOB_CLAIM_SET
     "WHERE id IN (SELECT id FROM fm_jobs"
     " WHERE status = 'pending' AND handler = ANY($4::text[]) AND attempts < max_attempts"
+    FM_EXECUTION_TENANT_FILTER("$5", "fm_jobs")
     " ORDER BY created_at LIMIT $3 FOR UPDATE SKIP LOCKED) AND status = 'pending'"
     " RETURNING " FM_JOB_COLUMNS};
 constexpr Statement kHeartbeat{"job_heartbeat",
@@ -93,6 +97,7 @@ constexpr Statement kCancel{
 constexpr Statement kFindStalled{"job_find_stalled",
                                  "SELECT " FM_JOB_COLUMNS
                                  " FROM fm_jobs WHERE status = 'running' AND heartbeat_at < $1"
+                                 FM_EXECUTION_TENANT_FILTER("$3", "fm_jobs")
                                  " ORDER BY heartbeat_at LIMIT $2"};
 constexpr Statement kResetStalledIds{
     "job_reset_stalled_ids", FM_JOB_RESET_SET
@@ -107,7 +112,8 @@ constexpr Statement kResetStalledBefore{
 constexpr Statement kByStatus{"job_by_status",
                               "SELECT " FM_JOB_COLUMNS
                               " FROM fm_jobs WHERE status = $1 AND (created_at, id) < ($2, $3)"
-                              " ORDER BY created_at DESC, id DESC LIMIT $4"};
+                              FM_EXECUTION_TENANT_FILTER("$4", "fm_jobs")
+                              " ORDER BY created_at DESC, id DESC LIMIT $5"};
 constexpr Statement kByExecution{
     "job_by_execution", "SELECT " FM_JOB_COLUMNS
                         " FROM fm_jobs WHERE execution_id = $1"
@@ -339,6 +345,7 @@ absl::StatusOr<v1::ClaimJobWithInstanceResponse> PgJobStore::ClaimWithInstance(
 
 absl::StatusOr<v1::ClaimNextJobsResponse> PgJobStore::ClaimNext(
     const v1::ClaimNextJobsRequest& request) {
+  if (auto s = ValidateTenantFilter(request); !s.ok()) return s;
   if (auto s = ValidateId(request.runner_id(), "runner_id"); !s.ok()) return s;
   if (request.handlers_size() > kMaxLimit) {
     return absl::InvalidArgumentError(absl::StrCat("handlers: at most ", kMaxLimit));
@@ -358,6 +365,7 @@ absl::StatusOr<v1::ClaimNextJobsResponse> PgJobStore::ClaimNext(
     params.Add(TextArray(request.handlers()));
     statement = &kClaimNextHandlers;
   }
+  params.Add(TenantFilter(request));
   return pool_.Run<v1::ClaimNextJobsResponse>(
       "claim next jobs", [&](Session& s) -> absl::StatusOr<v1::ClaimNextJobsResponse> {
         pqxx::nontransaction tx(s.connection());
@@ -508,13 +516,14 @@ absl::StatusOr<v1::CancelJobResponse> PgJobStore::Cancel(const v1::CancelJobRequ
 
 absl::StatusOr<v1::FindStalledJobsResponse> PgJobStore::FindStalled(
     const v1::FindStalledJobsRequest& request) {
+  if (auto s = ValidateTenantFilter(request); !s.ok()) return s;
   if (request.stalled_before() <= 0) {
     return absl::InvalidArgumentError("stalled_before: required (a positive timestamp)");
   }
   absl::StatusOr<int32_t> limit = EffectiveLimit(request.limit());
   if (!limit.ok()) return limit.status();
   Params params;
-  params.Add(request.stalled_before()).Add(*limit);
+  params.Add(request.stalled_before()).Add(*limit).Add(TenantFilter(request));
   return pool_.Run<v1::FindStalledJobsResponse>(
       "find stalled jobs", [&](Session& s) -> absl::StatusOr<v1::FindStalledJobsResponse> {
         pqxx::nontransaction tx(s.connection());
@@ -556,6 +565,7 @@ absl::StatusOr<v1::ResetStalledJobsResponse> PgJobStore::ResetStalled(
 
 absl::StatusOr<v1::ListJobsByStatusResponse> PgJobStore::ListByStatus(
     const v1::ListJobsByStatusRequest& request) {
+  if (auto s = ValidateTenantFilter(request); !s.ok()) return s;
   if (auto s = ValidateJobStatus(request.status(), "status"); !s.ok()) return s;
   absl::StatusOr<int32_t> limit = EffectiveLimit(request.limit());
   if (!limit.ok()) return limit.status();
@@ -564,6 +574,7 @@ absl::StatusOr<v1::ListJobsByStatusResponse> PgJobStore::ListByStatus(
   if (!cursor.ok()) return cursor.status();
   Params params;
   params.Add(*JobStatusName(request.status())).Add(cursor->created_at).Add(cursor->id);
+  params.Add(TenantFilter(request));
   return ListPage<v1::ListJobsByStatusResponse>(pool_, "list jobs by status", kByStatus,
                                                 std::move(params), *limit);
 }

@@ -81,7 +81,10 @@ class SetReactor final : public grpc::ServerReadReactor<v1::SetContextRequest> {
       return;
     }
     executor_.Submit([this] {
-      absl::StatusOr<v1::ContextReference> reference = store_.Set(value_);
+      absl::StatusOr<v1::ContextReference> reference =
+          Guarded<v1::ContextValue, v1::ContextReference>(
+              executor_.guard(), *context_, "ContextStorage.Set", value_,
+              [this](const v1::ContextValue& value) { return store_.Set(value); });
       if (reference.ok()) *response_->mutable_reference() = *std::move(reference);
       if (reference.status().code() == absl::StatusCode::kInternal) {
         spdlog::error("ContextStorage.Set {}", reference.status().ToString());
@@ -114,8 +117,10 @@ grpc::ServerWriteReactor<v1::GetContextResponse>* ContextService::Get(
     grpc::CallbackServerContext* c, const v1::GetContextRequest* req) {
   using Stream = ServerStream<v1::GetContextResponse>;
   return Stream::Start(c, executor_, "ContextStorage.Get",
-                       [this, request = *req](const Stream::Push& push) -> absl::Status {
-    absl::StatusOr<v1::ContextValue> value = store_.Get(request);
+                       [this, c, request = *req](const Stream::Push& push) -> absl::Status {
+    absl::StatusOr<v1::ContextValue> value = Guarded<v1::GetContextRequest, v1::ContextValue>(
+        executor_.guard(), *c, "ContextStorage.Get", request,
+        [this](const v1::GetContextRequest& r) { return store_.Get(r); });
     if (!value.ok()) return value.status();
     v1::GetContextResponse head;
     *head.mutable_reference() = value->reference();

@@ -10,6 +10,8 @@
 #include <thread>
 #include <vector>
 
+#include "server/rpc/call_guard.h"
+
 namespace flowmonkey::rpc {
 
 class Executor {
@@ -23,6 +25,10 @@ class Executor {
   void Submit(std::function<void()> task);
   size_t Queued() const;
 
+  // The guard of every call run here (null: none); set before the server starts.
+  void set_guard(CallGuard* guard) { guard_ = guard; }
+  CallGuard* guard() const { return guard_; }
+
  private:
   void Loop();
 
@@ -31,6 +37,7 @@ class Executor {
   std::deque<std::function<void()>> tasks_;
   bool stopping_ = false;
   std::vector<std::thread> threads_;
+  CallGuard* guard_ = nullptr;
 };
 
 }  // namespace flowmonkey::rpc

@@ -23,13 +23,15 @@ grpc::ServerUnaryReactor* Serve(grpc::CallbackServerContext* context, Executor& 
                                 const Request* request, Response* response,
                                 std::string_view rpc) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  executor.Submit([=, &store] {
+  executor.Submit([=, &store, &executor] {
     if (context->IsCancelled() || context->deadline() < std::chrono::system_clock::now()) {
       reactor->Finish(grpc::Status(grpc::StatusCode::DEADLINE_EXCEEDED,
                                    "deadline passed before the call was served"));
       return;
     }
-    absl::StatusOr<Response> result = (store.*method)(*request);
+    absl::StatusOr<Response> result = Guarded<Request, Response>(
+        executor.guard(), *context, rpc, *request,
+        [&store, method](const Request& r) { return (store.*method)(r); });
     if (result.ok()) {
       *response = *std::move(result);
       spdlog::debug("{} OK", rpc);

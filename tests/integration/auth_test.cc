@@ -12,6 +12,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "client/client.h"
 #include "server/rpc/auth.h"
@@ -222,6 +223,367 @@ TEST_F(Auth, BinaryTakesTheSecurityFlagsAndReloadsKeysOnSighup) {
   const std::optional<int> status = server.WaitExit(absl::Seconds(60));
   ASSERT_TRUE(status.has_value());
   EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 0);
+}
+
+
+// Tenant isolation: tenant A's records, walked with tenant B's key through every read RPC,
+// must never show up (leaks counted, must be 0), and every write naming them is refused.
+class TenantIsolation : public Auth {
+ protected:
+  void SetUp() override {
+    keys_file_ = certs_->Path("tenant-keys");
+    std::ofstream(keys_file_) << rpc::Sha256Hex("a-key") << " tenant-a\n"
+                              << rpc::Sha256Hex("b-key") << " tenant-b\n"
+                              << rpc::Sha256Hex("op-key") << " *\n";
+    ServerOptions options = TlsOptions();
+    options.security.api_keys_file = keys_file_;
+    auto server = Server::Start(options);
+    ASSERT_TRUE(server.ok()) << server.status();
+    server_ = *std::move(server);
+    a_ = Stores("a-key");
+    b_ = Stores("b-key");
+    op_ = Stores("op-key");
+  }
+
+  client::Stores Stores(const std::string& key) {
+    client::ClientOptions options = ClientOf(*server_, "ca");
+    options.api_key = key;
+    absl::StatusOr<client::Stores> stores = client::Connect(options);
+    EXPECT_TRUE(stores.ok()) << stores.status();
+    return *std::move(stores);
+  }
+
+  // Tenant A's data: a waiting, wake-ready, wait-timed-out execution with an idempotency
+  // key, a child, a pending and a running job, events, a context value and a resume token.
+  // Every record carries the marker "secret-a".
+  void SeedTenantA() {
+    v1::CreateExecutionRequest create;
+    v1::Execution& e = *create.mutable_execution();
+    e = NewExecution("tenant-a-exec");
+    e.set_status(v1::EXECUTION_STATUS_WAITING);
+    e.set_context_json(R"({"marker": "secret-a"})");
+    e.set_wake_at(1);
+    e.set_wait_started_at(1);
+    e.mutable_timeout_config()->set_wait_timeout_ms(1);
+    e.mutable_timeout_config()->set_execution_timeout_ms(1);
+    e.set_idempotency_key("tenant-a-key");
+    auto created = a_.executions->Create(create);
+    ASSERT_TRUE(created.ok()) << created.status();
+    ASSERT_EQ(created->execution().tenant_id(), "tenant-a");  // the key's tenant filled in
+
+    v1::SaveExecutionRequest child;
+    *child.mutable_execution() = NewExecution("tenant-a-child");
+    child.mutable_execution()->set_parent_execution_id("tenant-a-exec");
+    child.mutable_execution()->set_context_json(R"({"marker": "secret-a"})");
+    ASSERT_TRUE(a_.executions->Save(child).ok());
+
+    for (const char* step : {"pending-step", "running-step"}) {
+      v1::CreateJobRequest job;
+      job.set_execution_id("tenant-a-exec");
+      job.set_step_id(step);
+      job.set_handler("tenant-handler");
+      job.set_input_json(R"({"marker": "secret-a"})");
+      auto made = a_.jobs->Create(job);
+      ASSERT_TRUE(made.ok()) << made.status();
+      job_ids_.push_back(made->job().id());
+    }
+    v1::ClaimJobRequest claim;
+    claim.set_job_id(job_ids_[1]);
+    claim.set_runner_id("runner-a");
+    ASSERT_TRUE(a_.jobs->Claim(claim).ok());
+
+    v1::RecordEventRequest event;
+    event.mutable_event()->set_execution_id("tenant-a-exec");
+    event.mutable_event()->set_event_type("tenant.test");
+    event.mutable_event()->set_data_json(R"({"marker": "secret-a"})");
+    ASSERT_TRUE(a_.events->Record(event).ok());
+
+    v1::ContextValue value;
+    value.set_execution_id("tenant-a-exec");
+    value.set_key("big");
+    value.set_value_json(R"({"marker": "secret-a"})");
+    ASSERT_TRUE(a_.contexts->Set(value).ok());
+
+    v1::GenerateResumeTokenRequest generate;
+    generate.set_execution_id("tenant-a-exec");
+    generate.set_step_id("approval");
+    generate.set_metadata_json(R"({"marker": "secret-a"})");
+    auto token = a_.tokens->Generate(generate);
+    ASSERT_TRUE(token.ok()) << token.status();
+    token_ = token->token().token();
+  }
+
+  // A response of tenant B's that shows any of tenant A's records.
+  template <typename Response>
+  void Probe(const std::string& rpc, const absl::StatusOr<Response>& response) {
+    ++probes_;
+    if (!response.ok()) {
+      EXPECT_NE(response.status().code(), absl::StatusCode::kInternal) << rpc;
+      return;
+    }
+    const std::string text = response->ShortDebugString();
+    for (const std::string& secret : {std::string("tenant-a-"), std::string("secret-a"),
+                                      job_ids_[0], job_ids_[1]}) {
+      if (absl::StrContains(text, secret)) {
+        ADD_FAILURE() << rpc << " leaked " << secret << ": " << text;
+        ++leaks_;
+        return;
+      }
+    }
+  }
+
+  // Counts B's writes over A's records that were not refused.
+  template <typename Response>
+  void ExpectRefused(const std::string& rpc, const absl::StatusOr<Response>& response) {
+    const absl::StatusCode code = response.status().code();
+    if (code != absl::StatusCode::kPermissionDenied && code != absl::StatusCode::kNotFound) {
+      ADD_FAILURE() << rpc << " was not refused: " << response.status();
+      ++accepted_writes_;
+    }
+  }
+
+  std::string keys_file_;
+  std::unique_ptr<Server> server_;
+  client::Stores a_, b_, op_;
+  std::vector<std::string> job_ids_;
+  std::string token_;
+  int probes_ = 0, leaks_ = 0, accepted_writes_ = 0;
+};
+
+TEST_F(TenantIsolation, EveryReadRpcHidesAnotherTenantsData) {
+  ASSERT_NO_FATAL_FAILURE(SeedTenantA());
+  // Tenant B's own wake-ready execution, younger than A's: B's limit-1 list must find it.
+  v1::SaveExecutionRequest own;
+  *own.mutable_execution() = NewExecution("tenant-b-exec");
+  own.mutable_execution()->set_status(v1::EXECUTION_STATUS_WAITING);
+  own.mutable_execution()->set_wake_at(2);
+  ASSERT_TRUE(b_.executions->Save(own).ok());
+  const int64_t later = absl::ToUnixMillis(absl::Now() + absl::Hours(48));
+
+  ExecutionStore& ex = *b_.executions;
+  v1::GetExecutionRequest get;
+  get.set_execution_id("tenant-a-exec");
+  Probe("Executions.Get", ex.Get(get));
+  for (auto status : {v1::EXECUTION_STATUS_WAITING, v1::EXECUTION_STATUS_RUNNING}) {
+    v1::FindByStatusRequest by_status;
+    by_status.set_status(status);
+    Probe("Executions.FindByStatus", ex.FindByStatus(by_status));
+  }
+  v1::ListWakeReadyRequest wake;
+  wake.set_now(later);
+  wake.set_limit(1);
+  auto woken = ex.ListWakeReady(wake);
+  Probe("Executions.ListWakeReady", woken);
+  ASSERT_TRUE(woken.ok()) << woken.status();
+  EXPECT_EQ(woken->execution_ids_size(), 1);  // B's own, though A's is older
+  wake.set_ids_only(true);
+  Probe("Executions.ListWakeReady(ids)", ex.ListWakeReady(wake));
+  v1::FindByTenantRequest by_tenant;
+  Probe("Executions.FindByTenant(own)", ex.FindByTenant(by_tenant));
+  by_tenant.set_tenant_id("tenant-a");
+  Probe("Executions.FindByTenant(a)", ex.FindByTenant(by_tenant));
+  v1::FindByIdempotencyKeyRequest by_key;
+  by_key.set_flow_id("flow");
+  by_key.set_idempotency_key("tenant-a-key");
+  Probe("Executions.FindByIdempotencyKey", ex.FindByIdempotencyKey(by_key));
+  v1::FindChildrenRequest children;
+  children.set_parent_execution_id("tenant-a-exec");
+  Probe("Executions.FindChildren", ex.FindChildren(children));
+  v1::FindTimedOutExecutionsRequest timed_out;
+  timed_out.set_now(later);
+  Probe("Executions.FindTimedOutExecutions", ex.FindTimedOutExecutions(timed_out));
+  v1::FindTimedOutWaitsRequest timed_out_waits;
+  timed_out_waits.set_now(later);
+  Probe("Executions.FindTimedOutWaits", ex.FindTimedOutWaits(timed_out_waits));
+
+  JobStore& jobs = *b_.jobs;
+  for (const std::string& id : job_ids_) {
+    v1::GetJobRequest job;
+    job.set_job_id(id);
+    Probe("Jobs.Get", jobs.Get(job));
+    v1::GetJobCheckpointRequest checkpoint;
+    checkpoint.set_job_id(id);
+    Probe("Jobs.GetCheckpoint", jobs.GetCheckpoint(checkpoint));
+    v1::IsJobInstanceActiveRequest active;
+    active.set_job_id(id);
+    active.set_instance_id("i");
+    Probe("Jobs.IsInstanceActive", jobs.IsInstanceActive(active));
+    v1::GetJobInstanceIdRequest instance;
+    instance.set_job_id(id);
+    Probe("Jobs.GetInstanceId", jobs.GetInstanceId(instance));
+  }
+  v1::GetJobForStepRequest for_step;
+  for_step.set_execution_id("tenant-a-exec");
+  for_step.set_step_id("pending-step");
+  Probe("Jobs.GetForStep", jobs.GetForStep(for_step));
+  for (auto status : {v1::JOB_STATUS_PENDING, v1::JOB_STATUS_RUNNING}) {
+    v1::ListJobsByStatusRequest by_status;
+    by_status.set_status(status);
+    Probe("Jobs.ListByStatus", jobs.ListByStatus(by_status));
+  }
+  v1::ListJobsByExecutionRequest by_execution;
+  by_execution.set_execution_id("tenant-a-exec");
+  Probe("Jobs.ListByExecution", jobs.ListByExecution(by_execution));
+  v1::FindStalledJobsRequest stalled;
+  stalled.set_stalled_before(later);
+  Probe("Jobs.FindStalled", jobs.FindStalled(stalled));
+  v1::ClaimNextJobsRequest claim_next;  // a read of the queue, too: must not take A's job
+  claim_next.set_runner_id("runner-b");
+  claim_next.set_max_jobs(10);
+  Probe("Jobs.ClaimNext", jobs.ClaimNext(claim_next));
+
+  EventStore& events = *b_.events;
+  v1::QueryEventsRequest query;
+  Probe("Events.Query", events.Query(query));
+  query.set_execution_id("tenant-a-exec");
+  Probe("Events.Query(execution)", events.Query(query));
+  v1::GetEventsByExecutionRequest by_exec_events;
+  by_exec_events.set_execution_id("tenant-a-exec");
+  Probe("Events.GetByExecution", events.GetByExecution(by_exec_events));
+
+  v1::GetContextRequest context;
+  context.set_execution_id("tenant-a-exec");
+  context.set_key("big");
+  Probe("Context.Get", b_.contexts->Get(context));
+  v1::ListContextRequest contexts;
+  contexts.set_execution_id("tenant-a-exec");
+  Probe("Context.List", b_.contexts->List(contexts));
+
+  v1::GetResumeTokenRequest token;
+  token.set_token(token_);
+  Probe("Tokens.Get", b_.tokens->Get(token));
+  v1::ValidateResumeTokenRequest validate;
+  validate.set_token(token_);
+  Probe("Tokens.Validate", b_.tokens->Validate(validate));
+  v1::ListResumeTokensByExecutionRequest tokens;
+  tokens.set_execution_id("tenant-a-exec");
+  Probe("Tokens.ListByExecution", b_.tokens->ListByExecution(tokens));
+
+  EXPECT_EQ(leaks_, 0) << "over " << probes_ << " probes";
+  EXPECT_GE(probes_, 30);
+
+  // Control: the same walk with the operator key does see A's data, so the probe can fail.
+  auto seen = op_.executions->Get(get);
+  ASSERT_TRUE(seen.ok()) << seen.status();
+  EXPECT_EQ(seen->execution().tenant_id(), "tenant-a");
+  v1::ListJobsByStatusRequest pending;
+  pending.set_status(v1::JOB_STATUS_PENDING);
+  auto queue = op_.jobs->ListByStatus(pending);
+  ASSERT_TRUE(queue.ok());
+  EXPECT_TRUE(absl::StrContains(queue->ShortDebugString(), job_ids_[0]));
+  // And tenant A sees its own.
+  wake.set_ids_only(true);
+  wake.set_limit(10);
+  auto own_wake = a_.executions->ListWakeReady(wake);
+  ASSERT_TRUE(own_wake.ok());
+  EXPECT_EQ(own_wake->execution_ids_size(), 1);
+  EXPECT_TRUE(a_.tokens->Get(token).ok());
+}
+
+TEST_F(TenantIsolation, WritesOverAnotherTenantsDataAreRefusedAndChangeNothing) {
+  ASSERT_NO_FATAL_FAILURE(SeedTenantA());
+  v1::SaveExecutionRequest save;
+  *save.mutable_execution() = NewExecution("tenant-a-exec");
+  ExpectRefused("Executions.Save", b_.executions->Save(save));
+  save.mutable_execution()->set_tenant_id("tenant-a");
+  ExpectRefused("Executions.Save(tenant a)", b_.executions->Save(save));
+  v1::UpdateExecutionRequest update;
+  *update.mutable_execution() = NewExecution("tenant-a-exec");
+  ExpectRefused("Executions.Update", b_.executions->Update(update));
+  v1::CreateExecutionRequest same_key;  // A's idempotency key must not hand back A's row
+  *same_key.mutable_execution() = NewExecution("tenant-b-other");
+  same_key.mutable_execution()->set_idempotency_key("tenant-a-key");
+  Probe("Executions.Create(A's key)", b_.executions->Create(same_key));
+  v1::SaveExecutionRequest adopt;  // a child of A's execution
+  *adopt.mutable_execution() = NewExecution("tenant-b-child");
+  adopt.mutable_execution()->set_parent_execution_id("tenant-a-exec");
+  ExpectRefused("Executions.Save(child of A)", b_.executions->Save(adopt));
+  v1::DeleteExecutionRequest del;
+  del.set_execution_id("tenant-a-exec");
+  ExpectRefused("Executions.Delete", b_.executions->Delete(del));
+  v1::AcquireLockRequest lock;
+  lock.set_execution_id("tenant-a-exec");
+  lock.set_owner("b");
+  lock.set_ttl_ms(1000);
+  ExpectRefused("Executions.AcquireLock", b_.executions->AcquireLock(lock));
+
+  v1::CreateJobRequest job;
+  job.set_execution_id("tenant-a-exec");
+  job.set_step_id("s");
+  job.set_handler("h");
+  job.set_input_json("{}");
+  ExpectRefused("Jobs.Create", b_.jobs->Create(job));
+  v1::ClaimJobRequest claim;
+  claim.set_job_id(job_ids_[0]);
+  claim.set_runner_id("runner-b");
+  ExpectRefused("Jobs.Claim", b_.jobs->Claim(claim));
+  v1::CompleteJobRequest complete;
+  complete.set_job_id(job_ids_[1]);
+  complete.set_runner_id("runner-a");
+  ExpectRefused("Jobs.Complete", b_.jobs->Complete(complete));
+  v1::CancelJobRequest cancel;
+  cancel.set_job_id(job_ids_[0]);
+  ExpectRefused("Jobs.Cancel", b_.jobs->Cancel(cancel));
+  v1::ResetStalledJobsRequest reset;  // by time: spans every tenant
+  reset.set_stalled_before(absl::ToUnixMillis(absl::Now() + absl::Hours(48)));
+  ExpectRefused("Jobs.ResetStalled", b_.jobs->ResetStalled(reset));
+  v1::DeleteOldJobsRequest old_jobs;
+  old_jobs.set_before(absl::ToUnixMillis(absl::Now() + absl::Hours(48)));
+  ExpectRefused("Jobs.DeleteOld", b_.jobs->DeleteOld(old_jobs));
+
+  v1::RecordEventRequest event;
+  event.mutable_event()->set_execution_id("tenant-a-exec");
+  event.mutable_event()->set_event_type("forged");
+  ExpectRefused("Events.Record", b_.events->Record(event));
+  event.mutable_event()->set_execution_id("not-created-yet");
+  ExpectRefused("Events.Record(missing execution)", b_.events->Record(event));
+  v1::DeleteOldEventsRequest old_events;
+  old_events.set_before(absl::ToUnixMillis(absl::Now() + absl::Hours(48)));
+  ExpectRefused("Events.DeleteOld", b_.events->DeleteOld(old_events));
+
+  v1::ContextValue value;
+  value.set_execution_id("tenant-a-exec");
+  value.set_key("big");
+  value.set_value_json("{}");
+  ExpectRefused("Context.Set", b_.contexts->Set(value));
+  v1::ClearExecutionContextRequest clear;
+  clear.set_execution_id("tenant-a-exec");
+  ExpectRefused("Context.ClearExecution", b_.contexts->ClearExecution(clear));
+
+  v1::MarkResumeTokenUsedRequest use;
+  use.set_token(token_);
+  ExpectRefused("Tokens.MarkUsed", b_.tokens->MarkUsed(use));
+  v1::RevokeResumeTokenRequest revoke;
+  revoke.set_token(token_);
+  ExpectRefused("Tokens.Revoke", b_.tokens->Revoke(revoke));
+  v1::GenerateResumeTokenRequest generate;
+  generate.set_execution_id("tenant-a-exec");
+  generate.set_step_id("s");
+  ExpectRefused("Tokens.Generate", b_.tokens->Generate(generate));
+  ExpectRefused("Tokens.CleanupExpired",
+                b_.tokens->CleanupExpired(v1::CleanupExpiredResumeTokensRequest()));
+  EXPECT_EQ(accepted_writes_, 0);
+  EXPECT_EQ(leaks_, 0);
+
+  // Nothing changed: A's execution, jobs, context and token are as A left them.
+  v1::GetExecutionRequest get;
+  get.set_execution_id("tenant-a-exec");
+  auto execution = a_.executions->Get(get);
+  ASSERT_TRUE(execution.ok()) << execution.status();
+  EXPECT_EQ(execution->execution().version(), 1);
+  EXPECT_EQ(execution->execution().status(), v1::EXECUTION_STATUS_WAITING);
+  v1::GetJobRequest pending;
+  pending.set_job_id(job_ids_[0]);
+  EXPECT_EQ(a_.jobs->Get(pending)->job().status(), v1::JOB_STATUS_PENDING);
+  v1::ValidateResumeTokenRequest validate;
+  validate.set_token(token_);
+  EXPECT_TRUE(a_.tokens->Validate(validate)->valid());
+  v1::ListContextRequest contexts;
+  contexts.set_execution_id("tenant-a-exec");
+  EXPECT_EQ(a_.contexts->List(contexts)->references_size(), 1);
+  v1::GetEventsByExecutionRequest events;
+  events.set_execution_id("tenant-a-exec");
+  EXPECT_EQ(a_.events->GetByExecution(events)->events_size(), 1);
 }
 
 }  // namespace

@@ -2,6 +2,7 @@
 
 #include <cstdlib>
 #include <iostream>
+#include <string_view>
 
 #include "absl/strings/str_cat.h"
 #include "server/pg/migrations.h"
@@ -19,6 +20,12 @@ T OrDie(absl::StatusOr<T> value, const char* what) {
   return *std::move(value);
 }
 
+// FM_TEST_PREPARE_STATEMENTS=false: behind PgBouncer in transaction mode (tests/pgbouncer.sh).
+bool PrepareStatements() {
+  const char* value = std::getenv("FM_TEST_PREPARE_STATEMENTS");
+  return value == nullptr || std::string_view(value) != "false";
+}
+
 }  // namespace
 
 std::unique_ptr<pg::ConnectionPool> TestPool(const std::string& prefix, int size) {
@@ -26,6 +33,7 @@ std::unique_ptr<pg::ConnectionPool> TestPool(const std::string& prefix, int size
   options.database_url = TestDatabase::Instance().url();
   options.size = size;
   options.table_prefix = prefix;
+  options.prepare_statements = PrepareStatements();
   return std::make_unique<pg::ConnectionPool>(options);
 }
 
@@ -35,8 +43,11 @@ ServerOptions TestServerOptions(const std::string& prefix) {
   options.database_url = TestDatabase::Instance().url();
   options.pool_size = 8;
   options.table_prefix = prefix;
+  options.prepare_statements = PrepareStatements();
   options.startup_timeout = absl::Seconds(5);
   options.drain_timeout = absl::Seconds(5);
+  // Off, so no pass races a test that ages rows by hand; maintenance_test turns it on.
+  options.maintenance_interval = absl::ZeroDuration();
   return options;
 }
 

@@ -1,0 +1,68 @@
+#include "server/pg/maintenance.h"
+
+#include <pqxx/nontransaction>
+#include <pqxx/result>
+
+#include <string_view>
+
+#include "server/pg/params.h"
+
+namespace flowmonkey::pg {
+namespace {
+
+// $1 now, $2 batch. Same outcome as JobStore.ResetStalled, with each job's own deadline.
+constexpr Statement kResetOverdueJobs{
+    "maintenance_reset_overdue_jobs",
+    "UPDATE fm_jobs SET status = CASE WHEN attempts >= max_attempts THEN 'failed' ELSE"
+    " 'pending' END, error = CASE WHEN attempts >= max_attempts THEN jsonb_build_object("
+    "'code', 'STALLED', 'message', 'no heartbeat; out of attempts') ELSE error END,"
+    " runner_id = NULL, instance_id = NULL, heartbeat_at = NULL, updated_at = $1"
+    " WHERE id IN (SELECT id FROM fm_jobs WHERE status = 'running' AND heartbeat_ms > 0"
+    " AND heartbeat_at < $1 - 3 * heartbeat_ms::bigint ORDER BY heartbeat_at LIMIT $2"
+    " FOR UPDATE SKIP LOCKED) AND status = 'running' RETURNING status"};
+constexpr Statement kExpireTokens{
+    "maintenance_expire_tokens",
+    "UPDATE fm_resume_tokens SET status = 'expired' WHERE token_hash IN (SELECT token_hash"
+    " FROM fm_resume_tokens WHERE status = 'pending' AND expires_at <= $1 LIMIT $2"
+    " FOR UPDATE SKIP LOCKED) AND status = 'pending'"};
+constexpr Statement kDeleteExpiredKeys{
+    "maintenance_delete_expired_keys",
+    "DELETE FROM fm_idempotency_keys WHERE (flow_id, idempotency_key) IN (SELECT flow_id,"
+    " idempotency_key FROM fm_idempotency_keys WHERE expires_at <= $1 LIMIT $2"
+    " FOR UPDATE SKIP LOCKED) AND expires_at <= $1"};
+
+}  // namespace
+
+PgMaintenance::PgMaintenance(ConnectionPool& pool) : pool_(pool) {
+  pool_.Register({kResetOverdueJobs, kExpireTokens, kDeleteExpiredKeys});
+}
+
+absl::StatusOr<MaintenanceCounts> PgMaintenance::RunOnce(int64_t now_ms) {
+  Params params;
+  params.Add(now_ms).Add(static_cast<int32_t>(kBatch));
+  return pool_.Run<MaintenanceCounts>(
+      "maintenance pass", [&](Session& s) -> absl::StatusOr<MaintenanceCounts> {
+        MaintenanceCounts counts;
+        // Autocommit per statement: one batch's row locks are never held across batches.
+        pqxx::nontransaction tx(s.connection());
+        for (;;) {
+          const pqxx::result rows = s.Exec(tx, kResetOverdueJobs, params);
+          for (const auto& row : rows) {
+            ++(std::string_view(row[0].c_str()) == "failed" ? counts.jobs_failed
+                                                             : counts.jobs_requeued);
+          }
+          if (rows.size() < kBatch) break;
+        }
+        for (int64_t n = kBatch; n == kBatch;) {
+          n = s.Exec(tx, kExpireTokens, params).affected_rows();
+          counts.tokens_expired += n;
+        }
+        for (int64_t n = kBatch; n == kBatch;) {
+          n = s.Exec(tx, kDeleteExpiredKeys, params).affected_rows();
+          counts.idempotency_keys_deleted += n;
+        }
+        return counts;
+      });
+}
+
+}  // namespace flowmonkey::pg

@@ -1,0 +1,44 @@
+#pragma once
+
+// Background maintenance, one pass at a time (the server runs a pass every
+// --maintenance-interval-ms):
+//  * running jobs with no heartbeat for 3 x their heartbeat_ms go back to pending, or, out
+//    of attempts, become failed with error code STALLED;
+//  * pending resume tokens past expires_at are marked expired;
+//  * expired idempotency keys are deleted.
+// Every statement takes its rows with FOR UPDATE SKIP LOCKED and re-checks them, so any
+// number of replicas may run passes at once: each row changes once.
+
+#include <cstdint>
+
+#include "absl/status/statusor.h"
+#include "server/pg/pool.h"
+
+namespace flowmonkey::pg {
+
+struct MaintenanceCounts {
+  int64_t jobs_requeued = 0;  // stalled, back to pending
+  int64_t jobs_failed = 0;    // stalled with no attempts left
+  int64_t tokens_expired = 0;
+  int64_t idempotency_keys_deleted = 0;
+
+  int64_t total() const {
+    return jobs_requeued + jobs_failed + tokens_expired + idempotency_keys_deleted;
+  }
+};
+
+class PgMaintenance {
+ public:
+  // Rows changed per statement; a pass repeats a statement until it changes fewer.
+  static constexpr int kBatch = 1000;
+
+  explicit PgMaintenance(ConnectionPool& pool);
+
+  // One pass at time `now_ms` (milliseconds since the epoch).
+  absl::StatusOr<MaintenanceCounts> RunOnce(int64_t now_ms);
+
+ private:
+  ConnectionPool& pool_;
+};
+
+}  // namespace flowmonkey::pg

@@ -1,0 +1,50 @@
+#pragma once
+
+// Tenant isolation, in one place: every call made with an API key bound to a tenant passes
+// through TenantGuard (installed on the Executor, see server/rpc/call_guard.h), whatever its
+// service. It reads requests and responses generically, by field name and type, so an RPC
+// added later is covered by the same rules, or refused until it fits them:
+//
+//  * A request must be scoped: it names executions (`execution_id`, `parent_execution_id`,
+//    an `Execution` being written), jobs (`job_id`, `job_ids`) or resume tokens (`token`,
+//    `token_id`), or it carries a `tenant_id` filter. The filter is set to the key's tenant
+//    (another tenant: PERMISSION_DENIED); so is an `Execution`'s tenant_id. A request with
+//    no scope spans every tenant (DeleteOld, CleanupExpired, ResetStalled by time) and needs
+//    an operator key. Flow definitions and the admin service are shared by all tenants.
+//  * Everything named is looked up in one query. Another tenant's record is NOT_FOUND to
+//    reads and PERMISSION_DENIED to writes; a write that names a missing execution is
+//    NOT_FOUND (so no tenant can record events for an execution another may create later),
+//    except removals (Delete*, Release*, Clear*).
+//  * Second wall, on the way out: executions of other tenants, and jobs, events, tokens and
+//    context references of their executions, are dropped from lists; a single such record
+//    fails the call as above. With the request narrowed, this only ever drops anything if a
+//    store forgot a filter.
+//
+// The tenant of an execution is its tenant_id; an execution without one belongs to no
+// tenant and only operator keys see it.
+
+#include <string>
+#include <string_view>
+
+#include "server/pg/pool.h"
+#include "server/rpc/auth.h"
+#include "server/rpc/call_guard.h"
+
+namespace flowmonkey {
+
+class TenantGuard final : public rpc::CallGuard {
+ public:
+  TenantGuard(const rpc::Authenticator& authenticator, pg::ConnectionPool& pool);
+
+  absl::StatusOr<rpc::CallScope> ScopeOf(const grpc::ServerContextBase& context) const override;
+  absl::Status Admit(rpc::CallScope& scope, std::string_view rpc,
+                     google::protobuf::Message& request) override;
+  absl::Status Screen(const rpc::CallScope& scope, std::string_view rpc,
+                      google::protobuf::Message& response) override;
+
+ private:
+  const rpc::Authenticator& authenticator_;
+  pg::ConnectionPool& pool_;
+};
+
+}  // namespace flowmonkey

@@ -1,0 +1,175 @@
+// Background maintenance (server/pg/maintenance.h): what one pass changes, that concurrent
+// passes (many replicas) change each row once, and that the server runs passes by itself.
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "core/clock.h"
+#include "server/pg/maintenance.h"
+#include "tests/integration/harness.h"
+#include "tests/support/backends.h"
+#include "tests/support/sql.h"
+#include "tests/support/test_database.h"
+
+namespace flowmonkey::testing {
+namespace {
+
+class Maintenance : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    v1::SaveExecutionRequest save;
+    *save.mutable_execution() = NewExecution("maintained");
+    ASSERT_TRUE(backend_.executions().Save(save).ok());
+  }
+
+  // A job claimed by a runner, its heartbeat `age_ms` old.
+  std::string RunningJob(const std::string& step, int max_attempts, int64_t age_ms) {
+    v1::CreateJobRequest create;
+    create.set_execution_id("maintained");
+    create.set_step_id(step);
+    create.set_handler("h");
+    create.set_input_json("{}");
+    create.set_max_attempts(max_attempts);
+    create.set_heartbeat_ms(1000);
+    auto job = backend_.jobs().Create(create);
+    EXPECT_TRUE(job.ok()) << job.status();
+    v1::ClaimJobRequest claim;
+    claim.set_job_id(job->job().id());
+    claim.set_runner_id("runner");
+    EXPECT_TRUE(backend_.jobs().Claim(claim).ok());
+    RunSql(backend_.prefix(), absl::StrCat("UPDATE fm_jobs SET heartbeat_at = ",
+                                           NowMs() - age_ms, " WHERE id = '", job->job().id(),
+                                           "'"));
+    return job->job().id();
+  }
+
+  v1::Job GetJob(const std::string& id) {
+    v1::GetJobRequest get;
+    get.set_job_id(id);
+    return backend_.jobs().Get(get)->job();
+  }
+
+  PgBackend backend_;
+};
+
+TEST_F(Maintenance, APassRequeuesOrFailsStalledJobsExpiresTokensAndDeletesExpiredKeys) {
+  const std::string requeued = RunningJob("requeued", 3, 10'000);  // > 3 x 1000 ms
+  const std::string failed = RunningJob("failed", 1, 10'000);      // no attempts left
+  const std::string alive = RunningJob("alive", 3, 2'000);         // < 3 x 1000 ms
+
+  v1::GenerateResumeTokenRequest generate;
+  generate.set_execution_id("maintained");
+  generate.set_step_id("wait");
+  generate.set_expires_in_ms(3'600'000);
+  auto expiring = backend_.tokens().Generate(generate);
+  auto live = backend_.tokens().Generate(generate);
+  ASSERT_TRUE(expiring.ok() && live.ok());
+  RunSql(backend_.prefix(), absl::StrCat("UPDATE fm_resume_tokens SET expires_at = ",
+                                         NowMs() - 1, " WHERE token_hash = '",
+                                         expiring->token().id(), "'"));
+
+  for (const char* key : {"old-key", "live-key"}) {
+    v1::CreateExecutionRequest create;
+    *create.mutable_execution() = NewExecution(absl::StrCat("keyed-", key));
+    create.mutable_execution()->set_idempotency_key(key);
+    ASSERT_TRUE(backend_.executions().Create(create).ok());
+  }
+  RunSql(backend_.prefix(), absl::StrCat("UPDATE fm_idempotency_keys SET expires_at = ",
+                                         NowMs() - 1, " WHERE idempotency_key = 'old-key'"));
+
+  pg::PgMaintenance maintenance(backend_.pool());
+  auto counts = maintenance.RunOnce(NowMs());
+  ASSERT_TRUE(counts.ok()) << counts.status();
+  EXPECT_EQ(counts->jobs_requeued, 1);
+  EXPECT_EQ(counts->jobs_failed, 1);
+  EXPECT_EQ(counts->tokens_expired, 1);
+  EXPECT_EQ(counts->idempotency_keys_deleted, 1);
+
+  EXPECT_EQ(GetJob(requeued).status(), v1::JOB_STATUS_PENDING);
+  EXPECT_EQ(GetJob(requeued).attempts(), 1);
+  EXPECT_EQ(GetJob(failed).status(), v1::JOB_STATUS_FAILED);
+  EXPECT_EQ(GetJob(failed).error().code(), "STALLED");
+  EXPECT_EQ(GetJob(alive).status(), v1::JOB_STATUS_RUNNING);
+  v1::ValidateResumeTokenRequest validate;
+  validate.set_token(expiring->token().token());
+  EXPECT_EQ(backend_.tokens().Validate(validate)->reason(), "expired");
+  validate.set_token(live->token().token());
+  EXPECT_TRUE(backend_.tokens().Validate(validate)->valid());
+  EXPECT_EQ(RunSql(backend_.prefix(), "SELECT count(*) FROM fm_idempotency_keys"), 1);
+
+  auto again = maintenance.RunOnce(NowMs());  // nothing left to do
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(again->total(), 0);
+}
+
+TEST_F(Maintenance, ConcurrentPassesChangeEachStalledJobOnce) {
+  constexpr int kJobs = 300;
+  for (int i = 0; i < kJobs; ++i) {
+    v1::CreateJobRequest create;
+    create.set_execution_id("maintained");
+    create.set_step_id(absl::StrCat("step-", i));
+    create.set_handler("h");
+    create.set_input_json("{}");
+    create.set_heartbeat_ms(1000);
+    ASSERT_TRUE(backend_.jobs().Create(create).ok());
+  }
+  v1::ClaimNextJobsRequest claim;
+  claim.set_runner_id("runner");
+  claim.set_max_jobs(kJobs);
+  int claimed = 0;
+  while (claimed < kJobs) {
+    auto jobs = backend_.jobs().ClaimNext(claim);
+    ASSERT_TRUE(jobs.ok()) << jobs.status();
+    ASSERT_GT(jobs->jobs_size(), 0);
+    claimed += jobs->jobs_size();
+  }
+  RunSql(backend_.prefix(),
+         absl::StrCat("UPDATE fm_jobs SET heartbeat_at = ", NowMs() - 60'000));
+
+  // Eight "replicas", each with its own connections, all passing at once.
+  constexpr int kReplicas = 8;
+  std::atomic<int64_t> requeued{0}, errors{0};
+  std::vector<std::thread> replicas;
+  for (int r = 0; r < kReplicas; ++r) {
+    replicas.emplace_back([&] {
+      std::unique_ptr<pg::ConnectionPool> pool = TestPool(backend_.prefix(), 1);
+      pg::PgMaintenance maintenance(*pool);
+      for (int pass = 0; pass < 3; ++pass) {
+        auto counts = maintenance.RunOnce(NowMs());
+        if (!counts.ok()) {
+          ++errors;
+          continue;
+        }
+        requeued += counts->jobs_requeued;
+      }
+    });
+  }
+  for (auto& t : replicas) t.join();
+  EXPECT_EQ(errors.load(), 0);
+  EXPECT_EQ(requeued.load(), kJobs);
+  EXPECT_EQ(RunSql(backend_.prefix(),
+                   "SELECT count(*) FROM fm_jobs WHERE status = 'pending' AND attempts = 1"),
+            kJobs);
+}
+
+TEST_F(Maintenance, TheServerRunsPassesByItself) {
+  const std::string stalled = RunningJob("stalled", 3, 10'000);
+  ServerOptions options = TestServerOptions(backend_.prefix());
+  options.maintenance_interval = absl::Milliseconds(50);
+  auto server = Server::Start(options);
+  ASSERT_TRUE(server.ok()) << server.status();
+  // Waits for the effect, not for a time: the first pass runs at start-up.
+  const absl::Time give_up = absl::Now() + absl::Seconds(20);
+  while (GetJob(stalled).status() != v1::JOB_STATUS_PENDING && absl::Now() < give_up) {
+    absl::SleepFor(absl::Milliseconds(20));
+  }
+  EXPECT_EQ(GetJob(stalled).status(), v1::JOB_STATUS_PENDING);
+}
+
+}  // namespace
+}  // namespace flowmonkey::testing

@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# The conformance suites (PostgreSQL store and remote client) with PgBouncer in transaction
+# pooling mode between every connection and PostgreSQL, prepared statements off: proves no
+# store relies on session state. Run by scripts/test; needs the conformance binary built.
+#
+#   tests/pgbouncer.sh [gtest arguments]
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+binary="$root/${FM_BUILD_DIR:-build}/tests/conformance_tests"
+[ -x "$binary" ] || { echo "pgbouncer.sh: $binary not built (scripts/build)" >&2; exit 1; }
+export FM_PGBOUNCER=1 FM_NO_SERVER=1
+# shellcheck disable=SC2016  # expanded by the inner shell, after with-test-server exports it
+exec "$root/scripts/with-test-server" sh -c \
+  'FM_TEST_DATABASE_URL="$FM_DATABASE_URL" FM_TEST_PREPARE_STATEMENTS=false exec "$@"' \
+  sh "$binary" "$@"
