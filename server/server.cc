@@ -22,6 +22,7 @@
 #include "server/rpc/flow_service.h"
 #include "server/rpc/resume_token_service.h"
 #include "server/rpc/job_service.h"
+#include "server/rpc/parse_errors.h"
 #include "server/tenant_guard.h"
 #include "spdlog/spdlog.h"
 
@@ -157,14 +158,15 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& optio
   grpc::ServerBuilder builder;
   builder.SetMaxReceiveMessageSize(options.max_message_bytes);
   builder.AddListeningPort(options.listen, *credentials, &server->port_);
+  std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> creators;
+  creators.push_back(rpc::ParseErrorInterceptorFactory());
   if (!options.metrics_listen.empty()) {
     if (!server->parts_->metrics.Serve(options.metrics_listen)) {
       return absl::UnavailableError(absl::StrCat("cannot serve metrics on ", options.metrics_listen));
     }
-    std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> creators;
     creators.push_back(server->parts_->metrics.InterceptorFactory());
-    builder.experimental().SetInterceptorCreators(std::move(creators));
   }
+  builder.experimental().SetInterceptorCreators(std::move(creators));
   builder.RegisterService(&server->parts_->execution_service);
   builder.RegisterService(&server->parts_->admin_service);
   builder.RegisterService(&server->parts_->token_service);

@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "client/client.h"
 #include "tests/integration/harness.h"
@@ -58,6 +59,28 @@ TEST(Limits, DefaultLimitIsFourMebibytes) {
             absl::StatusCode::kOk);
   EXPECT_EQ(SaveCode(*stores->executions, SaveOfSize("five-mib", 5 << 20)),
             absl::StatusCode::kResourceExhausted);
+}
+
+TEST(Limits, InvalidUtf8InAStringFieldIsInvalidArgument) {
+  auto server = Server::Start(TestServerOptions(TestDatabase::Instance().NewPrefix()));
+  ASSERT_TRUE(server.ok()) << server.status();
+  client::ClientOptions client_options;
+  client_options.target = absl::StrCat("127.0.0.1:", (*server)->port());
+  client_options.max_attempts = 1;
+  auto stores = client::Connect(client_options);
+  ASSERT_TRUE(stores.ok()) << stores.status();
+
+  // C++ protobuf sends it (and logs an error); the server cannot parse it.
+  v1::GetExecutionRequest get;
+  get.set_execution_id("bad-\xff\xfe");
+  const absl::Status status = stores->executions->Get(get).status();
+  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument) << status;
+  EXPECT_TRUE(absl::StrContains(status.message(), "UTF-8")) << status;
+  v1::SaveExecutionRequest save = SaveOfSize("utf8", 10);
+  save.mutable_execution()->set_current_step_id("\xc3\x28");
+  EXPECT_EQ(SaveCode(*stores->executions, save), absl::StatusCode::kInvalidArgument);
+  get.set_execution_id("utf8");  // and nothing was stored
+  EXPECT_EQ(stores->executions->Get(get).status().code(), absl::StatusCode::kNotFound);
 }
 
 }  // namespace
