@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "server/metrics.h"
+#include "server/pg/batched_event_store.h"
 #include "server/pg/batched_execution_store.h"
 #include "server/pg/context_storage.h"
 #include "server/pg/event_store.h"
@@ -68,7 +69,11 @@ struct Server::Parts {
                             }}),
         executions(options.batching ? static_cast<ExecutionStore&>(batched_executions)
                                     : plain_executions),
-        events(pool),
+        plain_events(pool),
+        batched_events(plain_events, {.on_batch = [this](const char* op, size_t n) {
+                                        metrics.ObserveBatch(op, n);
+                                      }}),
+        events(options.batching ? static_cast<EventStore&>(batched_events) : plain_events),
         flows(pool),
         contexts(pool, options.max_context_bytes),
         jobs(pool),
@@ -99,7 +104,9 @@ struct Server::Parts {
   pg::PgExecutionStore plain_executions;
   pg::BatchedExecutionStore batched_executions;
   ExecutionStore& executions;
-  pg::PgEventStore events;
+  pg::PgEventStore plain_events;
+  pg::BatchedEventStore batched_events;
+  EventStore& events;
   pg::PgFlowStore flows;
   pg::PgContextStorage contexts;
   pg::PgJobStore jobs;

@@ -6,6 +6,7 @@
 //     jobs stalled [--stalled_ms=N] | events tail EXECUTION | flows list |
 //     flows get ID [VERSION] | flows save -f FILE | tokens cleanup
 
+#include <algorithm>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
@@ -269,13 +270,16 @@ int Ctl::Jobs(const std::vector<std::string>& a) {
 }
 
 int Ctl::EventsTail(const std::string& execution_id) {
-  fm::GetEventsByExecutionRequest request;
+  // The latest --limit events: newest first from the server, printed oldest first.
+  fm::QueryEventsRequest request;
   request.set_execution_id(execution_id);
   request.set_limit(absl::GetFlag(FLAGS_limit));
-  fm::GetEventsByExecutionResponse response;
+  request.set_descending(true);
+  fm::QueryEventsResponse response;
   grpc::Status status =
-      fm::EventStore::NewStub(channel_)->GetByExecution(Context().get(), request, &response);
+      fm::EventStore::NewStub(channel_)->Query(Context().get(), request, &response);
   if (!status.ok()) return Fail(status);
+  std::reverse(response.mutable_events()->begin(), response.mutable_events()->end());
   if (json_) {
     for (const auto& e : response.events()) std::cout << ToJson(e) << "\n";
     return 0;
@@ -345,7 +349,7 @@ int Ctl::TokensCleanup() {
   if (json_) {
     std::cout << ToJson(response) << "\n";
   } else {
-    std::cout << "expired tokens removed: " << response.count() << "\n";
+    std::cout << "resume tokens marked expired: " << response.count() << "\n";
   }
   return 0;
 }

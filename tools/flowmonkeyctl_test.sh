@@ -26,7 +26,7 @@ expect "executions list bad status" 1 "unknown status" -- executions list sleepi
 expect "jobs stalled (table)" 0 "^ID +EXECUTION +STEP +HANDLER" -- jobs stalled
 expect "jobs list --json" 0 "^$" -- --json jobs list pending
 expect "events tail (table)" 0 "^ID +TIME +TYPE" -- events tail no-such-execution
-expect "tokens cleanup" 0 "expired tokens removed: [0-9]+" -- tokens cleanup
+expect "tokens cleanup" 0 "resume tokens marked expired: [0-9]+" -- tokens cleanup
 expect "unknown command" 1 "usage" -- frobnicate
 expect "unreachable server" 1 "flowmonkeyctl: " -- --target=127.0.0.1:1 --timeout_ms=500 health
 echo "$passed passed, $failures failed"

@@ -1,5 +1,6 @@
-// Group commit (BatchedExecutionStore): coalesced saves and gets give every caller exactly
-// the answer it would get alone, and concurrent saves of one execution lose no update.
+// Group commit (BatchedExecutionStore, BatchedEventStore): coalesced saves, gets and event
+// records give every caller exactly the answer it would get alone, and concurrent saves of
+// one execution lose no update.
 
 #include <gtest/gtest.h>
 
@@ -11,7 +12,9 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "server/pg/batched_event_store.h"
 #include "server/pg/batched_execution_store.h"
+#include "server/pg/event_store.h"
 #include "server/pg/execution_store.h"
 #include "server/pg/migrations.h"
 #include "tests/support/backends.h"
@@ -113,6 +116,89 @@ TEST_F(BatchingTest, InvalidRequestsFailAloneBeforeBatching) {
     threads.emplace_back([&, t] { ok += batched_->Save(SaveOf(absl::StrCat("good-", t), t)).ok(); });
   }
   EXPECT_EQ(batched_->Save(bad).status().code(), absl::StatusCode::kInvalidArgument);
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(ok.load(), 8);
+}
+
+// Group commit of EventStore.Record (BatchedEventStore).
+class EventBatchingTest : public ::testing::Test {
+ protected:
+  EventBatchingTest() : pool_(TestPool(TestDatabase::Instance().NewPrefix(), 16)) {
+    EXPECT_TRUE(pg::ApplyMigrations(*pool_).ok());
+    plain_ = std::make_unique<pg::PgEventStore>(*pool_);
+    pg::BatchOptions options;
+    options.flushers = 2;
+    options.max_batch = 16;
+    options.on_batch = [this](const char*, size_t n) {
+      size_t seen = largest_.load();
+      while (n > seen && !largest_.compare_exchange_weak(seen, n)) {
+      }
+    };
+    batched_ = std::make_unique<pg::BatchedEventStore>(*plain_, options);
+  }
+
+  static v1::RecordEventRequest RecordOf(int thread, int n) {
+    v1::RecordEventRequest request;
+    request.mutable_event()->set_execution_id(absl::StrCat("exec-", thread));
+    request.mutable_event()->set_event_type("batched");
+    request.mutable_event()->set_data_json(absl::StrCat(R"({"n": )", n, "}"));
+    return request;
+  }
+
+  std::unique_ptr<pg::ConnectionPool> pool_;
+  std::unique_ptr<pg::PgEventStore> plain_;
+  std::unique_ptr<pg::BatchedEventStore> batched_;
+  std::atomic<size_t> largest_{0};
+};
+
+TEST_F(EventBatchingTest, ConcurrentRecordsEachGetTheirOwnStoredEvent) {
+  constexpr int kThreads = 32, kEach = 25;
+  std::mutex mu;
+  std::set<int64_t> ids;
+  std::atomic<int> wrong{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int n = 0; n < kEach; ++n) {
+        auto recorded = batched_->Record(RecordOf(t, n));
+        if (!recorded.ok() || recorded->event().execution_id() != absl::StrCat("exec-", t) ||
+            recorded->event().data_json() != absl::StrCat(R"({"n": )", n, "}")) {
+          ++wrong;
+          continue;
+        }
+        std::lock_guard lock(mu);
+        ids.insert(recorded->event().id());
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(wrong.load(), 0);
+  EXPECT_EQ(ids.size(), static_cast<size_t>(kThreads * kEach));  // distinct ids
+  EXPECT_GT(largest_.load(), 1u);  // the records were in fact coalesced
+  // Every acknowledged event is stored, under its id, in each thread's order.
+  for (int t = 0; t < kThreads; ++t) {
+    v1::GetEventsByExecutionRequest get;
+    get.set_execution_id(absl::StrCat("exec-", t));
+    get.set_limit(1000);
+    auto events = plain_->GetByExecution(get);
+    ASSERT_TRUE(events.ok()) << events.status();
+    ASSERT_EQ(events->events_size(), kEach);
+    for (int n = 0; n < kEach; ++n) {
+      EXPECT_EQ(events->events(n).data_json(), absl::StrCat(R"({"n": )", n, "}"));
+      EXPECT_TRUE(ids.contains(events->events(n).id()));
+    }
+  }
+}
+
+TEST_F(EventBatchingTest, AnInvalidRecordFailsAloneBeforeBatching) {
+  std::atomic<int> ok{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 8; ++t) {
+    threads.emplace_back([&, t] { ok += batched_->Record(RecordOf(t, 0)).ok(); });
+  }
+  v1::RecordEventRequest bad = RecordOf(99, 0);
+  bad.mutable_event()->set_data_json("{not json");
+  EXPECT_EQ(batched_->Record(bad).status().code(), absl::StatusCode::kInvalidArgument);
   for (auto& t : threads) t.join();
   EXPECT_EQ(ok.load(), 8);
 }

@@ -21,12 +21,9 @@
 #include "absl/time/time.h"
 #include "core/execution_store.h"
 #include "grpc/health/v1/health.grpc.pb.h"
+#include "tests/support/test_database.h"  // FreeLoopbackPort
 
 namespace flowmonkey::testing {
-
-// A free TCP port on 127.0.0.1 (bound, read, released: another process could take it
-// in between, which is good enough for tests).
-int FreeLoopbackPort();
 
 std::shared_ptr<grpc::Channel> InsecureChannelTo(int port);
 

@@ -1,8 +1,6 @@
 // The Prometheus endpoint: scraped over HTTP after real calls.
 
 #include <gtest/gtest.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -17,18 +15,6 @@
 namespace flowmonkey::testing {
 namespace {
 
-int FreePort() {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
-  socklen_t len = sizeof(addr);
-  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  close(fd);
-  return ntohs(addr.sin_port);
-}
-
 std::string Scrape(int port) {
   const std::string command = absl::StrCat("curl -sf http://127.0.0.1:", port, "/metrics");
   std::string body;
@@ -41,7 +27,7 @@ std::string Scrape(int port) {
 
 TEST(Metrics, CountsRequestsByMethodAndCode) {
   ServerOptions options = TestServerOptions(TestDatabase::Instance().NewPrefix());
-  const int metrics_port = FreePort();
+  const int metrics_port = FreeLoopbackPort();
   options.metrics_listen = absl::StrCat("127.0.0.1:", metrics_port);
   auto server = Server::Start(options);
   ASSERT_TRUE(server.ok()) << server.status();

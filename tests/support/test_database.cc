@@ -20,18 +20,6 @@
 namespace flowmonkey::testing {
 namespace {
 
-int FreePort() {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
-  socklen_t len = sizeof(addr);
-  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  close(fd);
-  return ntohs(addr.sin_port);
-}
-
 std::string PostgresBinDir() {
   for (const char* version : {"17", "16", "15", "14", "13"}) {
     std::string dir = absl::StrCat("/usr/lib/postgresql/", version, "/bin");
@@ -58,6 +46,18 @@ void RunAsPostgres(const std::string& command) {
 }
 
 }  // namespace
+
+int FreeLoopbackPort() {
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
+  socklen_t len = sizeof(addr);
+  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  close(fd);
+  return ntohs(addr.sin_port);
+}
 
 TestDatabase& TestDatabase::Instance() {
   static TestDatabase* instance = new TestDatabase(/*allow_external=*/true);
@@ -87,7 +87,7 @@ TestDatabase::TestDatabase(bool allow_external) {
     std::system(absl::StrCat("chown postgres:postgres ", dir_).c_str());
   }
   bin_ = PostgresBinDir();
-  port_ = FreePort();
+  port_ = FreeLoopbackPort();
   RunAsPostgres(absl::StrCat(bin_, "/initdb -D ", dir_, "/data -U postgres --auth=trust",
                              " -E UTF8 --no-sync >", dir_, "/initdb.log 2>&1"));
   Start();

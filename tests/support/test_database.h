@@ -10,6 +10,10 @@
 
 namespace flowmonkey::testing {
 
+// A free TCP port on 127.0.0.1 (bound, read, released: another process could take it
+// in between, which is good enough for tests).
+int FreeLoopbackPort();
+
 class TestDatabase {
  public:
   // Starts the server on first use; aborts the test process if that fails (tests never
