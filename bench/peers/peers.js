@@ -179,7 +179,6 @@ async function main() {
     end_to_end_per_s: Math.round(o.jobs / (r.enqueueS + r.processS)),
     node_cpu_ms_per_1k_jobs: +((cpu.user + cpu.system) / 1000 / (o.jobs / 1000)).toFixed(1),
     duplicates: r.seen.duplicates, missing,
-    load_after: require('fs').readFileSync('/proc/loadavg', 'utf8').split(' ')[0],
   };
   console.log(JSON.stringify(result));
   if (missing !== 0 || r.seen.duplicates !== 0) process.exit(1);
