@@ -20,9 +20,12 @@
 //                            without work()'s polling sleep between batches.
 //
 // Processing time runs from starting the workers until PostgreSQL shows every job finished
-// (graphile-worker deletes a job on success; pg-boss sets state = 'completed'), checked
-// every 20 ms on a separate connection, so batched completions that are still in flight
-// are counted as unfinished. Every job id must reach the handler exactly once.
+// (graphile-worker deletes a job on success; pg-boss sets state = 'completed'), so batched
+// completions still in flight count as unfinished. To keep the check from loading the
+// database during the run, it starts once the handlers have seen all N jobs, then polls
+// every 20 ms on a separate connection. Every job id must reach the handler exactly once.
+//
+// PEERS_DEBUG=1 prints progress every 10,000 jobs and when the handlers have seen all.
 'use strict';
 
 const { Client } = require('pg');
@@ -56,9 +59,19 @@ async function waitUntil(client, sql, params, done) {
   }
 }
 
+// Job ids the handlers saw; `all` resolves once `n` distinct ids have been handled.
 class Seen {
-  constructor() { this.ids = new Set(); this.duplicates = 0; }
-  add(id) { if (this.ids.has(id)) this.duplicates++; else this.ids.add(id); }
+  constructor(n) {
+    this.n = n; this.ids = new Set(); this.duplicates = 0;
+    this.all = new Promise(resolve => { this.resolve = resolve; });
+    if (n === 0) this.resolve();
+  }
+  add(id) {
+    if (this.ids.has(id)) { this.duplicates++; return; }
+    this.ids.add(id);
+    if (process.env.PEERS_DEBUG && this.ids.size % 10000 === 0) console.error(`${new Date().toISOString().slice(17, 23)} ${this.ids.size}`);
+    if (this.ids.size === this.n) this.resolve();
+  }
 }
 
 function chunks(n, size, make) {
@@ -83,7 +96,7 @@ async function graphile(o, url, probe, n, batched) {
     await utils.addJobs(chunk);
   }
   const enqueueS = Number(process.hrtime.bigint() - t0) / 1e9;
-  const seen = new Seen();
+  const seen = new Seen(n);
   const preset = batched
     ? { worker: { localQueue: { size: o.batch }, completeJobBatchDelay: o['complete-delay'] } }
     : {};
@@ -97,6 +110,8 @@ async function graphile(o, url, probe, n, batched) {
     preset,
     taskList: { noop: async (_payload, helpers) => { seen.add(helpers.job.id); } },
   });
+  await seen.all;
+  if (process.env.PEERS_DEBUG) console.error(`handlers saw all ${n} after ${Number(process.hrtime.bigint() - t0) / 1e9} s`);
   await waitUntil(probe, 'SELECT count(*) AS n FROM graphile_worker._private_jobs', [], left => left === 0);
   const processS = Number(process.hrtime.bigint() - t0) / 1e9;
   await runner.stop();
@@ -121,7 +136,7 @@ async function pgboss(o, url, probe, n, fetchLoop) {
     await boss.insert(chunk);
   }
   const enqueueS = Number(process.hrtime.bigint() - t0) / 1e9;
-  const seen = new Seen();
+  const seen = new Seen(n);
   const handler = async jobs => { for (const j of jobs) seen.add(j.id); };
   t0 = process.hrtime.bigint();
   let loops = [];
@@ -139,6 +154,8 @@ async function pgboss(o, url, probe, n, fetchLoop) {
       await boss.work(queue, { batchSize: o.batch, pollingIntervalSeconds: 0.5 }, handler);
     }
   }
+  await seen.all;
+  if (process.env.PEERS_DEBUG) console.error(`handlers saw all ${n} after ${Number(process.hrtime.bigint() - t0) / 1e9} s`);
   await waitUntil(probe, "SELECT count(*) AS n FROM pgboss.job WHERE name = $1 AND state = 'completed'",
     [queue], done => done === n);
   const processS = Number(process.hrtime.bigint() - t0) / 1e9;
