@@ -122,6 +122,13 @@ std::set<std::string> SelectIds(const std::string& url, const std::string& sql) 
   return ids;
 }
 
+// How many of `acknowledged` are in `stored`.
+int CountPresent(const std::set<std::string>& acknowledged, const std::set<std::string>& stored) {
+  int present = 0;
+  for (const auto& id : acknowledged) present += static_cast<int>(stored.count(id));
+  return present;
+}
+
 // Failures other than the two an outage may honestly cause: UNAVAILABLE, and UNKNOWN when
 // the connection died during COMMIT (the outcome is unknown).
 std::map<absl::StatusCode, int> Unexpected(std::map<absl::StatusCode, int> failures) {
@@ -241,21 +248,16 @@ TEST(Faults, PostgresKilledAndRestartedUnderLoad) {
       << "unexpected job/event failures: " << FormatFailures(job_and_event_failures);
 
   const std::set<std::string> acknowledged = load.Acknowledged();
-  const std::set<std::string> stored = StoredExecutionIds(database->url(), options.table_prefix);
-  int present = 0;
-  for (const auto& id : acknowledged) present += stored.count(id);
+  const int present =
+      CountPresent(acknowledged, StoredExecutionIds(database->url(), options.table_prefix));
   EXPECT_EQ(present, static_cast<int>(acknowledged.size()));
   const std::set<std::string> events = jobs_and_events.Events();
-  const std::set<std::string> stored_events =
-      SelectIds(database->url(), "SELECT id FROM fault_events");
-  int events_present = 0;
-  for (const auto& id : events) events_present += stored_events.count(id);
+  const int events_present =
+      CountPresent(events, SelectIds(database->url(), "SELECT id FROM fault_events"));
   EXPECT_EQ(events_present, static_cast<int>(events.size()));
   const std::set<std::string> completed = jobs_and_events.Completed();
-  const std::set<std::string> stored_completed =
-      SelectIds(database->url(), "SELECT id FROM fault_jobs WHERE status = 'completed'");
-  int completed_present = 0;
-  for (const auto& id : completed) completed_present += stored_completed.count(id);
+  const int completed_present = CountPresent(
+      completed, SelectIds(database->url(), "SELECT id FROM fault_jobs WHERE status = 'completed'"));
   EXPECT_EQ(completed_present, static_cast<int>(completed.size()));
   std::cout << "faults: attempts=" << load.Attempts() << " acknowledged=" << acknowledged.size()
             << " present=" << present << " failed_unavailable=" << unavailable

@@ -23,6 +23,22 @@ v1::SaveExecutionRequest SaveOfSize(const std::string& id, size_t bytes) {
   return save;
 }
 
+// A server started with `options` and a client of it that never retries.
+struct Served {
+  std::unique_ptr<Server> server;
+  client::Stores stores;
+};
+absl::StatusOr<Served> Serve(const ServerOptions& options) {
+  absl::StatusOr<std::unique_ptr<Server>> server = Server::Start(options);
+  if (!server.ok()) return server.status();
+  client::ClientOptions client_options;
+  client_options.target = absl::StrCat("127.0.0.1:", (*server)->port());
+  client_options.max_attempts = 1;
+  absl::StatusOr<client::Stores> stores = client::Connect(client_options);
+  if (!stores.ok()) return stores.status();
+  return Served{*std::move(server), *std::move(stores)};
+}
+
 absl::StatusCode SaveCode(ExecutionStore& store, const v1::SaveExecutionRequest& save) {
   return store.Save(save).status().code();
 }
@@ -30,13 +46,9 @@ absl::StatusCode SaveCode(ExecutionStore& store, const v1::SaveExecutionRequest&
 TEST(Limits, OversizeMessageIsResourceExhausted) {
   ServerOptions options = TestServerOptions(TestDatabase::Instance().NewPrefix());
   options.max_message_bytes = 64 * 1024;
-  auto server = Server::Start(options);
-  ASSERT_TRUE(server.ok()) << server.status();
-  client::ClientOptions client_options;
-  client_options.target = absl::StrCat("127.0.0.1:", (*server)->port());
-  client_options.max_attempts = 1;
-  auto stores = client::Connect(client_options);
-  ASSERT_TRUE(stores.ok()) << stores.status();
+  auto served = Serve(options);
+  ASSERT_TRUE(served.ok()) << served.status();
+  client::Stores* stores = &served->stores;
 
   EXPECT_EQ(SaveCode(*stores->executions, SaveOfSize("small", 32 * 1024)), absl::StatusCode::kOk);
   EXPECT_EQ(SaveCode(*stores->executions, SaveOfSize("large", 100 * 1024)),
@@ -48,13 +60,9 @@ TEST(Limits, OversizeMessageIsResourceExhausted) {
 }
 
 TEST(Limits, DefaultLimitIsFourMebibytes) {
-  auto server = Server::Start(TestServerOptions(TestDatabase::Instance().NewPrefix()));
-  ASSERT_TRUE(server.ok()) << server.status();
-  client::ClientOptions client_options;
-  client_options.target = absl::StrCat("127.0.0.1:", (*server)->port());
-  client_options.max_attempts = 1;
-  auto stores = client::Connect(client_options);
-  ASSERT_TRUE(stores.ok()) << stores.status();
+  auto served = Serve(TestServerOptions(TestDatabase::Instance().NewPrefix()));
+  ASSERT_TRUE(served.ok()) << served.status();
+  client::Stores* stores = &served->stores;
   EXPECT_EQ(SaveCode(*stores->executions, SaveOfSize("three-mib", 3 << 20)),
             absl::StatusCode::kOk);
   EXPECT_EQ(SaveCode(*stores->executions, SaveOfSize("five-mib", 5 << 20)),
@@ -62,13 +70,9 @@ TEST(Limits, DefaultLimitIsFourMebibytes) {
 }
 
 TEST(Limits, InvalidUtf8InAStringFieldIsInvalidArgument) {
-  auto server = Server::Start(TestServerOptions(TestDatabase::Instance().NewPrefix()));
-  ASSERT_TRUE(server.ok()) << server.status();
-  client::ClientOptions client_options;
-  client_options.target = absl::StrCat("127.0.0.1:", (*server)->port());
-  client_options.max_attempts = 1;
-  auto stores = client::Connect(client_options);
-  ASSERT_TRUE(stores.ok()) << stores.status();
+  auto served = Serve(TestServerOptions(TestDatabase::Instance().NewPrefix()));
+  ASSERT_TRUE(served.ok()) << served.status();
+  client::Stores* stores = &served->stores;
 
   // C++ protobuf sends it (and logs an error); the server cannot parse it.
   v1::GetExecutionRequest get;
