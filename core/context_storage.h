@@ -20,8 +20,6 @@
 
 namespace flowmonkey {
 
-namespace v1 = ::flowmonkey::v1;
-
 inline constexpr int64_t kDefaultMaxContextBytes = 64LL * 1024 * 1024;
 // jsonb holds at most 256 MiB; the server refuses a larger configured maximum.
 inline constexpr int64_t kMaxContextBytesLimit = 256LL * 1024 * 1024;

@@ -14,8 +14,6 @@
 
 namespace flowmonkey {
 
-namespace v1 = ::flowmonkey::v1;
-
 inline constexpr int kMaxEventBatch = 10'000;
 
 class EventStore {

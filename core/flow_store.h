@@ -18,8 +18,6 @@
 
 namespace flowmonkey {
 
-namespace v1 = ::flowmonkey::v1;
-
 class FlowStore {
  public:
   virtual ~FlowStore() = default;

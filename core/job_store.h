@@ -17,8 +17,6 @@
 
 namespace flowmonkey {
 
-namespace v1 = ::flowmonkey::v1;
-
 class JobStore {
  public:
   virtual ~JobStore() = default;

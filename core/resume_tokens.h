@@ -15,8 +15,6 @@
 
 namespace flowmonkey {
 
-namespace v1 = ::flowmonkey::v1;
-
 class ResumeTokens {
  public:
   virtual ~ResumeTokens() = default;

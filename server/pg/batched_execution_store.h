@@ -17,7 +17,7 @@
 namespace flowmonkey::pg {
 
 struct BatchOptions {
-  int flushers = 4;        // batches in flight at once, per operation
+  int flushers = 4;        // batches in flight at once, per operation (callers run them)
   size_t max_batch = 64;   // items per statement
   // Called with each batch's operation ("save", "get") and size, e.g. for metrics.
   std::function<void(const char* operation, size_t size)> on_batch;
