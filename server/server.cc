@@ -57,6 +57,11 @@ absl::StatusOr<int> MigrateWithRetry(pg::ConnectionPool& pool, absl::Duration ti
   }
 }
 
+// Group commit with each batch's size reported to the metrics.
+pg::BatchOptions BatchOptionsFor(Metrics& metrics) {
+  return {.on_batch = [&metrics](const char* op, size_t n) { metrics.ObserveBatch(op, n); }};
+}
+
 }  // namespace
 
 struct Server::Parts {
@@ -64,15 +69,11 @@ struct Server::Parts {
       : pool(PoolOptionsFrom(options)),
         plain_executions(pool),
         batched_executions(pool, plain_executions,
-                           {.on_batch = [this](const char* op, size_t n) {
-                              metrics.ObserveBatch(op, n);
-                            }}),
+                           BatchOptionsFor(metrics)),
         executions(options.batching ? static_cast<ExecutionStore&>(batched_executions)
                                     : plain_executions),
         plain_events(pool),
-        batched_events(plain_events, {.on_batch = [this](const char* op, size_t n) {
-                                        metrics.ObserveBatch(op, n);
-                                      }}),
+        batched_events(plain_events, BatchOptionsFor(metrics)),
         events(options.batching ? static_cast<EventStore&>(batched_events) : plain_events),
         flows(pool),
         contexts(pool, options.max_context_bytes),

@@ -11,6 +11,7 @@
 #include "core/job_rules.h"
 #include "core/validation.h"
 #include "server/pg/job_codec.h"
+#include "server/pg/job_sql.h"
 #include "server/pg/tenant_filter.h"
 
 namespace flowmonkey::pg {
@@ -23,11 +24,6 @@ namespace {
 #define FM_JOB_FENCE                                                               \
   " WHERE id = $1 AND status = 'running' AND ($2::text IS NULL OR runner_id = $2)" \
   " AND ($3::text IS NULL OR instance_id = $3)"
-#define FM_JOB_RESET_SET                                                               \
-  "UPDATE fm_jobs SET status = CASE WHEN attempts >= max_attempts THEN 'failed' ELSE " \
-  "'pending' END, error = CASE WHEN attempts >= max_attempts THEN jsonb_build_object(" \
-  "'code', 'STALLED', 'message', 'no heartbeat; out of attempts') ELSE error END, "    \
-  "runner_id = NULL, instance_id = NULL, heartbeat_at = NULL, updated_at = $1 "
 
 constexpr Statement kInsert{
     "job_insert",

@@ -5,19 +5,16 @@
 
 #include <string_view>
 
+#include "server/pg/job_sql.h"
 #include "server/pg/params.h"
 
 namespace flowmonkey::pg {
 namespace {
 
-// $1 now, $2 batch. Same outcome as JobStore.ResetStalled, with each job's own deadline.
+// $1 now, $2 batch. JobStore.ResetStalled's reset, with each job's own deadline.
 constexpr Statement kResetOverdueJobs{
-    "maintenance_reset_overdue_jobs",
-    "UPDATE fm_jobs SET status = CASE WHEN attempts >= max_attempts THEN 'failed' ELSE"
-    " 'pending' END, error = CASE WHEN attempts >= max_attempts THEN jsonb_build_object("
-    "'code', 'STALLED', 'message', 'no heartbeat; out of attempts') ELSE error END,"
-    " runner_id = NULL, instance_id = NULL, heartbeat_at = NULL, updated_at = $1"
-    " WHERE id IN (SELECT id FROM fm_jobs WHERE status = 'running' AND heartbeat_ms > 0"
+    "maintenance_reset_overdue_jobs", FM_JOB_RESET_SET
+    "WHERE id IN (SELECT id FROM fm_jobs WHERE status = 'running' AND heartbeat_ms > 0"
     " AND heartbeat_at < $1 - 3 * heartbeat_ms::bigint ORDER BY heartbeat_at LIMIT $2"
     " FOR UPDATE SKIP LOCKED) AND status = 'running' RETURNING status"};
 constexpr Statement kExpireTokens{

@@ -10,9 +10,6 @@
 
 #include <cstdlib>
 #include <iostream>
-#include <pqxx/connection>
-#include <pqxx/nontransaction>
-#include <pqxx/result>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
@@ -113,14 +110,6 @@ class JobAndEventLoad {
   std::map<absl::StatusCode, int> failures_;
   std::vector<std::thread> threads_;
 };
-
-std::set<std::string> SelectIds(const std::string& url, const std::string& sql) {
-  pqxx::connection connection(url);
-  pqxx::nontransaction tx(connection);
-  std::set<std::string> ids;
-  for (const auto& row : tx.exec(sql)) ids.insert(row[0].c_str());
-  return ids;
-}
 
 // How many of `acknowledged` are in `stored`.
 int CountPresent(const std::set<std::string>& acknowledged, const std::set<std::string>& stored) {

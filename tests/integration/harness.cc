@@ -128,15 +128,17 @@ int SaveLoad::Ok() const {
   return static_cast<int>(acknowledged_.size());
 }
 
-std::set<std::string> StoredExecutionIds(const std::string& database_url,
-                                         const std::string& prefix) {
+std::set<std::string> SelectIds(const std::string& database_url, const std::string& sql) {
   pqxx::connection connection(database_url);
   pqxx::nontransaction tx(connection);
   std::set<std::string> ids;
-  for (const auto& row : tx.exec(absl::StrCat("SELECT id FROM ", prefix, "executions"))) {
-    ids.insert(row[0].c_str());
-  }
+  for (const auto& row : tx.exec(sql)) ids.insert(row[0].c_str());
   return ids;
+}
+
+std::set<std::string> StoredExecutionIds(const std::string& database_url,
+                                         const std::string& prefix) {
+  return SelectIds(database_url, absl::StrCat("SELECT id FROM ", prefix, "executions"));
 }
 
 std::string FormatFailures(const std::map<absl::StatusCode, int>& failures) {

@@ -87,6 +87,9 @@ class SaveLoad {
   std::vector<std::thread> threads_;
 };
 
+// The first column of every row `sql` returns, read with plain SQL.
+std::set<std::string> SelectIds(const std::string& database_url, const std::string& sql);
+
 // The ids of every execution stored under `prefix`, read with plain SQL.
 std::set<std::string> StoredExecutionIds(const std::string& database_url,
                                          const std::string& prefix);
