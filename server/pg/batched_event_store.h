@@ -1,32 +1,41 @@
 #pragma once
 
-// Group commit for EventStore.Record: concurrent single-event records become one multi-row
-// insert (the RecordBatch statement) through the Batcher of batcher.h. Each event is
-// validated before it joins a batch; if the batch statement is rejected anyway, its events
-// are recorded one by one, so a bad event fails only itself. Ids follow batch order, so a
-// caller's event is durable and has its id when Record returns, as with the plain store.
-// Everything else passes through to the wrapped store.
+// Group commit for EventStore.Record and RecordBatch: concurrent single-event records
+// become one multi-row insert (the RecordBatch statement), and concurrent RecordBatch calls
+// are merged into one insert of up to max_event_rows events, through the Batcher of
+// batcher.h. Few inserts run at once (event_flushers): concurrent inserts into the same
+// index pages slow each other down far more than larger statements cost. Each event is
+// validated before it joins a batch; if a merged statement is rejected anyway, its calls
+// are replayed one by one, so a bad call fails only itself. Ids follow batch order, so a
+// caller's events are durable and have their ids when the call returns, as with the plain
+// store. Both can be started without blocking (AsyncCall). Everything else passes through.
 
 #include <functional>
 #include <memory>
 
+#include "core/async_call.h"
 #include "core/event_store.h"
 #include "server/pg/batched_execution_store.h"  // BatchOptions
 #include "server/pg/batcher.h"
 
 namespace flowmonkey::pg {
 
-class BatchedEventStore : public EventStore {
+class BatchedEventStore
+    : public EventStore,
+      public AsyncCall<v1::RecordEventRequest, v1::RecordEventResponse>,
+      public AsyncCall<v1::RecordEventBatchRequest, v1::RecordEventBatchResponse> {
  public:
   explicit BatchedEventStore(EventStore& inner, BatchOptions options = {});
   ~BatchedEventStore() override;
 
   absl::StatusOr<v1::RecordEventResponse> Record(const v1::RecordEventRequest& request) override;
-
   absl::StatusOr<v1::RecordEventBatchResponse> RecordBatch(
-      const v1::RecordEventBatchRequest& request) override {
-    return inner_.RecordBatch(request);
-  }
+      const v1::RecordEventBatchRequest& request) override;
+  bool Start(const v1::RecordEventRequest& request,
+             std::function<void(absl::StatusOr<v1::RecordEventResponse>)> done) override;
+  bool Start(const v1::RecordEventBatchRequest& request,
+             std::function<void(absl::StatusOr<v1::RecordEventBatchResponse>)> done) override;
+
   absl::StatusOr<v1::QueryEventsResponse> Query(const v1::QueryEventsRequest& request) override {
     return inner_.Query(request);
   }
@@ -40,16 +49,16 @@ class BatchedEventStore : public EventStore {
   }
 
  private:
-  struct RecordItem {
-    const v1::RecordEventRequest* request;
-    absl::StatusOr<v1::RecordEventResponse> result;
-  };
+  using RecordBatcher = Batcher<v1::RecordEventRequest, v1::RecordEventResponse>;
+  using BatchBatcher = Batcher<v1::RecordEventBatchRequest, v1::RecordEventBatchResponse>;
 
-  void Flush(std::vector<RecordItem*>& batch);
+  void FlushRecords(std::vector<RecordBatcher::Item*>& batch);
+  void FlushBatches(std::vector<BatchBatcher::Item*>& batch);
 
   EventStore& inner_;
   const BatchOptions options_;
-  std::unique_ptr<Batcher<RecordItem>> records_;
+  std::unique_ptr<RecordBatcher> records_;
+  std::unique_ptr<BatchBatcher> batches_;
 };
 
 }  // namespace flowmonkey::pg

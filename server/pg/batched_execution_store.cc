@@ -36,31 +36,62 @@ BatchedExecutionStore::BatchedExecutionStore(ConnectionPool& pool, ExecutionStor
                                              BatchOptions options)
     : pool_(pool), inner_(inner), options_(options) {
   pool_.Register({kUpsertBatch, kGetBatch});
-  saves_ = std::make_unique<Batcher<SaveItem>>(
-      options.flushers, options.max_batch, [this](auto& batch) { FlushSaves(batch); },
-      [](const SaveItem& item) { return item.request->execution().id(); });
-  gets_ = std::make_unique<Batcher<GetItem>>(options.flushers, options.max_batch * 2,
-                                             [this](auto& batch) { FlushGets(batch); });
+  saves_ = std::make_unique<SaveBatcher>(
+      SaveBatcher::Options{
+          .flushers = options.flushers,
+          .max_weight = options.max_batch,
+          .key = [](const v1::SaveExecutionRequest& r) { return r.execution().id(); }},
+      [this](auto& batch) { FlushSaves(batch); });
+  gets_ = std::make_unique<GetBatcher>(
+      GetBatcher::Options{.flushers = options.flushers, .max_weight = options.max_batch * 2},
+      [this](auto& batch) { FlushGets(batch); });
 }
 
 BatchedExecutionStore::~BatchedExecutionStore() = default;
 
+namespace {
+
+absl::Status CheckSave(const v1::SaveExecutionRequest& request) {
+  if (!request.has_execution()) return absl::InvalidArgumentError("execution: required");
+  return ValidateExecution(request.execution());
+}
+
+}  // namespace
+
 absl::StatusOr<v1::SaveExecutionResponse> BatchedExecutionStore::Save(
     const v1::SaveExecutionRequest& request) {
   if (request.has_expected_version()) return inner_.Save(request);  // compare-and-set: alone
-  if (!request.has_execution()) return absl::InvalidArgumentError("execution: required");
-  if (auto s = ValidateExecution(request.execution()); !s.ok()) return s;
-  SaveItem item{&request, absl::UnknownError("not flushed")};
-  saves_->Run(item);
-  return std::move(item.result);
+  if (auto s = CheckSave(request); !s.ok()) return s;
+  return saves_->Run(request);
+}
+
+bool BatchedExecutionStore::Start(
+    const v1::SaveExecutionRequest& request,
+    std::function<void(absl::StatusOr<v1::SaveExecutionResponse>)> done) {
+  if (request.has_expected_version()) return false;
+  if (auto s = CheckSave(request); !s.ok()) {
+    done(s);
+    return true;
+  }
+  saves_->Submit(request, std::move(done));
+  return true;
 }
 
 absl::StatusOr<v1::GetExecutionResponse> BatchedExecutionStore::Get(
     const v1::GetExecutionRequest& request) {
   if (auto s = ValidateId(request.execution_id(), "execution_id"); !s.ok()) return s;
-  GetItem item{&request, absl::UnknownError("not flushed")};
-  gets_->Run(item);
-  return std::move(item.result);
+  return gets_->Run(request);
+}
+
+bool BatchedExecutionStore::Start(
+    const v1::GetExecutionRequest& request,
+    std::function<void(absl::StatusOr<v1::GetExecutionResponse>)> done) {
+  if (auto s = ValidateId(request.execution_id(), "execution_id"); !s.ok()) {
+    done(s);
+    return true;
+  }
+  gets_->Submit(request, std::move(done));
+  return true;
 }
 
 void BatchedExecutionStore::FlushSaves(std::vector<SaveItem*>& batch) {

@@ -1,100 +1,140 @@
 #pragma once
 
-// Group commit: concurrent callers hand in one item each; the callers themselves flush.
-// A caller that finds fewer than `max_flushers` batches in flight takes everything queued
-// at that moment (up to max_batch, its own item among the first) and runs it as one
-// statement on its own thread; the others wait for their item to be settled. A lone
-// request therefore runs at once on its caller's thread, with no hand-off and no wait, and
-// under load batches grow by themselves while the previous ones run. An optional key keeps
-// two items with the same key out of one batch (the later one waits for the next), so
-// per-row semantics survive.
+// Group commit. Callers submit requests without blocking; a few flusher threads each take
+// everything queued at that moment (up to a weight limit) and run it as one statement, then
+// settle each request through its callback. A lone request wakes an idle flusher and runs
+// at once; under load, batches grow by themselves while the previous ones run, and one
+// thread wake-up serves a whole batch. An optional key keeps two requests with the same key
+// out of one batch (the later one waits for the next), so per-row semantics survive.
 
 #include <condition_variable>
 #include <deque>
 #include <functional>
+#include <future>
+#include <memory>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <unordered_set>
 #include <vector>
 
+#include "absl/status/statusor.h"
+
 namespace flowmonkey::pg {
 
-template <typename Item>
+template <typename Request, typename Response>
 class Batcher {
  public:
-  // Runs one batch; must settle every item (its own result fields).
+  using Done = std::function<void(absl::StatusOr<Response>)>;
+  struct Item {
+    const Request* request;
+    absl::StatusOr<Response> result = absl::UnknownError("not flushed");
+    Done done;
+  };
+  // Runs one batch; must settle every item (its `result`).
   using Flush = std::function<void(std::vector<Item*>& batch)>;
-  // The key items must not share within one batch; empty function = no constraint.
-  using Key = std::function<std::string(const Item&)>;
+  // The key requests must not share within one batch.
+  using Key = std::function<std::string(const Request&)>;
+  // A request's share of `max_weight` (e.g. its rows).
+  using Weight = std::function<size_t(const Request&)>;
 
-  Batcher(int max_flushers, size_t max_batch, Flush flush, Key key = nullptr)
-      : max_flushers_(max_flushers), max_batch_(max_batch), flush_(std::move(flush)),
-        key_(std::move(key)) {}
+  struct Options {
+    int flushers = 4;         // threads, each with at most one batch in flight
+    size_t max_weight = 64;   // per batch; a heavier request still runs, alone
+    Key key = nullptr;        // none: no constraint
+    Weight weight = nullptr;  // none: 1 per request
+  };
 
-  // Blocks until the batch holding `item` has been flushed (perhaps by this thread).
-  void Run(Item& item) {
-    Pending pending;
-    pending.item = &item;
-    std::unique_lock lock(mu_);
-    queue_.push_back(&pending);
-    while (!pending.done) {
-      if (pending.queued && flushing_ < max_flushers_) {
-        FlushOne(lock);
-      } else {
-        pending.wake.wait(lock);
-      }
+  Batcher(Options options, Flush flush) : options_(std::move(options)), flush_(std::move(flush)) {
+    for (int i = 0; i < std::max(1, options_.flushers); ++i) {
+      threads_.emplace_back([this] { Loop(); });
     }
+  }
+  // Flushes everything still queued, then joins the flushers.
+  ~Batcher() {
+    {
+      std::lock_guard lock(mu_);
+      stopping_ = true;
+    }
+    ready_.notify_all();
+    for (auto& t : threads_) t.join();
+  }
+  Batcher(const Batcher&) = delete;
+  Batcher& operator=(const Batcher&) = delete;
+
+  // Queues `request` (valid until `done` has run); `done` runs on a flusher thread.
+  void Submit(const Request& request, Done done) {
+    auto item = std::make_unique<Item>();
+    item->request = &request;
+    item->done = std::move(done);
+    bool wake;
+    {
+      std::lock_guard lock(mu_);
+      queue_.push_back(std::move(item));
+      wake = idle_ > 0;
+    }
+    if (wake) ready_.notify_one();
+  }
+
+  // Submits `request` and waits for its result.
+  absl::StatusOr<Response> Run(const Request& request) {
+    std::promise<absl::StatusOr<Response>> settled;
+    std::future<absl::StatusOr<Response>> result = settled.get_future();
+    Submit(request, [&settled](absl::StatusOr<Response> r) { settled.set_value(std::move(r)); });
+    return result.get();
   }
 
  private:
-  struct Pending {
-    Item* item = nullptr;
-    bool queued = true;  // not yet taken into a batch
-    bool done = false;
-    std::condition_variable wake;  // settled, or a flusher slot is free
-  };
-
-  std::vector<Pending*> TakeBatch() {
-    std::vector<Pending*> batch;
+  std::vector<std::unique_ptr<Item>> TakeBatch() {
+    std::vector<std::unique_ptr<Item>> batch;
     std::unordered_set<std::string> keys;
-    for (auto it = queue_.begin(); it != queue_.end() && batch.size() < max_batch_;) {
-      if (key_ && !keys.insert(key_(*(*it)->item)).second) {
-        ++it;  // same key as an item already in this batch: next batch
+    size_t weight = 0;
+    for (auto it = queue_.begin(); it != queue_.end();) {
+      const size_t w = options_.weight ? options_.weight(*(*it)->request) : 1;
+      if (!batch.empty() && weight + w > options_.max_weight) break;
+      if (options_.key && !keys.insert(options_.key(*(*it)->request)).second) {
+        ++it;  // same key as a request already in this batch: next batch
         continue;
       }
-      (*it)->queued = false;
-      batch.push_back(*it);
+      weight += w;
+      batch.push_back(std::move(*it));
       it = queue_.erase(it);
     }
     return batch;
   }
 
-  // Takes a batch and flushes it with `lock` released; settles its items.
-  void FlushOne(std::unique_lock<std::mutex>& lock) {
-    std::vector<Pending*> batch = TakeBatch();
-    ++flushing_;
-    lock.unlock();
-    std::vector<Item*> items;
-    items.reserve(batch.size());
-    for (Pending* p : batch) items.push_back(p->item);
-    flush_(items);
-    lock.lock();
-    --flushing_;
-    for (Pending* p : batch) {
-      p->done = true;
-      p->wake.notify_one();
+  void Loop() {
+    std::unique_lock lock(mu_);
+    for (;;) {
+      if (queue_.empty()) {
+        if (stopping_) return;
+        ++idle_;
+        ready_.wait(lock);
+        --idle_;
+        continue;
+      }
+      std::vector<std::unique_ptr<Item>> batch = TakeBatch();
+      const bool more = !queue_.empty() && idle_ > 0;  // left behind by the limits
+      lock.unlock();
+      if (more) ready_.notify_one();
+      std::vector<Item*> items;
+      items.reserve(batch.size());
+      for (auto& item : batch) items.push_back(item.get());
+      flush_(items);
+      for (auto& item : batch) item->done(std::move(item->result));
+      batch.clear();
+      lock.lock();
     }
-    // Items still queued: the oldest waiter takes the free slot.
-    if (!queue_.empty()) queue_.front()->wake.notify_one();
   }
 
-  const int max_flushers_;
-  const size_t max_batch_;
+  const Options options_;
   const Flush flush_;
-  const Key key_;
   std::mutex mu_;
-  std::deque<Pending*> queue_;
-  int flushing_ = 0;
+  std::condition_variable ready_;
+  std::deque<std::unique_ptr<Item>> queue_;
+  int idle_ = 0;
+  bool stopping_ = false;
+  std::vector<std::thread> threads_;
 };
 
 }  // namespace flowmonkey::pg

@@ -2,7 +2,8 @@
 
 // The one shape of every unary RPC: hand the request to a worker thread, call the store
 // method there, and finish the call with its status. gRPC's callback threads never block
-// on the database.
+// on the database. Stores that can take a call without blocking (core/async_call.h: the
+// group-commit paths) get it straight from the callback thread, with no worker hand-off.
 
 #include <grpcpp/grpcpp.h>
 
@@ -10,11 +11,30 @@
 #include <string_view>
 
 #include "absl/status/statusor.h"
+#include "core/async_call.h"
 #include "common/grpc_status.h"
 #include "server/rpc/executor.h"
 #include "spdlog/spdlog.h"
 
 namespace flowmonkey::rpc {
+
+// Finishes the call with `result`, moved into the response gRPC sends.
+template <typename Response>
+void FinishWith(grpc::ServerUnaryReactor* reactor, Response* response,
+                absl::StatusOr<Response> result, std::string_view rpc) {
+  if (result.ok()) {
+    *response = *std::move(result);
+    spdlog::debug("{} OK", rpc);
+    reactor->Finish(grpc::Status::OK);
+    return;
+  }
+  if (result.status().code() == absl::StatusCode::kInternal) {
+    spdlog::error("{} {}", rpc, result.status().ToString());
+  } else {
+    spdlog::debug("{} {}", rpc, result.status().ToString());
+  }
+  reactor->Finish(ToGrpcStatus(result.status()));
+}
 
 template <typename Store, typename Request, typename Response>
 grpc::ServerUnaryReactor* Serve(grpc::CallbackServerContext* context, Executor& executor,
@@ -23,27 +43,26 @@ grpc::ServerUnaryReactor* Serve(grpc::CallbackServerContext* context, Executor& 
                                 const Request* request, Response* response,
                                 std::string_view rpc) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  auto finish = [reactor, response, rpc](absl::StatusOr<Response> result) {
+    FinishWith(reactor, response, std::move(result), rpc);
+  };
+  // A store that takes the call without blocking (group commit) gets it from this thread;
+  // calls that a guard must scope first take the worker path below.
+  if (executor.guard() == nullptr) {
+    if (auto* async = dynamic_cast<AsyncCall<Request, Response>*>(&store);
+        async != nullptr && async->Start(*request, finish)) {
+      return reactor;
+    }
+  }
   executor.Submit([=, &store, &executor] {
     if (context->IsCancelled() || context->deadline() < std::chrono::system_clock::now()) {
       reactor->Finish(grpc::Status(grpc::StatusCode::DEADLINE_EXCEEDED,
                                    "deadline passed before the call was served"));
       return;
     }
-    absl::StatusOr<Response> result = Guarded<Request, Response>(
+    finish(Guarded<Request, Response>(
         executor.guard(), *context, rpc, *request,
-        [&store, method](const Request& r) { return (store.*method)(r); });
-    if (result.ok()) {
-      *response = *std::move(result);
-      spdlog::debug("{} OK", rpc);
-      reactor->Finish(grpc::Status::OK);
-      return;
-    }
-    if (result.status().code() == absl::StatusCode::kInternal) {
-      spdlog::error("{} {}", rpc, result.status().ToString());
-    } else {
-      spdlog::debug("{} {}", rpc, result.status().ToString());
-    }
-    reactor->Finish(ToGrpcStatus(result.status()));
+        [&store, method](const Request& r) { return (store.*method)(r); }));
   });
   return reactor;
 }
