@@ -8,6 +8,7 @@
 #include <atomic>
 #include <mutex>
 #include <set>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -129,9 +130,12 @@ class EventBatchingTest : public ::testing::Test {
     pg::BatchOptions options;
     options.flushers = 2;
     options.max_batch = 16;
-    options.on_batch = [this](const char*, size_t n) {
-      size_t seen = largest_.load();
-      while (n > seen && !largest_.compare_exchange_weak(seen, n)) {
+    options.max_event_rows = 40;
+    options.on_batch = [this](const char* op, size_t n) {
+      std::atomic<size_t>& largest =
+          std::string_view(op) == "record_event_batch" ? largest_merged_ : largest_;
+      size_t seen = largest.load();
+      while (n > seen && !largest.compare_exchange_weak(seen, n)) {
       }
     };
     batched_ = std::make_unique<pg::BatchedEventStore>(*plain_, options);
@@ -148,7 +152,8 @@ class EventBatchingTest : public ::testing::Test {
   std::unique_ptr<pg::ConnectionPool> pool_;
   std::unique_ptr<pg::PgEventStore> plain_;
   std::unique_ptr<pg::BatchedEventStore> batched_;
-  std::atomic<size_t> largest_{0};
+  std::atomic<size_t> largest_{0};         // Record batches
+  std::atomic<size_t> largest_merged_{0};  // RecordBatch calls merged into one insert
 };
 
 TEST_F(EventBatchingTest, ConcurrentRecordsEachGetTheirOwnStoredEvent) {
@@ -201,6 +206,84 @@ TEST_F(EventBatchingTest, AnInvalidRecordFailsAloneBeforeBatching) {
   EXPECT_EQ(batched_->Record(bad).status().code(), absl::StatusCode::kInvalidArgument);
   for (auto& t : threads) t.join();
   EXPECT_EQ(ok.load(), 8);
+}
+
+// Concurrent RecordBatch calls are merged into one insert (max_event_rows 40: up to 8 calls
+// of 5); each caller gets back its own events, in its order, with ids that are stored.
+TEST_F(EventBatchingTest, MergedRecordBatchesAnswerEachCaller) {
+  constexpr int kThreads = 16, kCalls = 10, kPerCall = 5;
+  std::mutex mu;
+  std::set<int64_t> ids;
+  std::atomic<int> wrong{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int c = 0; c < kCalls; ++c) {
+        v1::RecordEventBatchRequest request;
+        for (int i = 0; i < kPerCall; ++i) {
+          *request.add_events() = RecordOf(t, c * kPerCall + i).event();
+        }
+        auto recorded = batched_->RecordBatch(request);
+        if (!recorded.ok() || recorded->events_size() != kPerCall) {
+          ++wrong;
+          continue;
+        }
+        std::lock_guard lock(mu);
+        for (int i = 0; i < kPerCall; ++i) {
+          const v1::Event& e = recorded->events(i);
+          if (e.execution_id() != absl::StrCat("exec-", t) ||
+              e.data_json() != absl::StrCat(R"({"n": )", c * kPerCall + i, "}") ||
+              (i > 0 && e.id() <= recorded->events(i - 1).id())) {
+            ++wrong;
+          }
+          ids.insert(e.id());
+        }
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(wrong.load(), 0);
+  EXPECT_EQ(ids.size(), static_cast<size_t>(kThreads * kCalls * kPerCall));
+  EXPECT_GT(largest_merged_.load(), 1u);  // calls were in fact merged
+  EXPECT_LE(largest_merged_.load(), 8u);  // and no insert took more than 40 events
+  for (int t = 0; t < kThreads; ++t) {
+    v1::GetEventsByExecutionRequest get;
+    get.set_execution_id(absl::StrCat("exec-", t));
+    get.set_limit(1000);
+    auto events = plain_->GetByExecution(get);
+    ASSERT_TRUE(events.ok()) << events.status();
+    ASSERT_EQ(events->events_size(), kCalls * kPerCall);
+    for (int n = 0; n < kCalls * kPerCall; ++n) {
+      EXPECT_EQ(events->events(n).data_json(), absl::StrCat(R"({"n": )", n, "}"));
+      EXPECT_TRUE(ids.contains(events->events(n).id()));
+    }
+  }
+}
+
+TEST_F(EventBatchingTest, AnInvalidRecordBatchFailsAloneAndWritesNothing) {
+  std::atomic<int> ok{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 8; ++t) {
+    threads.emplace_back([&, t] {
+      v1::RecordEventBatchRequest request;
+      for (int i = 0; i < 3; ++i) *request.add_events() = RecordOf(t, i).event();
+      ok += batched_->RecordBatch(request).ok();
+    });
+  }
+  v1::RecordEventBatchRequest bad;
+  *bad.add_events() = RecordOf(99, 0).event();
+  *bad.add_events() = RecordOf(99, 1).event();
+  bad.mutable_events(1)->set_data_json("{not json");
+  const absl::Status status = batched_->RecordBatch(bad).status();
+  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(status.message().find("events[1]"), std::string_view::npos) << status;
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(ok.load(), 8);
+  v1::GetEventsByExecutionRequest get;
+  get.set_execution_id("exec-99");
+  auto events = plain_->GetByExecution(get);
+  ASSERT_TRUE(events.ok()) << events.status();
+  EXPECT_EQ(events->events_size(), 0);  // all or nothing
 }
 
 }  // namespace
