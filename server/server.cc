@@ -7,6 +7,7 @@
 #include "server/metrics.h"
 #include "server/pg/batched_event_store.h"
 #include "server/pg/batched_execution_store.h"
+#include "server/pg/batched_job_store.h"
 #include "server/pg/context_storage.h"
 #include "server/pg/event_store.h"
 #include "server/pg/execution_store.h"
@@ -77,7 +78,7 @@ struct Server::Parts {
         events(options.batching ? static_cast<EventStore&>(batched_events) : plain_events),
         flows(pool),
         contexts(pool, options.max_context_bytes),
-        jobs(pool),
+        jobs(pool, options.batching, BatchOptionsFor(metrics)),
         tokens(pool),
         maintenance(pool),
         executor(std::max(options.workers, options.pool_size)),
@@ -110,7 +111,7 @@ struct Server::Parts {
   EventStore& events;
   pg::PgFlowStore flows;
   pg::PgContextStorage contexts;
-  pg::PgJobStore jobs;
+  pg::BatchedJobStore jobs;
   pg::PgResumeTokenStore tokens;
   pg::PgMaintenance maintenance;
   // Before the executor, whose tasks use it; set when API keys are configured.

@@ -1,6 +1,7 @@
 #include "server/pg/batched_event_store.h"
 
 #include "absl/strings/str_cat.h"
+#include "server/pg/errors.h"
 
 namespace flowmonkey::pg {
 namespace {
@@ -22,14 +23,6 @@ absl::Status CheckBatch(const v1::RecordEventBatchRequest& request) {
     }
   }
   return absl::OkStatus();
-}
-
-// Database down, or the outcome unknown (connection lost in COMMIT): every call of a merged
-// statement shares the outcome, and a replay could record events twice. Any other failure
-// may be one call's fault: the calls are then replayed one by one.
-bool SharedFailure(const absl::Status& status) {
-  return status.code() == absl::StatusCode::kUnavailable ||
-         status.code() == absl::StatusCode::kUnknown;
 }
 
 }  // namespace
@@ -102,7 +95,7 @@ void BatchedEventStore::FlushRecords(std::vector<RecordBatcher::Item*>& batch) {
       }
       return;
     }
-    if (!recorded.ok() && SharedFailure(recorded.status())) {
+    if (!recorded.ok() && IsBatchWideFailure(recorded.status())) {
       for (auto* item : batch) item->result = recorded.status();
       return;
     }
@@ -131,7 +124,7 @@ void BatchedEventStore::FlushBatches(std::vector<BatchBatcher::Item*>& batch) {
       }
       return;
     }
-    if (!recorded.ok() && SharedFailure(recorded.status())) {
+    if (!recorded.ok() && IsBatchWideFailure(recorded.status())) {
       for (auto* item : batch) item->result = recorded.status();
       return;
     }

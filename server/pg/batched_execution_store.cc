@@ -135,12 +135,11 @@ void BatchedExecutionStore::FlushSaves(std::vector<SaveItem*>& batch) {
     return absl::OkStatus();
   });
   if (status.ok()) return;
-  const bool database_down = status.code() == absl::StatusCode::kUnavailable ||
-                             status.code() == absl::StatusCode::kUnknown;
+  const bool shared = IsBatchWideFailure(status);
   for (SaveItem* item : batch) {
     // A rejected batch is retried item by item, so only the offending save fails.
-    item->result = database_down ? absl::StatusOr<v1::SaveExecutionResponse>(status)
-                                 : inner_.Save(*item->request);
+    item->result = shared ? absl::StatusOr<v1::SaveExecutionResponse>(status)
+                          : inner_.Save(*item->request);
   }
 }
 

@@ -19,6 +19,15 @@ absl::Status StatusFromSqlState(std::string_view sqlstate, std::string_view what
 // pqxx::in_doubt_error, anything else) and logs it.
 absl::Status StatusFromException(const std::exception& error, std::string_view what);
 
+// True when a failed batch statement's outcome is shared by every item in it: the database
+// is down (UNAVAILABLE), or the outcome is unknown (UNKNOWN: connection lost in COMMIT), so
+// replaying the items one by one could apply them twice. Other failures may be one item's
+// fault, and nothing was written: the items are then replayed alone.
+inline bool IsBatchWideFailure(const absl::Status& status) {
+  return status.code() == absl::StatusCode::kUnavailable ||
+         status.code() == absl::StatusCode::kUnknown;
+}
+
 // True for errors after which the connection must not be reused.
 bool IsConnectionLoss(const std::exception& error);
 
