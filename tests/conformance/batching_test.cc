@@ -15,6 +15,7 @@
 #include "absl/strings/str_cat.h"
 #include "server/pg/batched_event_store.h"
 #include "server/pg/batched_execution_store.h"
+#include "server/pg/batched_job_store.h"
 #include "server/pg/event_store.h"
 #include "server/pg/execution_store.h"
 #include "server/pg/migrations.h"
@@ -284,6 +285,80 @@ TEST_F(EventBatchingTest, AnInvalidRecordBatchFailsAloneAndWritesNothing) {
   auto events = plain_->GetByExecution(get);
   ASSERT_TRUE(events.ok()) << events.status();
   EXPECT_EQ(events->events_size(), 0);  // all or nothing
+}
+
+// Batched completions keep the fence: 40 claimed jobs, each completed by two threads of
+// its runner and once by a wrong runner, all at once: exactly one success per job, and
+// the losers get the plain store's FAILED_PRECONDITION.
+TEST(JobBatching, ConcurrentCompletionsKeepTheFenceAndOneWinnerPerJob) {
+  auto pool = TestPool(TestDatabase::Instance().NewPrefix(), 16);
+  ASSERT_TRUE(pg::ApplyMigrations(*pool).ok());
+  pg::PgExecutionStore executions(*pool);
+  std::atomic<size_t> largest{0};
+  pg::BatchOptions options;
+  options.flushers = 2;
+  options.on_batch = [&largest](const char*, size_t n) {
+    size_t seen = largest.load();
+    while (n > seen && !largest.compare_exchange_weak(seen, n)) {
+    }
+  };
+  pg::BatchedJobStore jobs(*pool, /*batching=*/true, options);
+  v1::CreateExecutionRequest create;
+  v1::Execution& e = *create.mutable_execution();
+  e.set_id("job-batch");
+  e.set_flow_id("flow");
+  e.set_flow_version("1.0.0");
+  e.set_current_step_id("step");
+  e.set_status(v1::EXECUTION_STATUS_RUNNING);
+  ASSERT_TRUE(executions.Create(create).ok());
+  constexpr int kJobs = 40;
+  for (int i = 0; i < kJobs; ++i) {
+    v1::CreateJobRequest job;
+    job.set_execution_id("job-batch");
+    job.set_step_id(absl::StrCat("step-", i));
+    job.set_handler("h");
+    job.set_input_json(R"({"n":1})");
+    ASSERT_TRUE(jobs.Create(job).ok());
+  }
+  v1::ClaimNextJobsRequest claim;
+  claim.set_runner_id("runner-a");
+  claim.add_handlers("h");
+  claim.set_max_jobs(kJobs);
+  auto claimed = jobs.ClaimNext(claim);
+  ASSERT_TRUE(claimed.ok()) << claimed.status();
+  ASSERT_EQ(claimed->jobs_size(), kJobs);
+  std::vector<std::atomic<int>> wins(kJobs);
+  std::atomic<int> wrong_runner_ok{0}, other_failures{0};
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kJobs; ++i) {
+    for (const char* runner : {"runner-a", "runner-a", "runner-b"}) {
+      threads.emplace_back([&, i, runner] {
+        v1::CompleteJobRequest complete;
+        complete.set_job_id(claimed->jobs(i).id());
+        complete.set_runner_id(runner);
+        complete.set_result_json(absl::StrCat(R"({"i":)", i, "}"));
+        auto done = jobs.Complete(complete);
+        if (done.ok()) {
+          std::string_view(runner) == "runner-a" ? ++wins[i] : ++wrong_runner_ok;
+        } else if (done.status().code() != absl::StatusCode::kFailedPrecondition) {
+          ++other_failures;
+        }
+      });
+    }
+  }
+  for (auto& t : threads) t.join();
+  for (int i = 0; i < kJobs; ++i) EXPECT_EQ(wins[i].load(), 1) << "job " << i;
+  EXPECT_EQ(wrong_runner_ok.load(), 0);
+  EXPECT_EQ(other_failures.load(), 0);
+  EXPECT_GT(largest.load(), 1u);  // completions were in fact batched
+  for (int i = 0; i < kJobs; ++i) {
+    v1::GetJobRequest get;
+    get.set_job_id(claimed->jobs(i).id());
+    auto job = jobs.Get(get);
+    ASSERT_TRUE(job.ok()) << job.status();
+    EXPECT_EQ(job->job().status(), v1::JOB_STATUS_COMPLETED);
+    EXPECT_EQ(job->job().result_json(), absl::StrCat(R"({"i": )", i, "}"));
+  }
 }
 
 }  // namespace
