@@ -150,6 +150,23 @@ class EventBatchingTest : public ::testing::Test {
     return request;
   }
 
+  // Every thread's `count` events are stored in its order ({"n": 0..count-1}), under ids
+  // the callers were given.
+  void ExpectStoredInOrder(int threads, int count, const std::set<int64_t>& ids) {
+    for (int t = 0; t < threads; ++t) {
+      v1::GetEventsByExecutionRequest get;
+      get.set_execution_id(absl::StrCat("exec-", t));
+      get.set_limit(1000);
+      auto events = plain_->GetByExecution(get);
+      ASSERT_TRUE(events.ok()) << events.status();
+      ASSERT_EQ(events->events_size(), count);
+      for (int n = 0; n < count; ++n) {
+        EXPECT_EQ(events->events(n).data_json(), absl::StrCat(R"({"n": )", n, "}"));
+        EXPECT_TRUE(ids.contains(events->events(n).id()));
+      }
+    }
+  }
+
   std::unique_ptr<pg::ConnectionPool> pool_;
   std::unique_ptr<pg::PgEventStore> plain_;
   std::unique_ptr<pg::BatchedEventStore> batched_;
@@ -181,19 +198,7 @@ TEST_F(EventBatchingTest, ConcurrentRecordsEachGetTheirOwnStoredEvent) {
   EXPECT_EQ(wrong.load(), 0);
   EXPECT_EQ(ids.size(), static_cast<size_t>(kThreads * kEach));  // distinct ids
   EXPECT_GT(largest_.load(), 1u);  // the records were in fact coalesced
-  // Every acknowledged event is stored, under its id, in each thread's order.
-  for (int t = 0; t < kThreads; ++t) {
-    v1::GetEventsByExecutionRequest get;
-    get.set_execution_id(absl::StrCat("exec-", t));
-    get.set_limit(1000);
-    auto events = plain_->GetByExecution(get);
-    ASSERT_TRUE(events.ok()) << events.status();
-    ASSERT_EQ(events->events_size(), kEach);
-    for (int n = 0; n < kEach; ++n) {
-      EXPECT_EQ(events->events(n).data_json(), absl::StrCat(R"({"n": )", n, "}"));
-      EXPECT_TRUE(ids.contains(events->events(n).id()));
-    }
-  }
+  ExpectStoredInOrder(kThreads, kEach, ids);
 }
 
 TEST_F(EventBatchingTest, AnInvalidRecordFailsAloneBeforeBatching) {
@@ -247,18 +252,7 @@ TEST_F(EventBatchingTest, MergedRecordBatchesAnswerEachCaller) {
   EXPECT_EQ(ids.size(), static_cast<size_t>(kThreads * kCalls * kPerCall));
   EXPECT_GT(largest_merged_.load(), 1u);  // calls were in fact merged
   EXPECT_LE(largest_merged_.load(), 8u);  // and no insert took more than 40 events
-  for (int t = 0; t < kThreads; ++t) {
-    v1::GetEventsByExecutionRequest get;
-    get.set_execution_id(absl::StrCat("exec-", t));
-    get.set_limit(1000);
-    auto events = plain_->GetByExecution(get);
-    ASSERT_TRUE(events.ok()) << events.status();
-    ASSERT_EQ(events->events_size(), kCalls * kPerCall);
-    for (int n = 0; n < kCalls * kPerCall; ++n) {
-      EXPECT_EQ(events->events(n).data_json(), absl::StrCat(R"({"n": )", n, "}"));
-      EXPECT_TRUE(ids.contains(events->events(n).id()));
-    }
-  }
+  ExpectStoredInOrder(kThreads, kCalls * kPerCall, ids);
 }
 
 TEST_F(EventBatchingTest, AnInvalidRecordBatchFailsAloneAndWritesNothing) {
