@@ -20,7 +20,7 @@ RUN apt-get update -qq \
       libgrpc++1.51 libgrpc29 libprotobuf32 \
       libpqxx-6.4 libpq5 \
       libspdlog1.10 libfmt9 \
-      libabsl20220623 \
+      libabsl20220623 libsimdjson14 \
       libssl3 \
       libprometheus-cpp-core1.0 libprometheus-cpp-pull1.0 \
  && rm -rf /var/lib/apt/lists/* \

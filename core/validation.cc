@@ -1,7 +1,6 @@
 #include "core/validation.h"
 
 #include "absl/strings/str_cat.h"
-#include "nlohmann/json.hpp"
 
 namespace flowmonkey {
 namespace {
@@ -30,58 +29,6 @@ absl::Status CheckUtf8(absl::string_view value, absl::string_view field, bool al
   }
   return absl::OkStatus();
 }
-
-// Checks JSON text without building it: nesting depth, \u0000 in strings and keys, and
-// the kind of the top-level value. SAX keeps validation allocation-free on the hot path.
-class JsonChecker : public nlohmann::json_sax<nlohmann::json> {
- public:
-  bool null() override { return Value(JsonKind::kAny); }
-  bool boolean(bool) override { return Value(JsonKind::kAny); }
-  bool number_integer(number_integer_t) override { return Value(JsonKind::kAny); }
-  bool number_unsigned(number_unsigned_t) override { return Value(JsonKind::kAny); }
-  bool number_float(number_float_t, const string_t&) override { return Value(JsonKind::kAny); }
-  bool string(string_t& value) override {
-    return Value(JsonKind::kAny) && NoNul(value);
-  }
-  bool binary(binary_t&) override { return Value(JsonKind::kAny); }
-  bool start_object(std::size_t) override { return Open(JsonKind::kObject); }
-  bool key(string_t& value) override { return NoNul(value); }
-  bool end_object() override { return Close(); }
-  bool start_array(std::size_t) override { return Open(JsonKind::kArray); }
-  bool end_array() override { return Close(); }
-  bool parse_error(std::size_t, const std::string&,
-                   const nlohmann::detail::exception& e) override {
-    syntax_error = e.what();
-    return false;
-  }
-
-  JsonKind top = JsonKind::kAny;
-  bool too_deep = false;
-  bool has_nul = false;
-  std::string syntax_error;
-
- private:
-  bool Value(JsonKind kind) {
-    if (depth_ == 0 && !seen_) top = kind;
-    seen_ = true;
-    return true;
-  }
-  bool Open(JsonKind kind) {
-    Value(kind);
-    if (++depth_ > kMaxJsonDepth) too_deep = true;
-    return !too_deep;
-  }
-  bool Close() {
-    --depth_;
-    return true;
-  }
-  bool NoNul(const string_t& value) {
-    if (value.find('\0') != string_t::npos) has_nul = true;
-    return !has_nul;
-  }
-  int depth_ = 0;
-  bool seen_ = false;
-};
 
 }  // namespace
 
@@ -118,35 +65,6 @@ absl::StatusOr<int32_t> EffectiveLimit(int32_t limit) {
         absl::StrCat("limit: must be between 1 and ", kMaxLimit, " (got ", limit, ")"));
   }
   return limit;
-}
-
-absl::Status ValidateJson(absl::string_view text, absl::string_view field, JsonKind kind,
-                          bool allow_empty) {
-  if (text.empty()) {
-    if (allow_empty) return absl::OkStatus();
-    return absl::InvalidArgumentError(absl::StrCat(field, ": required"));
-  }
-  JsonChecker checker;
-  nlohmann::json::sax_parse(text.begin(), text.end(), &checker,
-                            nlohmann::json::input_format_t::json, /*strict=*/true);
-  if (checker.too_deep) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(field, ": JSON nests deeper than ", kMaxJsonDepth, " levels"));
-  }
-  if (checker.has_nul) {
-    return absl::InvalidArgumentError(absl::StrCat(field, ": JSON text may not contain \\u0000"));
-  }
-  if (!checker.syntax_error.empty()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(field, ": not valid JSON (", checker.syntax_error, ")"));
-  }
-  if (kind == JsonKind::kObject && checker.top != JsonKind::kObject) {
-    return absl::InvalidArgumentError(absl::StrCat(field, ": must be a JSON object"));
-  }
-  if (kind == JsonKind::kArray && checker.top != JsonKind::kArray) {
-    return absl::InvalidArgumentError(absl::StrCat(field, ": must be a JSON array"));
-  }
-  return absl::OkStatus();
 }
 
 }  // namespace flowmonkey

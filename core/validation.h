@@ -4,6 +4,9 @@
 // (and before a request joins a batch), so bad input is INVALID_ARGUMENT naming the field.
 
 #include <cstdint>
+#include <string>
+#include <vector>
+
 #include "absl/strings/string_view.h"
 
 #include "absl/status/status.h"
@@ -31,10 +34,30 @@ absl::StatusOr<int32_t> EffectiveLimit(int32_t limit);
 
 enum class JsonKind { kAny, kObject, kArray };
 
-// JSON text destined for a jsonb column: must parse, be of `kind`, nest at most
-// kMaxJsonDepth deep and hold no \u0000 (which jsonb rejects). Empty text is accepted only
-// when allow_empty (meaning "absent").
+// JSON text destined for a jsonb column: must be RFC 8259 JSON, be of `kind`, nest at most
+// kMaxJsonDepth deep and hold no \u0000 nor unpaired surrogate escapes (which jsonb
+// rejects). Numbers of any size or precision are valid (jsonb keeps them exactly). Empty
+// text is accepted only when allow_empty (meaning "absent"). Messages never quote the text.
 absl::Status ValidateJson(absl::string_view text, absl::string_view field, JsonKind kind,
                           bool allow_empty = true);
+
+inline constexpr size_t kJsonShapeKeys = 5;
+
+// The top-level value of a JSON text, as InspectJson finds it.
+struct JsonShape {
+  enum Type { kObject, kArray, kString, kScalar } type = kScalar;
+  size_t size = 0;                // members of an object, elements of an array
+  std::vector<std::string> keys;  // an object's first kJsonShapeKeys keys, unescaped
+  std::string text;               // a string's first max_chars characters (unescaped), or
+                                  // a number's, boolean's or null's JSON text
+  bool cut = false;               // the string had more than max_chars characters
+  size_t max_chars = 0;
+};
+
+// ValidateJson(text, field, JsonKind::kAny, /*allow_empty=*/false) that also describes the
+// top-level value. Reads `text` in place when its capacity leaves 64 bytes of room past
+// its end (simdjson's padding); otherwise validates a copy.
+absl::StatusOr<JsonShape> InspectJson(const std::string& text, absl::string_view field,
+                                      size_t max_chars);
 
 }  // namespace flowmonkey

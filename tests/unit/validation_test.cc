@@ -30,6 +30,27 @@ TEST(ValidateJson, RejectsWithTheFieldName) {
       {R"({"a\u0000":1})", JsonKind::kObject},
       {"\"\xff\xfe\"", JsonKind::kAny},
       {"{} {}", JsonKind::kObject},
+      {"[1] 2", JsonKind::kAny},
+      {"1 2", JsonKind::kAny},
+      {R"("a" "b")", JsonKind::kAny},
+      {"truex", JsonKind::kAny},
+      {"nul", JsonKind::kAny},
+      {"[01]", JsonKind::kAny},
+      {"[1.]", JsonKind::kAny},
+      {"[.5]", JsonKind::kAny},
+      {"[1e]", JsonKind::kAny},
+      {"[-]", JsonKind::kAny},
+      {"[+1]", JsonKind::kAny},
+      {"[1,]", JsonKind::kAny},
+      {R"({"a" 1})", JsonKind::kAny},
+      {R"(["\x"])", JsonKind::kAny},
+      {R"(["\u12"])", JsonKind::kAny},
+      {R"(["\ud800"])", JsonKind::kAny},
+      {R"(["\udc00"])", JsonKind::kAny},
+      {R"(["\ud800\u0041"])", JsonKind::kAny},
+      {"[\"a\nb\"]", JsonKind::kAny},
+      {"[NaN]", JsonKind::kAny},
+      {"   ", JsonKind::kAny},
   };
   for (const auto& c : cases) {
     const absl::Status s = ValidateJson(c.text, "context_json", c.kind);
@@ -37,6 +58,43 @@ TEST(ValidateJson, RejectsWithTheFieldName) {
     EXPECT_NE(s.message().find("context_json"), std::string::npos) << s;
   }
   EXPECT_FALSE(ValidateJson("", "f", JsonKind::kObject, /*allow_empty=*/false).ok());
+}
+
+// jsonb stores any JSON number exactly: numbers a double cannot hold are valid JSON.
+TEST(ValidateJson, AcceptsNumbersBeyondDoubleAndEveryEscape) {
+  EXPECT_TRUE(ValidateJson("[1e400, -1E-400, 0.5e+10, -0, 123456789012345678901234567890]", "f",
+                           JsonKind::kArray)
+                  .ok());
+  EXPECT_TRUE(ValidateJson(R"({"n":)" + std::string(5000, '9') + "}", "f", JsonKind::kObject)
+                  .ok());
+  EXPECT_TRUE(ValidateJson(R"(["\"\\\/\b\f\n\r\t\u00e9\ud83d\ude00", "\\u0000"])", "f",
+                           JsonKind::kArray)
+                  .ok());
+  EXPECT_TRUE(ValidateJson(" {\"a\" : [ true , false , null ] } \n", "f", JsonKind::kObject).ok());
+}
+
+// The message names the field and the reason, never the input: a 200 kB number that is
+// not valid JSON must not come back in a 200 kB status message.
+TEST(ValidateJson, MessagesDoNotQuoteTheInput) {
+  const std::string bad = R"({"n":)" + std::string(200000, '9') + "x}";
+  const absl::Status s = ValidateJson(bad, "context_json", JsonKind::kObject);
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_LT(s.message().size(), 200u) << s.message().substr(0, 300);
+}
+
+TEST(InspectJson, DescribesTheTopLevelValue) {
+  absl::StatusOr<JsonShape> object = InspectJson(R"({"b\u00e9":1,"a":{"x":2},"c":3})", "f", 10);
+  ASSERT_TRUE(object.ok()) << object.status();
+  EXPECT_EQ(object->type, JsonShape::kObject);
+  EXPECT_EQ(object->size, 3u);
+  EXPECT_EQ(object->keys, (std::vector<std::string>{"b\u00e9", "a", "c"}));
+  absl::StatusOr<JsonShape> text = InspectJson(R"("a\nb\ud83d\ude00cd")", "f", 3);
+  ASSERT_TRUE(text.ok()) << text.status();
+  EXPECT_EQ(text->text, "a\nb");
+  EXPECT_TRUE(text->cut);
+  EXPECT_EQ(InspectJson("1e400", "f", 3)->text, "1e400");
+  EXPECT_EQ(InspectJson("[1,[2,3]]", "f", 3)->size, 2u);
+  EXPECT_EQ(InspectJson("[1,", "f", 3).status().code(), absl::StatusCode::kInvalidArgument);
 }
 
 TEST(ValidateJson, LimitsNestingDepth) {
