@@ -4,10 +4,21 @@
 
 namespace flowmonkey {
 
+namespace {
+
+std::string Bounded(absl::string_view message) {
+  if (message.size() <= kMaxStatusMessageBytes) return std::string(message);
+  size_t end = kMaxStatusMessageBytes - 3;
+  while (end > 0 && (static_cast<unsigned char>(message[end]) & 0xC0) == 0x80) --end;
+  return std::string(message.substr(0, end)) + "...";
+}
+
+}  // namespace
+
 // absl::StatusCode and grpc::StatusCode share the canonical numbering (0..16).
 grpc::Status ToGrpcStatus(const absl::Status& status) {
   if (status.ok()) return grpc::Status::OK;
-  return grpc::Status(static_cast<grpc::StatusCode>(status.code()), std::string(status.message()));
+  return grpc::Status(static_cast<grpc::StatusCode>(status.code()), Bounded(status.message()));
 }
 
 absl::Status FromGrpcStatus(const grpc::Status& status) {

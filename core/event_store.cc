@@ -15,7 +15,7 @@ absl::Status ValidateEvent(const v1::Event& event, absl::string_view field) {
   if (auto s = ValidateJson(event.data_json(), name("data_json"), JsonKind::kAny); !s.ok()) {
     return s;
   }
-  return ValidateNonNegative(event.created_at(), name("created_at"));
+  return ValidateTimestamp(event.created_at(), name("created_at"));
 }
 
 absl::Status ValidateQueryEvents(const v1::QueryEventsRequest& request) {

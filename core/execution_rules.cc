@@ -36,7 +36,7 @@ absl::Status ValidateError(const v1::ExecutionError& error) {
       !s.ok()) {
     return s;
   }
-  return ValidateNonNegative(error.timestamp(), "execution.error.timestamp");
+  return ValidateTimestamp(error.timestamp(), "execution.error.timestamp");
 }
 
 absl::Status ValidateCancellation(const v1::Cancellation& c) {
@@ -44,16 +44,19 @@ absl::Status ValidateCancellation(const v1::Cancellation& c) {
     return absl::InvalidArgumentError("execution.cancellation.source: must be specified");
   }
   if (auto s = ValidateText(c.reason(), "execution.cancellation.reason"); !s.ok()) return s;
-  return ValidateNonNegative(c.cancelled_at(), "execution.cancellation.cancelled_at");
+  return ValidateTimestamp(c.cancelled_at(), "execution.cancellation.cancelled_at");
 }
 
 absl::Status ValidateTimeouts(const v1::TimeoutConfig& t) {
-  if (t.has_execution_timeout_ms() && t.execution_timeout_ms() <= 0) {
-    return absl::InvalidArgumentError(
-        "execution.timeout_config.execution_timeout_ms: must be positive");
+  if (t.has_execution_timeout_ms()) {
+    if (auto s = ValidateDuration(t.execution_timeout_ms(),
+                                  "execution.timeout_config.execution_timeout_ms");
+        !s.ok()) {
+      return s;
+    }
   }
-  if (t.has_wait_timeout_ms() && t.wait_timeout_ms() <= 0) {
-    return absl::InvalidArgumentError("execution.timeout_config.wait_timeout_ms: must be positive");
+  if (t.has_wait_timeout_ms()) {
+    return ValidateDuration(t.wait_timeout_ms(), "execution.timeout_config.wait_timeout_ms");
   }
   return absl::OkStatus();
 }
@@ -103,11 +106,11 @@ absl::Status ValidateExecution(const v1::Execution& e) {
       {e.updated_at(), "execution.updated_at"},
       {e.idempotency_expires_at(), "execution.idempotency_expires_at"},
       {e.wait_started_at(), "execution.wait_started_at"},
-      {e.step_count(), "execution.step_count"},
   };
   for (const auto& [value, field] : times) {
-    if (auto s = ValidateNonNegative(value, field); !s.ok()) return s;
+    if (auto s = ValidateTimestamp(value, field); !s.ok()) return s;
   }
+  if (auto s = ValidateNonNegative(e.step_count(), "execution.step_count"); !s.ok()) return s;
   if (e.has_error()) {
     if (auto s = ValidateError(e.error()); !s.ok()) return s;
   }

@@ -224,7 +224,7 @@ absl::Status ValidateFlow(const v1::Flow& flow) {
   if (auto s = ValidateJson(flow.visual_json(), "flow.visual_json", JsonKind::kObject); !s.ok()) {
     return s;
   }
-  if (auto s = ValidateNonNegative(flow.created_at(), "flow.created_at"); !s.ok()) return s;
+  if (auto s = ValidateTimestamp(flow.created_at(), "flow.created_at"); !s.ok()) return s;
   return ValidateFlowDefinition(flow.definition_json(), flow.id(), flow.version());
 }
 

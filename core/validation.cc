@@ -1,5 +1,7 @@
 #include "core/validation.h"
 
+#include <limits>
+
 #include "absl/strings/str_cat.h"
 
 namespace flowmonkey {
@@ -56,6 +58,30 @@ absl::Status ValidateText(absl::string_view value, absl::string_view field, size
 absl::Status ValidateNonNegative(int64_t value, absl::string_view field) {
   if (value < 0) return absl::InvalidArgumentError(absl::StrCat(field, ": must not be negative"));
   return absl::OkStatus();
+}
+
+absl::Status ValidateTimestamp(int64_t value, absl::string_view field) {
+  if (value < 0 || value > kMaxTimestampMs) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(field, ": must be between 0 and ", kMaxTimestampMs,
+                     " (milliseconds since the epoch, at most 9999-12-31T23:59:59.999Z)"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ValidateDuration(int64_t value, absl::string_view field, int64_t min_ms,
+                              int64_t max_ms) {
+  if (value < min_ms || value > max_ms) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(field, ": must be between ", min_ms, " and ", max_ms, " milliseconds"));
+  }
+  return absl::OkStatus();
+}
+
+int64_t SaturatingAdd(int64_t a, int64_t b) {
+  int64_t sum;
+  if (!__builtin_add_overflow(a, b, &sum)) return sum;
+  return b > 0 ? std::numeric_limits<int64_t>::max() : std::numeric_limits<int64_t>::min();
 }
 
 absl::StatusOr<int32_t> EffectiveLimit(int32_t limit) {

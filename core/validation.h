@@ -19,6 +19,11 @@ inline constexpr size_t kMaxTextBytes = 4096;
 inline constexpr int32_t kDefaultLimit = 100;
 inline constexpr int32_t kMaxLimit = 10'000;
 inline constexpr int kMaxJsonDepth = 64;
+// Every timestamp a client sends is 0..kMaxTimestampMs (9999-12-31T23:59:59.999Z) and every
+// duration at most kMaxDurationMs (100 years), so no timestamp + duration sum can overflow
+// int64 anywhere (C++ or SQL).
+inline constexpr int64_t kMaxTimestampMs = 253'402'300'799'999;
+inline constexpr int64_t kMaxDurationMs = 100LL * 365 * 24 * 60 * 60 * 1000;
 
 // A required identifier: 1..kMaxIdBytes bytes of valid UTF-8 with no control characters.
 absl::Status ValidateId(absl::string_view value, absl::string_view field);
@@ -27,8 +32,15 @@ absl::Status ValidateOptionalId(absl::string_view value, absl::string_view field
 // Free text up to max_bytes: valid UTF-8 without NUL (PostgreSQL text cannot hold NUL).
 absl::Status ValidateText(absl::string_view value, absl::string_view field,
                           size_t max_bytes = kMaxTextBytes);
-// A timestamp or duration in milliseconds that must not be negative.
+// A count or id that must not be negative.
 absl::Status ValidateNonNegative(int64_t value, absl::string_view field);
+// Milliseconds since the epoch: 0..kMaxTimestampMs.
+absl::Status ValidateTimestamp(int64_t value, absl::string_view field);
+// A duration in milliseconds: min_ms..max_ms.
+absl::Status ValidateDuration(int64_t value, absl::string_view field, int64_t min_ms = 1,
+                              int64_t max_ms = kMaxDurationMs);
+// a + b, saturated at the int64 range (for sums of already validated times).
+int64_t SaturatingAdd(int64_t a, int64_t b);
 // 0 → kDefaultLimit; negative or above kMaxLimit → INVALID_ARGUMENT.
 absl::StatusOr<int32_t> EffectiveLimit(int32_t limit);
 

@@ -43,6 +43,12 @@ void FuzzRequest(const uint8_t* data, size_t size) {
     Check(flowmonkey::ValidateJson(execution.context_json(), "c", flowmonkey::JsonKind::kObject)
               .ok());
     Check(flowmonkey::ExecutionStatusName(execution.status()).has_value());
+    // Every time + duration sum the stores compute fits int64 (UBSan would also trap it).
+    int64_t sum;
+    const auto& t = execution.timeout_config();
+    Check(!__builtin_add_overflow(execution.created_at(), flowmonkey::kMaxDurationMs, &sum));
+    Check(!__builtin_add_overflow(execution.created_at(), t.execution_timeout_ms(), &sum));
+    Check(!__builtin_add_overflow(execution.wait_started_at(), t.wait_timeout_ms(), &sum));
   }
   if (request.has_expected_version()) {
     (void)flowmonkey::ValidateExpectedVersion(request.expected_version());

@@ -137,18 +137,21 @@ absl::StatusOr<v1::CreateExecutionResponse> PgExecutionStore::Create(
     const v1::CreateExecutionRequest& request) {
   if (!request.has_execution()) return absl::InvalidArgumentError("execution: required");
   if (auto s = ValidateExecution(request.execution()); !s.ok()) return s;
-  if (request.has_idempotency_window_ms() && request.idempotency_window_ms() <= 0) {
-    return absl::InvalidArgumentError("idempotency_window_ms: must be positive");
+  if (request.has_idempotency_window_ms()) {
+    if (auto s = ValidateDuration(request.idempotency_window_ms(), "idempotency_window_ms");
+        !s.ok()) {
+      return s;
+    }
   }
   const int64_t now = NowMs();
   v1::Execution execution = request.execution();
   if (execution.created_at() == 0) execution.set_created_at(now);
   if (execution.updated_at() == 0) execution.set_updated_at(now);
   if (execution.has_idempotency_key() && !execution.has_idempotency_expires_at()) {
-    execution.set_idempotency_expires_at(
-        execution.created_at() +
-        (request.has_idempotency_window_ms() ? request.idempotency_window_ms()
-                                             : kDefaultIdempotencyWindowMs));
+    execution.set_idempotency_expires_at(SaturatingAdd(
+        execution.created_at(), request.has_idempotency_window_ms()
+                                    ? request.idempotency_window_ms()
+                                    : kDefaultIdempotencyWindowMs));
   }
   if (execution.has_idempotency_key()) return CreateWithKey(execution, now);
 

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <limits>
 #include <set>
 #include <string>
 #include <thread>
@@ -11,6 +12,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "core/clock.h"
+#include "core/validation.h"
 #include "nlohmann/json.hpp"
 #include "tests/support/backends.h"
 
@@ -208,6 +210,51 @@ TYPED_TEST(ExecutionStoreTest, IdempotentCreateReturnsTheFirstExecution) {
   // The same key for another flow is another key.
   request.mutable_execution()->set_flow_id("other-flow");
   EXPECT_TRUE(this->store().Create(request)->created());
+}
+
+// jsonb keeps any JSON number exactly; a double cannot. Such numbers are valid input, and
+// an invalid 200 kB number is refused with a short message (a long one breaks clients).
+TYPED_TEST(ExecutionStoreTest, NumbersBeyondDoubleAreStoredAndErrorsStayShort) {
+  const std::string nines(5000, '9');
+  v1::Execution e = MakeExecution("exec-big-numbers");
+  e.set_context_json(R"({"big":1e400,"long":)" + nines + "}");
+  this->Create(e);
+  auto got = this->Get("exec-big-numbers");
+  ASSERT_TRUE(got.ok()) << got.status();
+  EXPECT_NE(got->context_json().find(nines), std::string::npos);
+  v1::CreateExecutionRequest bad;
+  *bad.mutable_execution() = MakeExecution("exec-bad-number");
+  bad.mutable_execution()->set_context_json(R"({"n":)" + std::string(200000, '9') + "x}");
+  const absl::Status status = this->store().Create(bad).status();
+  EXPECT_EQ(status.code(), StatusCode::kInvalidArgument);
+  EXPECT_LT(status.message().size(), 1024u);
+  EXPECT_NE(status.message().find("context_json"), std::string::npos) << status;
+}
+
+// The largest accepted window and time: the expiry is their exact sum (no overflow), and
+// the key blocks a second execution.
+TYPED_TEST(ExecutionStoreTest, IdempotencyWindowAtItsLimitKeepsTheKeyAlive) {
+  v1::CreateExecutionRequest request;
+  *request.mutable_execution() = MakeExecution("exec-window-1");
+  request.mutable_execution()->set_idempotency_key("window-limit");
+  request.set_idempotency_window_ms(kMaxDurationMs);
+  auto first = this->store().Create(request);
+  ASSERT_TRUE(first.ok()) << first.status();
+  EXPECT_EQ(first->execution().idempotency_expires_at(),
+            first->execution().created_at() + kMaxDurationMs);
+  request.mutable_execution()->set_id("exec-window-2");
+  auto second = this->store().Create(request);
+  ASSERT_TRUE(second.ok()) << second.status();
+  EXPECT_FALSE(second->created());
+  EXPECT_EQ(second->execution().id(), "exec-window-1");
+  // Timestamps and timeouts at their limits are stored (the derived deadlines fit BIGINT).
+  v1::Execution edge = MakeExecution("exec-time-limits");
+  edge.set_created_at(kMaxTimestampMs);
+  edge.set_wait_started_at(kMaxTimestampMs);
+  edge.mutable_timeout_config()->set_execution_timeout_ms(kMaxDurationMs);
+  edge.mutable_timeout_config()->set_wait_timeout_ms(kMaxDurationMs);
+  this->Create(edge);
+  EXPECT_EQ(this->Get("exec-time-limits")->created_at(), kMaxTimestampMs);
 }
 
 TYPED_TEST(ExecutionStoreTest, ExpiredIdempotencyKeyNeverBlocks) {
@@ -624,6 +671,44 @@ std::vector<BadRequest> BadRequests() {
          v1::FindChildrenRequest r;
          r.set_parent_execution_id("a\tb");
          return Call(&ExecutionStore::FindChildren, s, r);
+       }},
+      {"create: idempotency window overflows a time", kInvalid,
+       [](ExecutionStore& s) {
+         v1::CreateExecutionRequest r;
+         *r.mutable_execution() = MakeExecution("bad-input");
+         r.mutable_execution()->set_idempotency_key("k-overflow");
+         r.set_idempotency_window_ms(std::numeric_limits<int64_t>::max());
+         return Call(&ExecutionStore::Create, s, r);
+       }},
+      {"create: created_at past year 9999", kInvalid,
+       [](ExecutionStore& s) {
+         return CreateWith(s, [](E& e) { e.set_created_at(std::numeric_limits<int64_t>::max()); });
+       }},
+      {"create: wake_at past year 9999", kInvalid,
+       [](ExecutionStore& s) {
+         return CreateWith(s, [](E& e) { e.set_wake_at(kMaxTimestampMs + 1); });
+       }},
+      {"create: execution timeout over 100 years", kInvalid,
+       [](ExecutionStore& s) {
+         return CreateWith(s, [](E& e) {
+           e.mutable_timeout_config()->set_execution_timeout_ms(
+               std::numeric_limits<int64_t>::max());
+         });
+       }},
+      {"save: wait timeout over 100 years", kInvalid,
+       [](ExecutionStore& s) {
+         return SaveWith(s, [](v1::SaveExecutionRequest& r) {
+           r.mutable_execution()->set_wait_started_at(kMaxTimestampMs);
+           r.mutable_execution()->mutable_timeout_config()->set_wait_timeout_ms(kMaxDurationMs + 1);
+         });
+       }},
+      {"save: negative cancelled_at", kInvalid,
+       [](ExecutionStore& s) {
+         return SaveWith(s, [](v1::SaveExecutionRequest& r) {
+           auto* c = r.mutable_execution()->mutable_cancellation();
+           c->set_source(v1::CANCELLATION_SOURCE_USER);
+           c->set_cancelled_at(std::numeric_limits<int64_t>::min());
+         });
        }},
       {"timed-out waits: limit over maximum", kInvalid,
        [](ExecutionStore& s) {

@@ -49,6 +49,21 @@ TEST(GrpcStatus, RoundTripsEveryCode) {
   EXPECT_TRUE(ToGrpcStatus(absl::OkStatus()).ok());
 }
 
+TEST(GrpcStatus, CutsLongMessagesOnACharacterBoundary) {
+  const std::string long_message = "field: " + std::string(5000, 'x') + "\u00e9";
+  const grpc::Status cut = ToGrpcStatus(absl::InvalidArgumentError(long_message));
+  EXPECT_LE(cut.error_message().size(), kMaxStatusMessageBytes);
+  EXPECT_EQ(cut.error_message().substr(0, 7), "field: ");
+  EXPECT_EQ(cut.error_message().substr(cut.error_message().size() - 3), "...");
+  std::string two_byte;
+  for (int i = 0; i < 1000; ++i) two_byte += "\u00e9";
+  const std::string m = ToGrpcStatus(absl::NotFoundError("a" + two_byte)).error_message();
+  EXPECT_LE(m.size(), kMaxStatusMessageBytes);
+  // Cut between characters: what precedes "..." is "a" and whole two-byte characters.
+  EXPECT_EQ((m.size() - 3 - 1) % 2, 0u);
+  EXPECT_EQ(ToGrpcStatus(absl::NotFoundError("short")).error_message(), "short");
+}
+
 TEST(TablePrefix, AcceptsOnlySafeNames) {
   EXPECT_TRUE(ValidateTablePrefix("fm_").ok());
   EXPECT_TRUE(ValidateTablePrefix("tenant2_").ok());

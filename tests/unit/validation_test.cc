@@ -2,7 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdint>
 #include <string>
+#include <vector>
 
 #include "core/execution_rules.h"
 
@@ -102,6 +104,42 @@ TEST(ValidateJson, LimitsNestingDepth) {
   EXPECT_TRUE(ValidateJson(ok, "f", JsonKind::kAny).ok());
   const std::string deep = std::string(100000, '[') + std::string(100000, ']');
   EXPECT_EQ(ValidateJson(deep, "f", JsonKind::kAny).code(), absl::StatusCode::kInvalidArgument);
+}
+
+TEST(ValidateTimes, BoundTimestampsAndDurationsSoSumsCannotOverflow) {
+  EXPECT_TRUE(ValidateTimestamp(0, "t").ok());
+  EXPECT_TRUE(ValidateTimestamp(kMaxTimestampMs, "t").ok());
+  EXPECT_EQ(ValidateTimestamp(-1, "t").code(), absl::StatusCode::kInvalidArgument);
+  const absl::Status over = ValidateTimestamp(kMaxTimestampMs + 1, "execution.wake_at");
+  EXPECT_EQ(over.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(over.message().find("execution.wake_at"), std::string::npos);
+  EXPECT_TRUE(ValidateDuration(kMaxDurationMs, "d").ok());
+  EXPECT_EQ(ValidateDuration(0, "d").code(), absl::StatusCode::kInvalidArgument);
+  const absl::Status huge = ValidateDuration(INT64_MAX, "idempotency_window_ms");
+  EXPECT_NE(huge.message().find("idempotency_window_ms"), std::string::npos);
+  EXPECT_LT(kMaxTimestampMs, INT64_MAX - kMaxDurationMs);
+  EXPECT_EQ(SaturatingAdd(INT64_MAX, 1), INT64_MAX);
+  EXPECT_EQ(SaturatingAdd(INT64_MIN, -1), INT64_MIN);
+  EXPECT_EQ(SaturatingAdd(5, -7), -2);
+}
+
+TEST(ValidateExecution, RejectsTimesOutOfRange) {
+  v1::Execution e;
+  e.set_id("e");
+  e.set_flow_id("f");
+  e.set_flow_version("1");
+  e.set_current_step_id("s");
+  e.set_status(v1::EXECUTION_STATUS_RUNNING);
+  ASSERT_TRUE(ValidateExecution(e).ok());
+  v1::Execution late = e;
+  late.set_idempotency_expires_at(INT64_MAX);
+  EXPECT_EQ(ValidateExecution(late).code(), absl::StatusCode::kInvalidArgument);
+  v1::Execution long_wait = e;
+  long_wait.mutable_timeout_config()->set_wait_timeout_ms(INT64_MAX);
+  EXPECT_EQ(ValidateExecution(long_wait).code(), absl::StatusCode::kInvalidArgument);
+  v1::Execution error_time = e;
+  error_time.mutable_error()->set_timestamp(INT64_MAX);
+  EXPECT_EQ(ValidateExecution(error_time).code(), absl::StatusCode::kInvalidArgument);
 }
 
 TEST(ValidateId, RejectsEmptyLongControlAndInvalidUtf8) {
