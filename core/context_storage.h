@@ -14,6 +14,7 @@
 #include <string>
 
 #include "absl/status/status.h"
+#include "absl/functional/function_ref.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "flowmonkey/v1/context.pb.h"
@@ -32,6 +33,18 @@ class ContextStorage {
 
   // Stores or overwrites value.value_json under (execution_id, key).
   virtual absl::StatusOr<v1::ContextReference> Set(const v1::ContextValue& value) = 0;
+  // Set, unless still_wanted() answers false just before the value would be committed:
+  // then nothing is stored (the previous value stays) and the answer is CANCELLED. The
+  // gRPC adapter passes "the call was not cancelled", so a stream that failed while the
+  // value was written is never acknowledged nor stored. The default checks before Set;
+  // the PostgreSQL store checks inside its transaction, after the write, before COMMIT.
+  // The value is taken by value so that a large one can be moved, not copied, to the
+  // database driver.
+  virtual absl::StatusOr<v1::ContextReference> SetUnlessCancelled(
+      v1::ContextValue value, absl::FunctionRef<bool()> still_wanted) {
+    if (!still_wanted()) return absl::CancelledError("the call ended before the value was stored");
+    return Set(value);
+  }
   // The value with its reference; NOT_FOUND when absent.
   virtual absl::StatusOr<v1::ContextValue> Get(const v1::GetContextRequest& request) = 0;
   virtual absl::StatusOr<v1::DeleteContextResponse> Delete(

@@ -65,6 +65,10 @@ ABSL_FLAG(std::string, metrics_listen, EnvOr("FM_METRICS_LISTEN", ""),
           "host:port for the Prometheus /metrics endpoint, off when empty (env FM_METRICS_LISTEN)");
 ABSL_FLAG(int64_t, max_context_bytes, EnvIntOr("FM_MAX_CONTEXT_BYTES", 64 * 1024 * 1024),
           "largest context value in bytes, at most 256 MiB (env FM_MAX_CONTEXT_BYTES)");
+ABSL_FLAG(int64_t, max_inflight_context_bytes,
+          EnvIntOr("FM_MAX_INFLIGHT_CONTEXT_BYTES", 128 * 1024 * 1024),
+          "bytes of context values all calls in flight may hold (Set and Get), beyond it "
+          "RESOURCE_EXHAUSTED; at least --max-context-bytes (env FM_MAX_INFLIGHT_CONTEXT_BYTES)");
 ABSL_FLAG(bool, migrate, true, "apply pending migrations at start-up");
 ABSL_FLAG(int, maintenance_interval_ms, EnvIntOr("FM_MAINTENANCE_INTERVAL_MS", 30000),
           "background maintenance every this many ms, 0 = off: requeue or fail stalled jobs, "
@@ -112,6 +116,7 @@ int main(int argc, char** argv) {
   options.prepare_statements = absl::GetFlag(FLAGS_prepare_statements);
   options.migrate_on_start = absl::GetFlag(FLAGS_migrate);
   options.max_context_bytes = absl::GetFlag(FLAGS_max_context_bytes);
+  options.max_inflight_context_bytes = absl::GetFlag(FLAGS_max_inflight_context_bytes);
   options.drain_timeout = absl::Milliseconds(absl::GetFlag(FLAGS_drain_timeout_ms));
   options.shutdown_grace = absl::Milliseconds(absl::GetFlag(FLAGS_shutdown_grace_ms));
   options.security.tls_cert_file = absl::GetFlag(FLAGS_tls_cert);

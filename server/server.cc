@@ -96,7 +96,8 @@ struct Server::Parts {
             executor),
         event_service(events, executor),
         flow_service(flows, executor),
-        context_service(contexts, executor, options.max_context_bytes),
+        context_budget(options.max_inflight_context_bytes),
+        context_service(contexts, executor, options.max_context_bytes, context_budget),
         job_service(jobs, executor),
         token_service(tokens, executor) {}
 
@@ -121,6 +122,7 @@ struct Server::Parts {
   rpc::AdminService admin_service;
   rpc::EventService event_service;
   rpc::FlowService flow_service;
+  rpc::ByteBudget context_budget;
   rpc::ContextService context_service;
   rpc::JobService job_service;
   rpc::ResumeTokenService token_service;
@@ -140,6 +142,10 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& optio
   if (options.max_context_bytes < 1 || options.max_context_bytes > kMaxContextBytesLimit) {
     return absl::InvalidArgumentError(
         absl::StrCat("max context bytes: must be between 1 and ", kMaxContextBytesLimit));
+  }
+  if (options.max_inflight_context_bytes < options.max_context_bytes) {
+    return absl::InvalidArgumentError(
+        "max in-flight context bytes: must be at least the max context bytes (one value)");
   }
   std::unique_ptr<Server> server(new Server());
   server->options_ = options;

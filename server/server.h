@@ -33,6 +33,9 @@ struct ServerOptions {
   bool migrate_on_start = true;
   // Largest context value (ContextStorage.Set); above it RESOURCE_EXHAUSTED. At most 256 MiB.
   int64_t max_context_bytes = 64LL * 1024 * 1024;
+  // Bytes of context values all calls in flight may hold together (Set streaming in, Get
+  // streaming out); beyond it RESOURCE_EXHAUSTED. At least max_context_bytes.
+  int64_t max_inflight_context_bytes = 128LL * 1024 * 1024;
   // How long start-up keeps retrying an unreachable database before giving up.
   absl::Duration startup_timeout = absl::Seconds(30);
   absl::Duration health_interval = absl::Seconds(1);

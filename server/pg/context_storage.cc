@@ -1,6 +1,7 @@
 #include "server/pg/context_storage.h"
 
 #include <pqxx/nontransaction>
+#include <pqxx/transaction>
 #include <pqxx/result>
 
 #include "absl/strings/str_cat.h"
@@ -53,6 +54,11 @@ PgContextStorage::PgContextStorage(ConnectionPool& pool, int64_t max_bytes)
 }
 
 absl::StatusOr<v1::ContextReference> PgContextStorage::Set(const v1::ContextValue& value) {
+  return SetUnlessCancelled(value, [] { return true; });
+}
+
+absl::StatusOr<v1::ContextReference> PgContextStorage::SetUnlessCancelled(
+    v1::ContextValue value, absl::FunctionRef<bool()> still_wanted) {
   absl::StatusOr<std::string> summary = ValidateContextValue(value, max_bytes_);
   if (!summary.ok()) return summary.status();
   v1::ContextReference reference;
@@ -61,13 +67,22 @@ absl::StatusOr<v1::ContextReference> PgContextStorage::Set(const v1::ContextValu
   reference.set_key(value.key());
   reference.set_summary(*std::move(summary));
   reference.set_size_bytes(static_cast<int64_t>(value.value_json().size()));
-  Params params;
-  params.Add(value.execution_id()).Add(value.key()).Add(value.value_json());
-  params.Add(reference.summary()).Add(reference.size_bytes()).Add(NowMs());
+  const int64_t now = NowMs();
   absl::StatusOr<v1::ContextReference> result = pool_.Run<v1::ContextReference>(
       "set context value", [&](Session& s) -> absl::StatusOr<v1::ContextReference> {
-        pqxx::nontransaction tx(s.connection());
-        const pqxx::row row = s.Exec(tx, kSet, params).at(0);
+        pqxx::work tx(s.connection());
+        // The value is moved to the driver, not copied (it may be 64 MiB; libpq copies it
+        // once more into its send buffer). Run never calls this twice.
+        const pqxx::row row =
+            s.ExecArgs(tx, kSet, value.execution_id(), value.key(),
+                       std::move(*value.mutable_value_json()), reference.summary(),
+                       reference.size_bytes(), now)
+                .at(0);
+        if (!still_wanted()) {
+          tx.abort();
+          return absl::CancelledError("the call ended before the value was stored");
+        }
+        tx.commit();
         reference.set_created_at(row[0].as<int64_t>());
         reference.set_updated_at(row[1].as<int64_t>());
         return reference;

@@ -17,6 +17,8 @@ class PgContextStorage : public ContextStorage {
   PgContextStorage(ConnectionPool& pool, int64_t max_bytes = kDefaultMaxContextBytes);
 
   absl::StatusOr<v1::ContextReference> Set(const v1::ContextValue& value) override;
+  absl::StatusOr<v1::ContextReference> SetUnlessCancelled(
+      v1::ContextValue value, absl::FunctionRef<bool()> still_wanted) override;
   absl::StatusOr<v1::ContextValue> Get(const v1::GetContextRequest& request) override;
   absl::StatusOr<v1::DeleteContextResponse> Delete(
       const v1::DeleteContextRequest& request) override;

@@ -55,6 +55,10 @@ class Session {
   pqxx::connection& connection() { return *connection_; }
   pqxx::result Exec(pqxx::transaction_base& tx, const Statement& statement,
                     const Params& params = Params());
+  // Exec with the parameters as arguments: an rvalue std::string is moved into the driver
+  // rather than copied (Params copies).
+  template <typename... Args>
+  pqxx::result ExecArgs(pqxx::transaction_base& tx, const Statement& statement, Args&&... args);
 
  private:
   friend class ConnectionPool;
@@ -114,6 +118,15 @@ class ConnectionPool {
   uint64_t generation_ = 1;  // bumped on every connection loss
   std::atomic<int> in_use_{0};
 };
+
+template <typename... Args>
+pqxx::result Session::ExecArgs(pqxx::transaction_base& tx, const Statement& statement,
+                               Args&&... args) {
+  if (pool_->options_.prepare_statements) {
+    return tx.exec_prepared(std::string(statement.name), std::forward<Args>(args)...);
+  }
+  return tx.exec_params(pool_->SqlFor(statement.name), std::forward<Args>(args)...);
+}
 
 template <typename T>
 absl::StatusOr<T> ConnectionPool::Run(std::string_view what,
