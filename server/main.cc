@@ -3,6 +3,7 @@
 //   flowmonkey-server [flags]           migrate, then serve until SIGTERM/SIGINT
 //   flowmonkey-server migrate [flags]   apply pending migrations and exit
 
+#include <malloc.h>
 #include <signal.h>
 
 #include <algorithm>
@@ -98,6 +99,11 @@ int main(int argc, char** argv) {
   // Debian's abseil is built with mutex deadlock detection on: a global cycle graph updated
   // on every lock of every absl::Mutex (gRPC's included). It showed in profiles; turn it off.
   absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
+  // glibc raises its mmap threshold after a large block is freed, so later large context
+  // values come from per-thread arenas that keep the memory (1.1 GiB idle after 24 values
+  // of 20 MiB). A fixed 1 MiB threshold maps every large block and unmaps it when freed.
+  // See docs/adr/0006-context-memory.md.
+  mallopt(M_MMAP_THRESHOLD, 1024 * 1024);
   std::vector<std::string> normalized = NormalizeFlagNames(argc, argv);
   std::vector<char*> raw;
   for (auto& arg : normalized) raw.push_back(arg.data());

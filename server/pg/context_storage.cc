@@ -41,6 +41,10 @@ v1::ContextReference ReferenceFromRow(const pqxx::row& row, int offset,
   return reference;
 }
 
+// A connection that carried a value this large is closed after use: libpq keeps its send
+// and receive buffers at their largest size for the connection's lifetime.
+constexpr int64_t kRetireAfterBytes = 1024 * 1024;
+
 absl::Status ValidateKey(const std::string& execution_id, const std::string& key) {
   if (auto s = ValidateId(execution_id, "execution_id"); !s.ok()) return s;
   return ValidateId(key, "key");
@@ -70,6 +74,7 @@ absl::StatusOr<v1::ContextReference> PgContextStorage::SetUnlessCancelled(
   const int64_t now = NowMs();
   absl::StatusOr<v1::ContextReference> result = pool_.Run<v1::ContextReference>(
       "set context value", [&](Session& s) -> absl::StatusOr<v1::ContextReference> {
+        if (reference.size_bytes() >= kRetireAfterBytes) s.RetireAfterUse();
         pqxx::work tx(s.connection());
         // The value is moved to the driver, not copied (it may be 64 MiB; libpq copies it
         // once more into its send buffer). Run never calls this twice.
@@ -97,22 +102,29 @@ absl::StatusOr<v1::ContextValue> PgContextStorage::Get(const v1::GetContextReque
   if (auto s = ValidateKey(request.execution_id(), request.key()); !s.ok()) return s;
   Params params;
   params.Add(request.execution_id()).Add(request.key());
-  return pool_.Run<v1::ContextValue>(
-      "get context value", [&](Session& s) -> absl::StatusOr<v1::ContextValue> {
+  // The rows outlive the connection: a large value's connection is closed (freeing libpq's
+  // receive buffer) before the value is copied out of the result.
+  absl::StatusOr<pqxx::result> rows = pool_.Run<pqxx::result>(
+      "get context value", [&](Session& s) -> absl::StatusOr<pqxx::result> {
         pqxx::nontransaction tx(s.connection());
-        const pqxx::result rows = s.Exec(tx, kGet, params);
-        if (rows.empty()) {
-          return absl::NotFoundError(absl::StrCat(
-              "context value ", ContextRef(request.execution_id(), request.key()), " not found"));
+        pqxx::result result = s.Exec(tx, kGet, params);
+        if (!result.empty() && result[0][0].size() >= static_cast<size_t>(kRetireAfterBytes)) {
+          s.RetireAfterUse();
         }
-        v1::ContextValue value;
-        value.set_execution_id(request.execution_id());
-        value.set_key(request.key());
-        value.set_value_json(rows[0][0].c_str(), rows[0][0].size());
-        *value.mutable_reference() =
-            ReferenceFromRow(rows[0], 1, request.execution_id(), request.key());
-        return value;
+        return result;
       });
+  if (!rows.ok()) return rows.status();
+  if (rows->empty()) {
+    return absl::NotFoundError(absl::StrCat(
+        "context value ", ContextRef(request.execution_id(), request.key()), " not found"));
+  }
+  const pqxx::row row = (*rows)[0];
+  v1::ContextValue value;
+  value.set_execution_id(request.execution_id());
+  value.set_key(request.key());
+  value.set_value_json(row[0].c_str(), row[0].size());
+  *value.mutable_reference() = ReferenceFromRow(row, 1, request.execution_id(), request.key());
+  return value;
 }
 
 absl::StatusOr<v1::DeleteContextResponse> PgContextStorage::Delete(

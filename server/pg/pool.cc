@@ -116,12 +116,14 @@ absl::Status ConnectionPool::EnsureReady(Slot& slot) {
   }
 }
 
-void ConnectionPool::Release(Slot* slot, bool broken) {
+void ConnectionPool::Release(Slot* slot, bool broken, bool retire) {
   {
     std::lock_guard lock(mu_);
     if (broken) {
       slot->connection.reset();
       ++generation_;  // connections opened before the loss are probably dead too
+    } else if (retire) {
+      slot->connection.reset();
     }
     slot->busy = false;
   }

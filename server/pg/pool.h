@@ -59,6 +59,9 @@ class Session {
   // rather than copied (Params copies).
   template <typename... Args>
   pqxx::result ExecArgs(pqxx::transaction_base& tx, const Statement& statement, Args&&... args);
+  // Closes this connection when it goes back to the pool (a fresh one replaces it): after
+  // a large value went through it, since libpq never shrinks its send and receive buffers.
+  void RetireAfterUse() { retire_ = true; }
 
  private:
   friend class ConnectionPool;
@@ -66,6 +69,7 @@ class Session {
       : pool_(pool), connection_(connection) {}
   ConnectionPool* pool_;
   pqxx::connection* connection_;
+  bool retire_ = false;
 };
 
 class ConnectionPool {
@@ -105,7 +109,9 @@ class ConnectionPool {
   };
 
   absl::StatusOr<Slot*> Acquire();
-  void Release(Slot* slot, bool broken);
+  // broken: the connection was lost (and probably every one opened before it);
+  // retire: this one is closed on purpose (Session::RetireAfterUse).
+  void Release(Slot* slot, bool broken, bool retire = false);
   absl::Status EnsureReady(Slot& slot);
   const std::string& SqlFor(std::string_view name);
 
@@ -136,10 +142,10 @@ absl::StatusOr<T> ConnectionPool::Run(std::string_view what,
   Session session(this, (*slot)->connection.get());
   try {
     absl::StatusOr<T> result = fn(session);
-    Release(*slot, false);
+    Release(*slot, false, session.retire_);
     return result;
   } catch (const std::exception& e) {
-    Release(*slot, IsConnectionLoss(e) || !(*slot)->connection->is_open());
+    Release(*slot, IsConnectionLoss(e) || !(*slot)->connection->is_open(), session.retire_);
     return StatusFromException(e, what);
   }
 }

@@ -235,14 +235,22 @@ TEST_F(ContextStreamTest, ValuesInFlightAreBounded) {
   v1::SetContextRequest first = Chunk("held", "[");
   first.set_total_size_bytes(1024 * 1024);
   ASSERT_TRUE(held->Write(first));
+  // (The held stream's first message may not have reached the server yet: try again
+  // until it has.)
   v1::SetContextResponse response;
-  grpc::ClientContext context;
-  auto writer = stub->Set(&context, &response);
   v1::SetContextRequest other = Chunk("other", "[1]");
   other.set_total_size_bytes(3);
-  writer->Write(other);
-  writer->WritesDone();
-  EXPECT_EQ(writer->Finish().error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+  grpc::Status refused;
+  for (int attempt = 0; attempt < 100; ++attempt) {
+    grpc::ClientContext context;
+    auto writer = stub->Set(&context, &response);
+    writer->Write(other);
+    writer->WritesDone();
+    refused = writer->Finish();
+    if (!refused.ok()) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  EXPECT_EQ(refused.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED) << refused.error_message();
   held_context.TryCancel();
   held->Finish();
   // Once the first call is over (the server releases its bytes when the call is done,
