@@ -35,6 +35,16 @@ constexpr const char* kServiceNames[] = {"", "flowmonkey.v1.ExecutionStore", "fl
                                           "flowmonkey.v1.EventStore", "flowmonkey.v1.FlowStore",
                                           "flowmonkey.v1.ContextStorage"};
 
+// Every service this server serves: the method labels of the metrics.
+std::vector<std::string> ServedServices() {
+  std::vector<std::string> services = {"grpc.health.v1.Health",
+                                       "grpc.reflection.v1alpha.ServerReflection"};
+  for (const char* name : kServiceNames) {
+    if (*name != '\0') services.emplace_back(name);
+  }
+  return services;
+}
+
 pg::PoolOptions PoolOptionsFrom(const ServerOptions& options) {
   pg::PoolOptions pool;
   pool.database_url = options.database_url;
@@ -173,7 +183,7 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& optio
     if (!server->parts_->metrics.Serve(options.metrics_listen)) {
       return absl::UnavailableError(absl::StrCat("cannot serve metrics on ", options.metrics_listen));
     }
-    creators.push_back(server->parts_->metrics.InterceptorFactory());
+    creators.push_back(server->parts_->metrics.InterceptorFactory(ServedServices()));
   }
   builder.experimental().SetInterceptorCreators(std::move(creators));
   builder.RegisterService(&server->parts_->execution_service);
