@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "google/protobuf/descriptor.h"
+#include "server/version.h"
 #include "spdlog/spdlog.h"
 
 namespace flowmonkey {
@@ -86,7 +87,7 @@ Metrics::Metrics()
       .Name("flowmonkey_build_info")
       .Help("Build information; always 1")
       .Register(*registry_)
-      .Add({{"version", FM_VERSION}})
+      .Add({{"version", Version()}})
       .Set(1);
 }
 

@@ -26,6 +26,7 @@
 #include "server/rpc/job_service.h"
 #include "server/rpc/parse_errors.h"
 #include "server/tenant_guard.h"
+#include "server/version.h"
 #include "spdlog/spdlog.h"
 
 namespace flowmonkey {
@@ -202,7 +203,11 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& optio
   if (options.maintenance_interval > absl::ZeroDuration()) {
     server->maintenance_thread_ = std::thread([s = server.get()] { s->RunMaintenance(); });
   }
-  spdlog::info("serving on port {}", server->port_);
+  spdlog::info("flowmonkey-server {} serving on port {} (--listen {}), metrics {}", Version(),
+               server->port_, options.listen,
+               options.metrics_listen.empty()
+                   ? std::string("off")
+                   : absl::StrCat("on http://", options.metrics_listen, "/metrics"));
   return server;
 }
 
