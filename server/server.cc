@@ -226,11 +226,12 @@ void Server::SetServing(bool serving) {
   {
     std::lock_guard lock(mu_);
     if (stopping_ && serving) return;  // never report SERVING again once draining
-    if (serving != serving_) {
+    if (serving != serving_ || !health_known_) {  // the first check is a change too
       spdlog::log(serving ? spdlog::level::info : spdlog::level::warn, "health: {}",
                   serving ? "SERVING (database reachable)" : "NOT_SERVING (database unreachable)");
     }
     serving_ = serving;
+    health_known_ = true;
   }
   auto* health = grpc_server_->GetHealthCheckService();
   for (const char* name : kServiceNames) health->SetServingStatus(name, serving);
