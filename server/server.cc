@@ -17,6 +17,7 @@
 #include "server/pg/maintenance.h"
 #include "server/pg/migrations.h"
 #include "server/pg/pool.h"
+#include "server/reflection_v1.h"
 #include "server/rpc/admin_service.h"
 #include "server/rpc/context_service.h"
 #include "server/rpc/event_service.h"
@@ -39,7 +40,8 @@ constexpr const char* kServiceNames[] = {"", "flowmonkey.v1.ExecutionStore", "fl
 // Every service this server serves: the method labels of the metrics.
 std::vector<std::string> ServedServices() {
   std::vector<std::string> services = {"grpc.health.v1.Health",
-                                       "grpc.reflection.v1alpha.ServerReflection"};
+                                       "grpc.reflection.v1alpha.ServerReflection",
+                                       "grpc.reflection.v1.ServerReflection"};
   for (const char* name : kServiceNames) {
     if (*name != '\0') services.emplace_back(name);
   }
@@ -135,6 +137,8 @@ struct Server::Parts {
   rpc::ContextService context_service;
   rpc::JobService job_service;
   rpc::ResumeTokenService token_service;
+  // gRPC's plugin serves v1alpha; this, v1 (server/reflection_v1.h).
+  ReflectionV1Service reflection_v1{ServedServices()};
 };
 
 absl::StatusOr<int> MigrateDatabase(const ServerOptions& options) {
@@ -194,6 +198,7 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& optio
   builder.RegisterService(&server->parts_->event_service);
   builder.RegisterService(&server->parts_->flow_service);
   builder.RegisterService(&server->parts_->context_service);
+  builder.RegisterService(&server->parts_->reflection_v1);
   server->grpc_server_ = builder.BuildAndStart();
   if (!server->grpc_server_ || server->port_ == 0) {
     return absl::UnavailableError(absl::StrCat("cannot listen on ", options.listen));
