@@ -2,6 +2,7 @@
 //
 //   flowmonkey-server [flags]           migrate, then serve until SIGTERM/SIGINT
 //   flowmonkey-server migrate [flags]   apply pending migrations and exit
+//   flowmonkey-server --help | --version
 
 #include <malloc.h>
 #include <signal.h>
@@ -17,20 +18,20 @@
 #include "absl/flags/parse.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/flags/usage.h"
+#include "absl/flags/usage_config.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "server/env.h"
 #include "server/server.h"
+#include "server/version.h"
 #include "spdlog/spdlog.h"
 
 namespace {
 
-std::string EnvOr(const char* name, const char* fallback) {
-  const char* value = std::getenv(name);
-  return value != nullptr && *value != '\0' ? value : fallback;
-}
-
-int EnvIntOr(const char* name, int fallback) {
-  const char* value = std::getenv(name);
-  return value != nullptr && *value != '\0' ? std::atoi(value) : fallback;
-}
+using flowmonkey::EnvBoolOr;
+using flowmonkey::EnvInt64Or;
+using flowmonkey::EnvIntOr;
+using flowmonkey::EnvOr;
 
 // Accepts --database-url as well as absl's --database_url: dashes in a flag's name (not in
 // its value) become underscores.
@@ -51,20 +52,24 @@ ABSL_FLAG(std::string, listen, EnvOr("FM_LISTEN", "0.0.0.0:50051"),
 ABSL_FLAG(std::string, database_url, EnvOr("DATABASE_URL", ""),
           "PostgreSQL connection string or URI (env DATABASE_URL)");
 ABSL_FLAG(int, pool_size, EnvIntOr("FM_POOL_SIZE", 16),
-          "PostgreSQL connections, and worker threads (env FM_POOL_SIZE)");
+          "PostgreSQL connections, 1 to 1000, opened lazily (env FM_POOL_SIZE)");
 ABSL_FLAG(std::string, table_prefix, EnvOr("FM_TABLE_PREFIX", "fm_"),
           "prefix of every table name (env FM_TABLE_PREFIX)");
 ABSL_FLAG(std::string, log_level, EnvOr("FM_LOG_LEVEL", "info"),
-          "trace, debug, info, warn, error (env FM_LOG_LEVEL); debug logs every request");
-ABSL_FLAG(bool, prepare_statements, EnvOr("FM_PREPARE_STATEMENTS", "true") != std::string("false"),
-          "use server-side prepared statements (off for PgBouncer without support for them)");
+          "trace, debug, info, warn, error, critical, off (env FM_LOG_LEVEL); debug logs "
+          "every request");
+ABSL_FLAG(bool, prepare_statements, EnvBoolOr("FM_PREPARE_STATEMENTS", true),
+          "use server-side prepared statements (off for PgBouncer without support for them) "
+          "(env FM_PREPARE_STATEMENTS)");
 ABSL_FLAG(int, workers, EnvIntOr("FM_WORKERS", 64),
-          "threads that run store calls and wait on group commits (env FM_WORKERS)");
-ABSL_FLAG(bool, batching, EnvOr("FM_BATCHING", "true") != std::string("false"),
-          "group commit: coalesce concurrent execution saves and gets (env FM_BATCHING)");
+          "threads that run store calls and wait on group commits; at least --pool-size are "
+          "started (env FM_WORKERS)");
+ABSL_FLAG(bool, batching, EnvBoolOr("FM_BATCHING", true),
+          "group commit: concurrent execution Saves and Gets, event Records and RecordBatches "
+          "and job Completes become one statement each (env FM_BATCHING)");
 ABSL_FLAG(std::string, metrics_listen, EnvOr("FM_METRICS_LISTEN", ""),
           "host:port for the Prometheus /metrics endpoint, off when empty (env FM_METRICS_LISTEN)");
-ABSL_FLAG(int64_t, max_context_bytes, EnvIntOr("FM_MAX_CONTEXT_BYTES", 64 * 1024 * 1024),
+ABSL_FLAG(int64_t, max_context_bytes, EnvInt64Or("FM_MAX_CONTEXT_BYTES", 64 * 1024 * 1024),
           "largest context value in bytes, at most 256 MiB (env FM_MAX_CONTEXT_BYTES)");
 ABSL_FLAG(int64_t, max_inflight_context_bytes,
           EnvIntOr("FM_MAX_INFLIGHT_CONTEXT_BYTES", 128 * 1024 * 1024),
@@ -94,8 +99,41 @@ ABSL_FLAG(int, max_message_bytes, EnvIntOr("FM_MAX_MESSAGE_BYTES", 4 * 1024 * 10
           "largest request accepted; larger ones get RESOURCE_EXHAUSTED (env "
           "FM_MAX_MESSAGE_BYTES)");
 
+namespace {
+
+// --help lists the flags of this file: abseil's default matches none of them, because it
+// looks for flags in a file named after the program. --helpfull still lists every flag.
+void ConfigureUsage() {
+  absl::FlagsUsageConfig config;
+  config.contains_help_flags = [](absl::string_view file) {
+    return absl::EndsWith(file, "server/main.cc");
+  };
+  config.contains_helpshort_flags = config.contains_help_flags;
+  config.version_string = [] {
+    return absl::StrCat("flowmonkey-server ", flowmonkey::Version(), "\n");
+  };
+  absl::SetFlagsUsageConfig(config);
+  absl::SetProgramUsageMessage(
+      "flowmonkey-server [migrate] [--flags]\n\n"
+      "Serves the FlowMonkey Store gRPC API over PostgreSQL; `migrate` applies pending\n"
+      "migrations and exits. Dashes and underscores in flag names are equivalent\n"
+      "(--database-url = --database_url); most flags have an FM_* environment fallback.");
+}
+
+// An environment value that does not parse (FM_POOL_SIZE=abc) stops start-up rather than
+// becoming 0 or the default: the operator meant something by it.
+bool ReportEnvProblems() {
+  const std::vector<std::string> problems = flowmonkey::EnvProblems();
+  for (const std::string& problem : problems) {
+    std::cerr << "flowmonkey-server: invalid environment variable " << problem << "\n";
+  }
+  return !problems.empty();
+}
+
+}  // namespace
+
 int main(int argc, char** argv) {
-  absl::SetProgramUsageMessage("flowmonkey-server [migrate] [--flags]");
+  ConfigureUsage();
   // Debian's abseil is built with mutex deadlock detection on: a global cycle graph updated
   // on every lock of every absl::Mutex (gRPC's included). It showed in profiles; turn it off.
   absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
@@ -108,7 +146,15 @@ int main(int argc, char** argv) {
   std::vector<char*> raw;
   for (auto& arg : normalized) raw.push_back(arg.data());
   std::vector<char*> args = absl::ParseCommandLine(static_cast<int>(raw.size()), raw.data());
-  spdlog::set_level(spdlog::level::from_str(absl::GetFlag(FLAGS_log_level)));
+  const std::string log_level = absl::GetFlag(FLAGS_log_level);
+  const spdlog::level::level_enum level = spdlog::level::from_str(log_level);
+  if (level == spdlog::level::off && log_level != "off") {
+    // spdlog maps an unknown name to "off", which would hide every error that follows.
+    std::cerr << "flowmonkey-server: --log-level " << log_level
+              << ": not one of trace, debug, info, warn, error, critical, off\n";
+    return 2;
+  }
+  spdlog::set_level(level);
   setenv("PGCONNECT_TIMEOUT", "2", /*overwrite=*/0);  // fail fast while the database is down
 
   flowmonkey::ServerOptions options;
@@ -132,6 +178,7 @@ int main(int argc, char** argv) {
   options.max_message_bytes = absl::GetFlag(FLAGS_max_message_bytes);
   options.maintenance_interval =
       absl::Milliseconds(absl::GetFlag(FLAGS_maintenance_interval_ms));
+  if (ReportEnvProblems()) return 2;  // after every GetFlag: each default has been computed
   if (options.database_url.empty()) {
     std::cerr << "flowmonkey-server: set --database-url or DATABASE_URL\n";
     return 2;

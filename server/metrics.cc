@@ -3,6 +3,8 @@
 #include <chrono>
 
 #include "absl/strings/str_cat.h"
+#include "google/protobuf/descriptor.h"
+#include "server/version.h"
 #include "spdlog/spdlog.h"
 
 namespace flowmonkey {
@@ -18,11 +20,16 @@ constexpr const char* kCodeNames[] = {
     "FAILED_PRECONDITION", "ABORTED",  "OUT_OF_RANGE",      "UNIMPLEMENTED",    "INTERNAL",
     "UNAVAILABLE", "DATA_LOSS",        "UNAUTHENTICATED"};
 
+// Any client can send any path: labelling each one would let a client grow the scrape (and
+// our memory) without bound, one series per name.
+const std::string kUnknownMethod = "unknown";
+
 // Times one RPC from its arrival to the status it sends.
 class RpcInterceptor : public grpc::experimental::Interceptor {
  public:
-  RpcInterceptor(Metrics& metrics, std::string method)
-      : metrics_(metrics), method_(std::move(method)), start_(std::chrono::steady_clock::now()) {}
+  // `method` outlives the call: it points into the factory's set or at kUnknownMethod.
+  RpcInterceptor(Metrics& metrics, const std::string& method)
+      : metrics_(metrics), method_(method), start_(std::chrono::steady_clock::now()) {}
 
   void Intercept(grpc::experimental::InterceptorBatchMethods* methods) override {
     using grpc::experimental::InterceptionHookPoints;
@@ -36,20 +43,24 @@ class RpcInterceptor : public grpc::experimental::Interceptor {
 
  private:
   Metrics& metrics_;
-  const std::string method_;
+  const std::string& method_;
   const std::chrono::steady_clock::time_point start_;
 };
 
 class RpcInterceptorFactory : public grpc::experimental::ServerInterceptorFactoryInterface {
  public:
-  explicit RpcInterceptorFactory(Metrics& metrics) : metrics_(metrics) {}
+  RpcInterceptorFactory(Metrics& metrics, std::unordered_set<std::string> known)
+      : metrics_(metrics), known_(std::move(known)) {}
   grpc::experimental::Interceptor* CreateServerInterceptor(
       grpc::experimental::ServerRpcInfo* info) override {
-    return new RpcInterceptor(metrics_, info->method());
+    if (info->method() == nullptr) return new RpcInterceptor(metrics_, kUnknownMethod);
+    auto it = known_.find(info->method());
+    return new RpcInterceptor(metrics_, it == known_.end() ? kUnknownMethod : *it);
   }
 
  private:
   Metrics& metrics_;
+  const std::unordered_set<std::string> known_;  // never changes: read without a lock
 };
 
 }  // namespace
@@ -76,7 +87,7 @@ Metrics::Metrics()
       .Name("flowmonkey_build_info")
       .Help("Build information; always 1")
       .Register(*registry_)
-      .Add({{"version", FM_VERSION}})
+      .Add({{"version", Version()}})
       .Set(1);
 }
 
@@ -116,9 +127,22 @@ void Metrics::SetPool(int in_use, int open, int size) {
   pool_.Add({{"state", "size"}}).Set(size);
 }
 
+std::unordered_set<std::string> Metrics::MethodPaths(const std::vector<std::string>& services) {
+  std::unordered_set<std::string> paths;
+  for (const std::string& name : services) {
+    const google::protobuf::ServiceDescriptor* service =
+        google::protobuf::DescriptorPool::generated_pool()->FindServiceByName(name);
+    if (service == nullptr) continue;
+    for (int i = 0; i < service->method_count(); ++i) {
+      paths.insert(absl::StrCat("/", name, "/", service->method(i)->name()));
+    }
+  }
+  return paths;
+}
+
 std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>
-Metrics::InterceptorFactory() {
-  return std::make_unique<RpcInterceptorFactory>(*this);
+Metrics::InterceptorFactory(const std::vector<std::string>& services) {
+  return std::make_unique<RpcInterceptorFactory>(*this, MethodPaths(services));
 }
 
 }  // namespace flowmonkey

@@ -7,11 +7,15 @@
 //   flowmonkey_batch_size{operation}                    histogram of group-commit batches
 //   flowmonkey_build_info{version}                      1
 // RPCs are observed by a gRPC server interceptor, so every service is covered in one place.
+// The method label is the path of a method the server serves ("/flowmonkey.v1.JobStore/Claim")
+// or "unknown" for any other path a client sends: the number of series stays bounded.
 
 #include <memory>
 #include <mutex>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
+#include <vector>
 
 #include <grpcpp/support/server_interceptor.h>
 #include <prometheus/counter.h>
@@ -32,8 +36,15 @@ class Metrics {
   void ObserveBatch(const std::string& operation, size_t size);
   void SetPool(int in_use, int open, int size);
 
-  // For ServerBuilder::experimental().SetInterceptorCreators.
-  std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface> InterceptorFactory();
+  // For ServerBuilder::experimental().SetInterceptorCreators. `services` are the full names
+  // of the services served ("flowmonkey.v1.JobStore"); their methods, looked up in the
+  // generated descriptor pool, are the only method labels. Every other path is "unknown".
+  std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface> InterceptorFactory(
+      const std::vector<std::string>& services);
+
+  // The paths ("/package.Service/Method") of every method of `services`; a name that is not
+  // in the generated descriptor pool contributes nothing.
+  static std::unordered_set<std::string> MethodPaths(const std::vector<std::string>& services);
 
  private:
   std::shared_ptr<prometheus::Registry> registry_;

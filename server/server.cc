@@ -17,6 +17,7 @@
 #include "server/pg/maintenance.h"
 #include "server/pg/migrations.h"
 #include "server/pg/pool.h"
+#include "server/reflection_v1.h"
 #include "server/rpc/admin_service.h"
 #include "server/rpc/context_service.h"
 #include "server/rpc/event_service.h"
@@ -26,6 +27,7 @@
 #include "server/rpc/job_service.h"
 #include "server/rpc/parse_errors.h"
 #include "server/tenant_guard.h"
+#include "server/version.h"
 #include "spdlog/spdlog.h"
 
 namespace flowmonkey {
@@ -34,6 +36,17 @@ namespace {
 constexpr const char* kServiceNames[] = {"", "flowmonkey.v1.ExecutionStore", "flowmonkey.v1.ResumeTokens", "flowmonkey.v1.JobStore", "flowmonkey.v1.Admin",
                                           "flowmonkey.v1.EventStore", "flowmonkey.v1.FlowStore",
                                           "flowmonkey.v1.ContextStorage"};
+
+// Every service this server serves: the method labels of the metrics.
+std::vector<std::string> ServedServices() {
+  std::vector<std::string> services = {"grpc.health.v1.Health",
+                                       "grpc.reflection.v1alpha.ServerReflection",
+                                       "grpc.reflection.v1.ServerReflection"};
+  for (const char* name : kServiceNames) {
+    if (*name != '\0') services.emplace_back(name);
+  }
+  return services;
+}
 
 pg::PoolOptions PoolOptionsFrom(const ServerOptions& options) {
   pg::PoolOptions pool;
@@ -126,6 +139,8 @@ struct Server::Parts {
   rpc::ContextService context_service;
   rpc::JobService job_service;
   rpc::ResumeTokenService token_service;
+  // gRPC's plugin serves v1alpha; this, v1 (server/reflection_v1.h).
+  ReflectionV1Service reflection_v1{ServedServices()};
 };
 
 absl::StatusOr<int> MigrateDatabase(const ServerOptions& options) {
@@ -179,7 +194,7 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& optio
     if (!server->parts_->metrics.Serve(options.metrics_listen)) {
       return absl::UnavailableError(absl::StrCat("cannot serve metrics on ", options.metrics_listen));
     }
-    creators.push_back(server->parts_->metrics.InterceptorFactory());
+    creators.push_back(server->parts_->metrics.InterceptorFactory(ServedServices()));
   }
   builder.experimental().SetInterceptorCreators(std::move(creators));
   builder.RegisterService(&server->parts_->execution_service);
@@ -189,6 +204,7 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& optio
   builder.RegisterService(&server->parts_->event_service);
   builder.RegisterService(&server->parts_->flow_service);
   builder.RegisterService(&server->parts_->context_service);
+  builder.RegisterService(&server->parts_->reflection_v1);
   server->grpc_server_ = builder.BuildAndStart();
   if (!server->grpc_server_ || server->port_ == 0) {
     return absl::UnavailableError(absl::StrCat("cannot listen on ", options.listen));
@@ -198,7 +214,11 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& optio
   if (options.maintenance_interval > absl::ZeroDuration()) {
     server->maintenance_thread_ = std::thread([s = server.get()] { s->RunMaintenance(); });
   }
-  spdlog::info("serving on port {}", server->port_);
+  spdlog::info("flowmonkey-server {} serving on port {} (--listen {}), metrics {}", Version(),
+               server->port_, options.listen,
+               options.metrics_listen.empty()
+                   ? std::string("off")
+                   : absl::StrCat("on http://", options.metrics_listen, "/metrics"));
   return server;
 }
 
@@ -217,11 +237,12 @@ void Server::SetServing(bool serving) {
   {
     std::lock_guard lock(mu_);
     if (stopping_ && serving) return;  // never report SERVING again once draining
-    if (serving != serving_) {
+    if (serving != serving_ || !health_known_) {  // the first check is a change too
       spdlog::log(serving ? spdlog::level::info : spdlog::level::warn, "health: {}",
                   serving ? "SERVING (database reachable)" : "NOT_SERVING (database unreachable)");
     }
     serving_ = serving;
+    health_known_ = true;
   }
   auto* health = grpc_server_->GetHealthCheckService();
   for (const char* name : kServiceNames) health->SetServingStatus(name, serving);

@@ -93,6 +93,7 @@ class Server {
   bool stopping_ = false;
   bool stopped_ = false;
   bool serving_ = false;
+  bool health_known_ = false;  // set by the first SetServing
 };
 
 }  // namespace flowmonkey

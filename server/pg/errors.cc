@@ -3,6 +3,7 @@
 #include <pqxx/except>
 
 #include "absl/strings/str_cat.h"
+#include "server/pg/log_limiter.h"
 #include "spdlog/spdlog.h"
 
 namespace flowmonkey::pg {
@@ -51,7 +52,10 @@ bool IsConnectionLoss(const std::exception& error) {
 
 absl::Status StatusFromException(const std::exception& error, std::string_view what) {
   if (dynamic_cast<const pqxx::broken_connection*>(&error) != nullptr) {
-    spdlog::warn("{}: connection lost: {}", what, error.what());
+    // Every call in flight when the database goes away lands here: one line per 5 s.
+    static LogLimiter* const connection_lost = new LogLimiter(absl::Seconds(5));
+    connection_lost->Log(spdlog::level::warn,
+                         absl::StrCat(std::string(what), ": connection lost: ", error.what()));
     return absl::UnavailableError(absl::StrCat(std::string(what), ": database connection lost"));
   }
   if (dynamic_cast<const pqxx::in_doubt_error*>(&error) != nullptr) {

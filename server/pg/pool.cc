@@ -111,7 +111,8 @@ absl::Status ConnectionPool::EnsureReady(Slot& slot) {
     }
     return absl::OkStatus();
   } catch (const std::exception& e) {
-    spdlog::warn("database connection failed: {}", e.what());
+    connect_failures_.Log(spdlog::level::warn,
+                          absl::StrCat("database connection failed: ", e.what()));
     return absl::UnavailableError("database unavailable: cannot connect");
   }
 }

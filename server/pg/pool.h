@@ -22,6 +22,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "server/pg/errors.h"
+#include "server/pg/log_limiter.h"
 #include "server/pg/params.h"
 
 namespace flowmonkey::pg {
@@ -123,6 +124,8 @@ class ConnectionPool {
   std::unordered_map<std::string, size_t> statement_index_;
   uint64_t generation_ = 1;  // bumped on every connection loss
   std::atomic<int> in_use_{0};
+  // While the database is down every call fails to connect: one line per 5 s, not per call.
+  LogLimiter connect_failures_{absl::Seconds(5)};
 };
 
 template <typename... Args>

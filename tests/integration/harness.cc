@@ -1,5 +1,6 @@
 #include "tests/integration/harness.h"
 
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <sys/socket.h>
@@ -44,7 +45,8 @@ v1::Execution NewExecution(const std::string& id) {
   return e;
 }
 
-ServerProcess::ServerProcess(const std::vector<std::string>& args) {
+ServerProcess::ServerProcess(const std::vector<std::string>& args,
+                             const std::string& output_file) {
   std::vector<std::string> argv_storage = {FM_SERVER_BINARY};
   argv_storage.insert(argv_storage.end(), args.begin(), args.end());
   std::vector<char*> argv;
@@ -52,6 +54,13 @@ ServerProcess::ServerProcess(const std::vector<std::string>& args) {
   argv.push_back(nullptr);
   pid_ = fork();
   if (pid_ == 0) {
+    if (!output_file.empty()) {
+      const int fd = open(output_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+      if (fd < 0) _exit(126);
+      dup2(fd, STDOUT_FILENO);
+      dup2(fd, STDERR_FILENO);
+      close(fd);
+    }
     execv(FM_SERVER_BINARY, argv.data());
     _exit(127);
   }

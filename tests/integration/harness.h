@@ -46,10 +46,11 @@ HealthResult CheckHealth(grpc::Channel& channel, const std::string& service = ""
 v1::Execution NewExecution(const std::string& id);
 
 // flowmonkey-server (FM_SERVER_BINARY) as a child process; SIGKILLed if still running
-// when destroyed.
+// when destroyed. With `output_file`, its stdout and stderr (the log) go to that file.
 class ServerProcess {
  public:
-  explicit ServerProcess(const std::vector<std::string>& args);
+  explicit ServerProcess(const std::vector<std::string>& args,
+                         const std::string& output_file = "");
   ~ServerProcess();
   pid_t pid() const { return pid_; }
   void Signal(int signal);

@@ -1,13 +1,18 @@
 // The Prometheus endpoint: scraped over HTTP after real calls.
 
+#include <grpcpp/generic/generic_stub.h>
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <atomic>
 #include <cstdio>
 #include <regex>
 #include <string>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/blocking_counter.h"
 #include "client/client.h"
 #include "tests/support/backends.h"
 #include "tests/support/test_database.h"
@@ -58,6 +63,63 @@ TEST(Metrics, CountsRequestsByMethodAndCode) {
   EXPECT_NE(body.find("flowmonkey_build_info{version=\""), std::string::npos);
   EXPECT_NE(body.find("flowmonkey_db_pool_connections{state=\"size\"} 8"), std::string::npos);
   EXPECT_NE(body.find("flowmonkey_batch_size_count{operation=\"save\"}"), std::string::npos);
+}
+
+// Calls `paths` at once through a generic stub (no such methods exist) and waits for every
+// answer; returns how many were UNIMPLEMENTED.
+int CallUnknownMethods(const std::shared_ptr<grpc::Channel>& channel,
+                       const std::vector<std::string>& paths) {
+  grpc::GenericStub stub(channel);
+  std::vector<grpc::ClientContext> contexts(paths.size());
+  std::vector<grpc::ByteBuffer> responses(paths.size());
+  grpc::Slice empty("");
+  const grpc::ByteBuffer request(&empty, 1);  // an empty message (a default ByteBuffer is none)
+  std::atomic<int> unimplemented{0};
+  absl::BlockingCounter done(static_cast<int>(paths.size()));
+  for (size_t i = 0; i < paths.size(); ++i) {
+    stub.UnaryCall(&contexts[i], paths[i], grpc::StubOptions(), &request, &responses[i],
+                   [&](grpc::Status status) {
+                     if (status.error_code() == grpc::StatusCode::UNIMPLEMENTED) ++unimplemented;
+                     done.DecrementCount();
+                   });
+  }
+  done.Wait();
+  return unimplemented.load();
+}
+
+TEST(Metrics, UnknownMethodsShareOneLabel) {
+  ServerOptions options = TestServerOptions(TestDatabase::Instance().NewPrefix());
+  const int metrics_port = FreeLoopbackPort();
+  options.metrics_listen = absl::StrCat("127.0.0.1:", metrics_port);
+  auto server = Server::Start(options);
+  ASSERT_TRUE(server.ok()) << server.status();
+  auto channel = grpc::CreateChannel(absl::StrCat("127.0.0.1:", (*server)->port()),
+                                     grpc::InsecureChannelCredentials());
+  // One unknown call first, so that the "before" scrape already has the unknown series.
+  ASSERT_EQ(CallUnknownMethods(channel, {"/no.such.Service/Warmup"}), 1);
+  const std::string before = Scrape(metrics_port);
+
+  // Unknown services, and unknown methods of a service the server does serve.
+  constexpr int kCalls = 3000;
+  std::vector<std::string> paths;
+  for (int i = 0; i < kCalls; ++i) {
+    paths.push_back(i % 2 == 0 ? absl::StrCat("/random.Service", i, "/Method", i)
+                               : absl::StrCat("/flowmonkey.v1.ExecutionStore/NoSuchMethod", i));
+  }
+  ASSERT_EQ(CallUnknownMethods(channel, paths), kCalls);
+  const std::string after = Scrape(metrics_port);
+
+  const auto lines = [](const std::string& text) {
+    return std::count(text.begin(), text.end(), '\n');
+  };
+  EXPECT_LE(lines(after), lines(before) + 2) << after.substr(0, 4000);
+  EXPECT_NE(after.find(absl::StrCat(
+                "flowmonkey_rpc_requests_total{code=\"UNIMPLEMENTED\",method=\"unknown\"} ",
+                kCalls + 1)),
+            std::string::npos)
+      << after.substr(0, 4000);
+  EXPECT_EQ(after.find("random.Service"), std::string::npos);
+  EXPECT_EQ(after.find("NoSuchMethod"), std::string::npos);
 }
 
 }  // namespace
