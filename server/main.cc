@@ -72,7 +72,7 @@ ABSL_FLAG(std::string, metrics_listen, EnvOr("FM_METRICS_LISTEN", ""),
 ABSL_FLAG(int64_t, max_context_bytes, EnvInt64Or("FM_MAX_CONTEXT_BYTES", 64 * 1024 * 1024),
           "largest context value in bytes, at most 256 MiB (env FM_MAX_CONTEXT_BYTES)");
 ABSL_FLAG(int64_t, max_inflight_context_bytes,
-          EnvIntOr("FM_MAX_INFLIGHT_CONTEXT_BYTES", 128 * 1024 * 1024),
+          EnvInt64Or("FM_MAX_INFLIGHT_CONTEXT_BYTES", 128LL * 1024 * 1024),
           "bytes of context values all calls in flight may hold (Set and Get), beyond it "
           "RESOURCE_EXHAUSTED; at least --max-context-bytes (env FM_MAX_INFLIGHT_CONTEXT_BYTES)");
 ABSL_FLAG(bool, migrate, true, "apply pending migrations at start-up");
