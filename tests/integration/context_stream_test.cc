@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <functional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -235,36 +236,31 @@ TEST_F(ContextStreamTest, ValuesInFlightAreBounded) {
   v1::SetContextRequest first = Chunk("held", "[");
   first.set_total_size_bytes(1024 * 1024);
   ASSERT_TRUE(held->Write(first));
-  // (The held stream's first message may not have reached the server yet: try again
-  // until it has.)
-  v1::SetContextResponse response;
+  // Sends `other` until `done` accepts the status (for at most 100 tries, 20 ms apart):
+  // the server sees the held stream's first message, and gives its bytes back when the
+  // call is done, a moment after the client sees either.
   v1::SetContextRequest other = Chunk("other", "[1]");
   other.set_total_size_bytes(3);
-  grpc::Status refused;
-  for (int attempt = 0; attempt < 100; ++attempt) {
-    grpc::ClientContext context;
-    auto writer = stub->Set(&context, &response);
-    writer->Write(other);
-    writer->WritesDone();
-    refused = writer->Finish();
-    if (!refused.ok()) break;
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
+  auto send_until = [&](const std::function<bool(const grpc::Status&)>& done) {
+    grpc::Status status;
+    for (int attempt = 0; attempt < 100; ++attempt) {
+      v1::SetContextResponse response;
+      grpc::ClientContext context;
+      auto writer = stub->Set(&context, &response);
+      writer->Write(other);
+      writer->WritesDone();
+      status = writer->Finish();
+      if (done(status)) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    return status;
+  };
+  const grpc::Status refused = send_until([](const grpc::Status& s) { return !s.ok(); });
   EXPECT_EQ(refused.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED) << refused.error_message();
   held_context.TryCancel();
   held->Finish();
-  // Once the first call is over (the server releases its bytes when the call is done,
-  // just after the client sees the end) the same request is stored.
-  grpc::Status status;
-  for (int attempt = 0; attempt < 100; ++attempt) {
-    grpc::ClientContext again_context;
-    auto again = stub->Set(&again_context, &response);
-    again->Write(other);
-    again->WritesDone();
-    status = again->Finish();
-    if (status.error_code() != grpc::StatusCode::RESOURCE_EXHAUSTED) break;
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
+  const grpc::Status status = send_until(
+      [](const grpc::Status& s) { return s.error_code() != grpc::StatusCode::RESOURCE_EXHAUSTED; });
   EXPECT_TRUE(status.ok()) << status.error_message();
   EXPECT_EQ(Stored("other"), "[1]");
 }
