@@ -140,8 +140,8 @@ int main(int argc, char** argv) {
   // glibc raises its mmap threshold after a large block is freed, so later large context
   // values come from per-thread arenas that keep the memory (1.1 GiB idle after 24 values
   // of 20 MiB). A fixed 1 MiB threshold maps every large block and unmaps it when freed.
-  // See docs/adr/0007-context-memory.md.
-  mallopt(M_MMAP_THRESHOLD, 1024 * 1024);
+  // See docs/adr/0007-context-memory.md. glibc's own MALLOC_MMAP_THRESHOLD_, when set, wins.
+  if (std::getenv("MALLOC_MMAP_THRESHOLD_") == nullptr) mallopt(M_MMAP_THRESHOLD, 1024 * 1024);
   std::vector<std::string> normalized = NormalizeFlagNames(argc, argv);
   std::vector<char*> raw;
   for (auto& arg : normalized) raw.push_back(arg.data());
