@@ -26,9 +26,11 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "client/client.h"
 #include "server/pg/event_store.h"
 #include "server/pg/migrations.h"
 #include "server/pg/resume_token_store.h"
+#include "server/server.h"
 #include "tests/support/backends.h"
 #include "tests/support/sql.h"
 #include "tests/support/test_database.h"
@@ -337,6 +339,25 @@ TEST_F(InDoubt, ARetriedGenerateWithTheSameRequestIdLeavesOneUsableToken) {
   v1::ValidateResumeTokenRequest validate;
   validate.set_token(retried->token().token());
   EXPECT_TRUE(tokens.Validate(validate)->valid());
+}
+
+TEST_F(InDoubt, TheClientRetriesAnInDoubtRecordUnderItsRequestIdAndStoresOneEvent) {
+  ServerOptions options = TestServerOptions(prefix_);
+  options.database_url = pool_->options().database_url;  // through the proxy
+  auto server = Server::Start(options);
+  ASSERT_TRUE(server.ok()) << server.status();
+  client::ClientOptions client_options;
+  client_options.target = absl::StrCat("127.0.0.1:", (*server)->port());
+  auto stores = client::Connect(client_options);
+  ASSERT_TRUE(stores.ok()) << stores.status();
+  proxy_->ArmOn("in-doubt.client");
+  // No request id: the client sets one, and its retry after UNKNOWN sends the same.
+  auto recorded = stores->events->Record(Event("in-doubt.client"));
+  ASSERT_TRUE(recorded.ok()) << recorded.status();
+  EXPECT_EQ(proxy_->cuts(), 1);
+  EXPECT_EQ(Stored("in-doubt.client"), 1);
+  EXPECT_EQ(recorded->event().id(),
+            RunSql(prefix_, "SELECT id FROM fm_events WHERE event_type = 'in-doubt.client'"));
 }
 
 TEST_F(InDoubt, AConnectionClosedWhileIdleIsReplacedBeforeTheCallRuns) {
