@@ -2,10 +2,9 @@
 // several RecordBatch calls (event_store.h).
 
 #include <algorithm>
-#include <utility>
-
 #include <pqxx/nontransaction>
 #include <pqxx/result>
+#include <utility>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
@@ -22,20 +21,21 @@ namespace {
 // request ids, $8 now. A request id already recorded claims nothing, and its events are
 // left out: the statement never fails for a repeated request.
 constexpr Statement kInsertWithRequests{
-    "event_insert_with_requests",
-    FM_EVENT_GATE ", claimed AS (INSERT INTO fm_request_ids (request_id, created_at)"
-                  " SELECT unnest($7::text[]), $8 ON CONFLICT DO NOTHING RETURNING request_id)"
-                  " INSERT INTO fm_events (execution_id, event_type, step_id, data, created_at,"
-                  " request_id) SELECT u.execution_id, u.event_type, u.step_id, u.data,"
-                  " u.created_at, u.request_id FROM gate, unnest($1::text[], $2::text[],"
-                  " $3::text[], $4::jsonb[], $5::bigint[], $6::text[]) WITH ORDINALITY AS"
-                  " u(execution_id, event_type, step_id, data, created_at, request_id, ord)"
-                  " WHERE u.request_id IS NULL OR u.request_id IN (SELECT request_id FROM claimed)"
-                  " ORDER BY u.ord RETURNING id, request_id"};
+    "event_insert_with_requests", FM_EVENT_GATE
+    ", claimed AS (INSERT INTO fm_request_ids (request_id, created_at)"
+    " SELECT unnest($7::text[]), $8 ON CONFLICT DO NOTHING RETURNING request_id)"
+    " INSERT INTO fm_events (execution_id, event_type, step_id, data, created_at,"
+    " request_id) SELECT u.execution_id, u.event_type, u.step_id, u.data,"
+    " u.created_at, u.request_id FROM gate, unnest($1::text[], $2::text[],"
+    " $3::text[], $4::jsonb[], $5::bigint[], $6::text[]) WITH ORDINALITY AS"
+    " u(execution_id, event_type, step_id, data, created_at, request_id, ord)"
+    " WHERE u.request_id IS NULL OR u.request_id IN (SELECT request_id FROM claimed)"
+    " ORDER BY u.ord RETURNING id, request_id"};
 // The events a request recorded the first time.
-constexpr Statement kByRequest{
-    "event_by_request", "SELECT " FM_EVENT_COLUMNS ", request_id FROM fm_events"
-                        " WHERE request_id = ANY($1::text[]) ORDER BY id"};
+constexpr Statement kByRequest{"event_by_request",
+                               "SELECT " FM_EVENT_COLUMNS
+                               ", request_id FROM fm_events"
+                               " WHERE request_id = ANY($1::text[]) ORDER BY id"};
 
 v1::Event StoredEvent(const pqxx::row& row) {
   v1::Event event;
@@ -104,7 +104,8 @@ absl::StatusOr<std::vector<v1::RecordEventBatchResponse>> PgEventStore::RecordCa
   params.Add(executions.str()).Add(types.str()).Add(steps.str()).Add(data.str());
   params.Add(created.str()).Add(event_requests.str()).Add(requests.str()).Add(now);
   return pool_.Run<std::vector<v1::RecordEventBatchResponse>>(
-      "record events", [&](Session& s) -> absl::StatusOr<std::vector<v1::RecordEventBatchResponse>> {
+      "record events",
+      [&](Session& s) -> absl::StatusOr<std::vector<v1::RecordEventBatchResponse>> {
         pqxx::nontransaction tx(s.connection());
         const pqxx::result rows = s.Exec(tx, kInsertWithRequests, params);
         std::vector<int64_t> ids;

@@ -74,8 +74,7 @@ absl::StatusOr<FlowOwner> Owners::OfFlow(const std::string& flow_id) {
   });
 }
 
-absl::StatusOr<FlowOwner> Owners::ClaimFlow(const std::string& flow_id,
-                                            const std::string& tenant) {
+absl::StatusOr<FlowOwner> Owners::ClaimFlow(const std::string& flow_id, const std::string& tenant) {
   Params params;
   params.Add(flow_id).Add(tenant).Add(NowMs());
   absl::Status claimed = pool_.RunVoid("claim flow", [&](Session& s) {
