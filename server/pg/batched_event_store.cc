@@ -130,8 +130,7 @@ std::vector<absl::StatusOr<v1::RecordEventBatchResponse>> BatchedEventStore::Rec
     failure = recorded.ok() ? absl::InternalError("record events: row count mismatch")
                             : recorded.status();
   } else {
-    absl::StatusOr<std::vector<v1::RecordEventBatchResponse>> recorded =
-        inner_.RecordCalls(merged);
+    absl::StatusOr<PgEventStore::CallResults> recorded = inner_.RecordCalls(merged);
     if (recorded.ok()) {
       for (size_t k = 0; k < merged.size(); ++k) results[merged_index[k]] = std::move((*recorded)[k]);
     } else {
@@ -162,13 +161,7 @@ void BatchedEventStore::FlushRecords(std::vector<RecordBatcher::Item*>& batch) {
   for (const auto& single : singles) calls.push_back(&single);
   std::vector<absl::StatusOr<v1::RecordEventBatchResponse>> results = RecordMerged(calls);
   for (size_t i = 0; i < batch.size(); ++i) {
-    if (!results[i].ok()) {
-      batch[i]->result = results[i].status();
-      continue;
-    }
-    std::vector<v1::RecordEventBatchResponse> one;
-    one.push_back(*std::move(results[i]));
-    batch[i]->result = PgEventStore::AsRecordResponse(std::move(one), singles[i].request_id());
+    batch[i]->result = PgEventStore::AsRecordResponse(std::move(results[i]));
   }
 }
 

@@ -48,6 +48,26 @@ v1::Event StoredEvent(const pqxx::row& row) {
   return event;
 }
 
+// The answer to a call whose request id was recorded before: what was stored then, if it
+// was the same request (the same executions and event types, in order).
+absl::StatusOr<v1::RecordEventBatchResponse> FirstResult(const v1::RecordEventBatchRequest& call,
+                                                         v1::RecordEventBatchResponse stored) {
+  if (stored.events_size() == 0) {
+    return absl::NotFoundError(absl::StrCat("request_id ", call.request_id(),
+                                            ": recorded before, but its events were deleted"));
+  }
+  bool same = stored.events_size() == call.events_size();
+  for (int i = 0; same && i < call.events_size(); ++i) {
+    same = stored.events(i).execution_id() == call.events(i).execution_id() &&
+           stored.events(i).event_type() == call.events(i).event_type();
+  }
+  if (!same) {
+    return absl::AlreadyExistsError(absl::StrCat(
+        "request_id ", call.request_id(), ": already used for a different request"));
+  }
+  return stored;
+}
+
 }  // namespace
 
 void PgEventStore::RegisterRequestStatements() {
@@ -62,20 +82,15 @@ v1::RecordEventBatchRequest PgEventStore::AsBatch(const v1::RecordEventRequest& 
 }
 
 absl::StatusOr<v1::RecordEventResponse> PgEventStore::AsRecordResponse(
-    absl::StatusOr<std::vector<v1::RecordEventBatchResponse>> recorded,
-    const std::string& request_id) {
+    absl::StatusOr<v1::RecordEventBatchResponse> recorded) {
   if (!recorded.ok()) return recorded.status();
-  v1::RecordEventBatchResponse& batch = recorded->front();
-  if (batch.events_size() == 0) {
-    return absl::NotFoundError(
-        absl::StrCat("request_id ", request_id, ": recorded before, but its event was deleted"));
-  }
+  if (recorded->events_size() != 1) return absl::InternalError("record event: row count mismatch");
   v1::RecordEventResponse response;
-  *response.mutable_event() = std::move(*batch.mutable_events(0));
+  *response.mutable_event() = std::move(*recorded->mutable_events(0));
   return response;
 }
 
-absl::StatusOr<std::vector<v1::RecordEventBatchResponse>> PgEventStore::RecordCalls(
+absl::StatusOr<PgEventStore::CallResults> PgEventStore::RecordCalls(
     const std::vector<const v1::RecordEventBatchRequest*>& calls) {
   const int64_t now = NowMs();
   std::vector<v1::RecordEventBatchResponse> responses(calls.size());
@@ -103,9 +118,9 @@ absl::StatusOr<std::vector<v1::RecordEventBatchResponse>> PgEventStore::RecordCa
   Params params;
   params.Add(executions.str()).Add(types.str()).Add(steps.str()).Add(data.str());
   params.Add(created.str()).Add(event_requests.str()).Add(requests.str()).Add(now);
-  return pool_.Run<std::vector<v1::RecordEventBatchResponse>>(
+  return pool_.Run<CallResults>(
       "record events",
-      [&](Session& s) -> absl::StatusOr<std::vector<v1::RecordEventBatchResponse>> {
+      [&](Session& s) -> absl::StatusOr<CallResults> {
         pqxx::nontransaction tx(s.connection());
         const pqxx::result rows = s.Exec(tx, kInsertWithRequests, params);
         std::vector<int64_t> ids;
@@ -131,19 +146,24 @@ absl::StatusOr<std::vector<v1::RecordEventBatchResponse>> PgEventStore::RecordCa
           }
         }
         if (next != ids.size()) return absl::InternalError("record events: row count mismatch");
-        if (!any_repeated) return responses;
         absl::flat_hash_map<std::string, v1::RecordEventBatchResponse> first;
-        Params lookup;
-        lookup.Add(repeated.str());
-        for (const auto& row : s.Exec(tx, kByRequest, lookup)) {
-          *first[row[6].c_str()].add_events() = StoredEvent(row);
-        }
-        for (size_t c = 0; c < calls.size(); ++c) {
-          if (calls[c]->has_request_id() && !claimed.contains(calls[c]->request_id())) {
-            responses[c] = std::move(first[calls[c]->request_id()]);
+        if (any_repeated) {
+          Params lookup;
+          lookup.Add(repeated.str());
+          for (const auto& row : s.Exec(tx, kByRequest, lookup)) {
+            *first[row[6].c_str()].add_events() = StoredEvent(row);
           }
         }
-        return responses;
+        CallResults results;
+        results.reserve(calls.size());
+        for (size_t c = 0; c < calls.size(); ++c) {
+          if (calls[c]->has_request_id() && !claimed.contains(calls[c]->request_id())) {
+            results.push_back(FirstResult(*calls[c], std::move(first[calls[c]->request_id()])));
+          } else {
+            results.push_back(std::move(responses[c]));
+          }
+        }
+        return results;
       });
 }
 

@@ -88,7 +88,9 @@ absl::StatusOr<v1::RecordEventResponse> PgEventStore::Record(
   if (request.has_request_id()) {
     if (auto s = ValidateId(request.request_id(), "request_id"); !s.ok()) return s;
     v1::RecordEventBatchRequest batch = AsBatch(request);
-    return AsRecordResponse(RecordCalls({&batch}), request.request_id());
+    absl::StatusOr<CallResults> recorded = RecordCalls({&batch});
+    if (!recorded.ok()) return recorded.status();
+    return AsRecordResponse(std::move(recorded->front()));
   }
   v1::RecordEventResponse response;
   v1::Event& event = *response.mutable_event() = request.event();
@@ -120,7 +122,7 @@ absl::StatusOr<v1::RecordEventBatchResponse> PgEventStore::RecordBatch(
         return s;
       }
     }
-    absl::StatusOr<std::vector<v1::RecordEventBatchResponse>> recorded = RecordCalls({&request});
+    absl::StatusOr<CallResults> recorded = RecordCalls({&request});
     if (!recorded.ok()) return recorded.status();
     return std::move(recorded->front());
   }

@@ -34,17 +34,19 @@ class PgEventStore : public EventStore {
 
   // Group commit (batched_event_store.h): the events of every call in one statement.
   // A call whose request_id was recorded before (within 24 h) writes nothing and is
-  // answered with the events stored the first time. One response per call, in order.
-  // The calls must be valid and non-empty, and no request_id may appear twice among them.
-  absl::StatusOr<std::vector<v1::RecordEventBatchResponse>> RecordCalls(
+  // answered with the events stored the first time (ALREADY_EXISTS when they do not match
+  // its executions and event types: the id was used for another request). One result per
+  // call, in order; a failed statement fails the whole. The calls must be valid and
+  // non-empty, and no request_id may appear twice among them.
+  using CallResults = std::vector<absl::StatusOr<v1::RecordEventBatchResponse>>;
+  absl::StatusOr<CallResults> RecordCalls(
       const std::vector<const v1::RecordEventBatchRequest*>& calls);
 
   // A Record call as a batch of one event (with its request id).
   static v1::RecordEventBatchRequest AsBatch(const v1::RecordEventRequest& request);
   // The response of a Record call made as AsBatch.
   static absl::StatusOr<v1::RecordEventResponse> AsRecordResponse(
-      absl::StatusOr<std::vector<v1::RecordEventBatchResponse>> recorded,
-      const std::string& request_id);
+      absl::StatusOr<v1::RecordEventBatchResponse> recorded);
 
  private:
   void RegisterRequestStatements();  // event_requests.cc

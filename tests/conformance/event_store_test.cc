@@ -149,6 +149,10 @@ TYPED_TEST(EventStoreTest, ARepeatedRequestIdReturnsTheFirstResultAndWritesOnce)
   v1::GetEventsByExecutionRequest get;
   get.set_execution_id("exec-request-id");
   EXPECT_EQ(this->store().GetByExecution(get)->events_size(), 4);
+  // The same id for another request is a client bug: refused, nothing written.
+  record.mutable_event()->set_event_type("step.other");
+  EXPECT_EQ(this->store().Record(record).status().code(), StatusCode::kAlreadyExists);
+  EXPECT_EQ(this->store().GetByExecution(get)->events_size(), 4);
   record.set_request_id(std::string(256, 'r'));
   EXPECT_EQ(this->store().Record(record).status().code(), StatusCode::kInvalidArgument);
 }
