@@ -42,13 +42,17 @@ bool MayWrite(std::string_view sql) {
   return false;
 }
 
-pqxx::result Session::Exec(pqxx::transaction_base& tx, const Statement& statement,
-                           const Params& params) {
-  // Set before sending: from here on a lost connection may hide a committed write.
+void Session::NoteSend(pqxx::transaction_base& tx, const Statement& statement) {
+  // From here on a lost connection may hide a committed write.
   if (!autocommit_write_sent_ && dynamic_cast<pqxx::nontransaction*>(&tx) != nullptr &&
       MayWrite(statement.sql)) {
     autocommit_write_sent_ = true;
   }
+}
+
+pqxx::result Session::Exec(pqxx::transaction_base& tx, const Statement& statement,
+                           const Params& params) {
+  NoteSend(tx, statement);
   auto args = pqxx::prepare::make_dynamic_params(params.values());
   if (pool_->options_.prepare_statements) {
     return tx.exec_prepared(std::string(statement.name), args);

@@ -70,6 +70,9 @@ class Session {
   friend class ConnectionPool;
   Session(ConnectionPool* pool, pqxx::connection* connection)
       : pool_(pool), connection_(connection) {}
+  // Called by every way of sending a statement, before it is sent.
+  void NoteSend(pqxx::transaction_base& tx, const Statement& statement);
+
   ConnectionPool* pool_;
   pqxx::connection* connection_;
   bool autocommit_write_sent_ = false;
