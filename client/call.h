@@ -1,7 +1,9 @@
 #pragma once
 
-// One unary call from the client: a per-attempt deadline, metadata, and retries with
-// exponential backoff on UNAVAILABLE, only for calls the caller marks safe to repeat.
+// One unary call from the client: a per-attempt deadline, metadata, and bounded retries
+// with exponential backoff, only where repeating the call is safe (docs/operations.md,
+// "Retries"): UNAVAILABLE (the server answers it only when the statement never ran) for
+// every call, UNKNOWN (the write may have committed) only for idempotent ones.
 
 #include <grpcpp/grpcpp.h>
 
@@ -23,14 +25,28 @@ struct CallOptions {
   std::string api_key;  // sent as "authorization: Bearer <key>" when set
 };
 
-enum class Retry { kSafe, kNever };
+// What a call may repeat after a failure.
+enum class Retry {
+  // Repeating it after it took effect changes nothing more: reads, and writes that carry a
+  // request id or are idempotent by key. Retried on UNAVAILABLE and on UNKNOWN.
+  kIdempotent,
+  // A repeat after it took effect could apply twice or overwrite a newer state. Retried on
+  // UNAVAILABLE only; UNKNOWN goes back to the caller, who must check before repeating.
+  kOnce,
+};
+
+// Whether `code` may be retried for a call of kind `retry`.
+inline bool Retryable(Retry retry, grpc::StatusCode code) {
+  return code == grpc::StatusCode::UNAVAILABLE ||
+         (retry == Retry::kIdempotent && code == grpc::StatusCode::UNKNOWN);
+}
 
 template <typename Request, typename Response>
 absl::StatusOr<Response> UnaryCall(
     const CallOptions& options, Retry retry, const Request& request,
     const std::function<grpc::Status(grpc::ClientContext*, const Request&, Response*)>& call) {
   absl::Duration backoff = options.initial_backoff;
-  const int attempts = retry == Retry::kSafe ? std::max(1, options.max_attempts) : 1;
+  const int attempts = std::max(1, options.max_attempts);
   for (int attempt = 1;; ++attempt) {
     grpc::ClientContext context;
     context.set_deadline(std::chrono::system_clock::now() +
@@ -39,7 +55,7 @@ absl::StatusOr<Response> UnaryCall(
     Response response;
     const grpc::Status status = call(&context, request, &response);
     if (status.ok()) return response;
-    if (status.error_code() != grpc::StatusCode::UNAVAILABLE || attempt >= attempts) {
+    if (!Retryable(retry, status.error_code()) || attempt >= attempts) {
       return FromGrpcStatus(status);
     }
     std::this_thread::sleep_for(absl::ToChronoMilliseconds(backoff));

@@ -46,7 +46,10 @@ struct ClientOptions {
   std::string target = "127.0.0.1:50051";
   // Per-attempt deadline of each call.
   absl::Duration timeout = absl::Seconds(10);
-  // Attempts for calls that are safe to repeat (see RemoteExecutionStore).
+  // Attempts per call, the first included: UNAVAILABLE is retried for every call, UNKNOWN
+  // only for calls that are safe to repeat (client/call.h, docs/operations.md "Retries").
+  // Event Record/RecordBatch and token Generate get a request id when they have none, so
+  // their retries write once.
   int max_attempts = 3;
   // How long Connect waits for the channel to become ready.
   absl::Duration connect_timeout = absl::Seconds(5);

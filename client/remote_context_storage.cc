@@ -89,7 +89,7 @@ absl::StatusOr<v1::ContextValue> RemoteContextStorage::Get(const v1::GetContextR
 absl::StatusOr<v1::DeleteContextResponse> RemoteContextStorage::Delete(
     const v1::DeleteContextRequest& request) {
   return UnaryCall<v1::DeleteContextRequest, v1::DeleteContextResponse>(
-      options_, Retry::kSafe, request,
+      options_, Retry::kIdempotent, request,
       [this](grpc::ClientContext* c, const v1::DeleteContextRequest& r,
              v1::DeleteContextResponse* out) { return stub_->Delete(c, r, out); });
 }
@@ -97,7 +97,7 @@ absl::StatusOr<v1::DeleteContextResponse> RemoteContextStorage::Delete(
 absl::StatusOr<v1::ListContextResponse> RemoteContextStorage::List(
     const v1::ListContextRequest& request) {
   return UnaryCall<v1::ListContextRequest, v1::ListContextResponse>(
-      options_, Retry::kSafe, request,
+      options_, Retry::kIdempotent, request,
       [this](grpc::ClientContext* c, const v1::ListContextRequest& r,
              v1::ListContextResponse* out) { return stub_->List(c, r, out); });
 }
@@ -105,7 +105,7 @@ absl::StatusOr<v1::ListContextResponse> RemoteContextStorage::List(
 absl::StatusOr<v1::ClearExecutionContextResponse> RemoteContextStorage::ClearExecution(
     const v1::ClearExecutionContextRequest& request) {
   return UnaryCall<v1::ClearExecutionContextRequest, v1::ClearExecutionContextResponse>(
-      options_, Retry::kSafe, request,
+      options_, Retry::kIdempotent, request,
       [this](grpc::ClientContext* c, const v1::ClearExecutionContextRequest& r,
              v1::ClearExecutionContextResponse* out) { return stub_->ClearExecution(c, r, out); });
 }

@@ -10,7 +10,7 @@ RemoteFlowStore::RemoteFlowStore(std::shared_ptr<grpc::Channel> channel, CallOpt
 
 absl::StatusOr<v1::SaveFlowResponse> RemoteFlowStore::Save(const v1::SaveFlowRequest& request) {
   return UnaryCall<v1::SaveFlowRequest, v1::SaveFlowResponse>(
-      options_, Retry::kSafe, request,
+      options_, Retry::kIdempotent, request,
       [this](grpc::ClientContext* c, const v1::SaveFlowRequest& r, v1::SaveFlowResponse* out) {
         return stub_->Save(c, r, out);
       });
@@ -18,7 +18,7 @@ absl::StatusOr<v1::SaveFlowResponse> RemoteFlowStore::Save(const v1::SaveFlowReq
 
 absl::StatusOr<v1::GetFlowResponse> RemoteFlowStore::Get(const v1::GetFlowRequest& request) {
   return UnaryCall<v1::GetFlowRequest, v1::GetFlowResponse>(
-      options_, Retry::kSafe, request,
+      options_, Retry::kIdempotent, request,
       [this](grpc::ClientContext* c, const v1::GetFlowRequest& r, v1::GetFlowResponse* out) {
         return stub_->Get(c, r, out);
       });
@@ -26,7 +26,7 @@ absl::StatusOr<v1::GetFlowResponse> RemoteFlowStore::Get(const v1::GetFlowReques
 
 absl::StatusOr<v1::LatestFlowResponse> RemoteFlowStore::Latest(const v1::LatestFlowRequest& request) {
   return UnaryCall<v1::LatestFlowRequest, v1::LatestFlowResponse>(
-      options_, Retry::kSafe, request,
+      options_, Retry::kIdempotent, request,
       [this](grpc::ClientContext* c, const v1::LatestFlowRequest& r, v1::LatestFlowResponse* out) {
         return stub_->Latest(c, r, out);
       });
@@ -34,7 +34,7 @@ absl::StatusOr<v1::LatestFlowResponse> RemoteFlowStore::Latest(const v1::LatestF
 
 absl::StatusOr<v1::FlowVersionsResponse> RemoteFlowStore::Versions(const v1::FlowVersionsRequest& request) {
   return UnaryCall<v1::FlowVersionsRequest, v1::FlowVersionsResponse>(
-      options_, Retry::kSafe, request,
+      options_, Retry::kIdempotent, request,
       [this](grpc::ClientContext* c, const v1::FlowVersionsRequest& r, v1::FlowVersionsResponse* out) {
         return stub_->Versions(c, r, out);
       });
@@ -42,7 +42,7 @@ absl::StatusOr<v1::FlowVersionsResponse> RemoteFlowStore::Versions(const v1::Flo
 
 absl::StatusOr<v1::ListFlowsResponse> RemoteFlowStore::List(const v1::ListFlowsRequest& request) {
   return UnaryCall<v1::ListFlowsRequest, v1::ListFlowsResponse>(
-      options_, Retry::kSafe, request,
+      options_, Retry::kIdempotent, request,
       [this](grpc::ClientContext* c, const v1::ListFlowsRequest& r, v1::ListFlowsResponse* out) {
         return stub_->List(c, r, out);
       });
@@ -50,7 +50,7 @@ absl::StatusOr<v1::ListFlowsResponse> RemoteFlowStore::List(const v1::ListFlowsR
 
 absl::StatusOr<v1::SetFlowStatusResponse> RemoteFlowStore::SetStatus(const v1::SetFlowStatusRequest& request) {
   return UnaryCall<v1::SetFlowStatusRequest, v1::SetFlowStatusResponse>(
-      options_, Retry::kSafe, request,
+      options_, Retry::kOnce, request,
       [this](grpc::ClientContext* c, const v1::SetFlowStatusRequest& r, v1::SetFlowStatusResponse* out) {
         return stub_->SetStatus(c, r, out);
       });
@@ -58,7 +58,7 @@ absl::StatusOr<v1::SetFlowStatusResponse> RemoteFlowStore::SetStatus(const v1::S
 
 absl::StatusOr<v1::DeleteFlowResponse> RemoteFlowStore::Delete(const v1::DeleteFlowRequest& request) {
   return UnaryCall<v1::DeleteFlowRequest, v1::DeleteFlowResponse>(
-      options_, Retry::kSafe, request,
+      options_, Retry::kIdempotent, request,
       [this](grpc::ClientContext* c, const v1::DeleteFlowRequest& r, v1::DeleteFlowResponse* out) {
         return stub_->Delete(c, r, out);
       });

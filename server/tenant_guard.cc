@@ -1,8 +1,5 @@
 #include "server/tenant_guard.h"
 
-#include <pqxx/nontransaction>
-#include <pqxx/result>
-
 #include <functional>
 #include <optional>
 #include <utility>
@@ -13,8 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "core/resume_token_rules.h"
 #include "flowmonkey/v1/execution.pb.h"
-#include "server/pg/array_literal.h"
-#include "server/pg/params.h"
+#include "flowmonkey/v1/flow.pb.h"
 
 namespace flowmonkey {
 namespace {
@@ -24,19 +20,24 @@ using google::protobuf::Message;
 using google::protobuf::Reflection;
 
 constexpr char kExecutionType[] = "flowmonkey.v1.Execution";
+constexpr char kFlowType[] = "flowmonkey.v1.Flow";
 
-// Owner of each execution, job and resume token (by hash) named, one round trip. Rows that
-// do not exist are absent; an execution without a tenant has a NULL one.
-constexpr pg::Statement kOwners{
-    "tenant_owners",
-    "SELECT 0, id, tenant_id FROM fm_executions WHERE id = ANY($1::text[])"
-    " UNION ALL SELECT 1, j.id, e.tenant_id FROM fm_jobs j"
-    " JOIN fm_executions e ON e.id = j.execution_id WHERE j.id = ANY($2::text[])"
-    " UNION ALL SELECT 2, t.token_hash, e.tenant_id FROM fm_resume_tokens t"
-    " JOIN fm_executions e ON e.id = t.execution_id WHERE t.token_hash = ANY($3::text[])"};
+using Kind = pg::OwnedKind;
+constexpr Kind kExecution = Kind::kExecution;
+constexpr Kind kJob = Kind::kJob;
+constexpr Kind kToken = Kind::kToken;
 
-enum Kind { kExecution = 0, kJob = 1, kToken = 2 };
-constexpr const char* kKindNames[] = {"execution", "job", "resume token"};
+const char* KindName(Kind kind) {
+  switch (kind) {
+    case Kind::kExecution:
+      return "execution";
+    case Kind::kJob:
+      return "job";
+    case Kind::kToken:
+      return "resume token";
+  }
+  return "record";
+}
 
 // A record a request or response names.
 struct Reference {
@@ -44,26 +45,18 @@ struct Reference {
   std::string id;
   // The Execution a write carries: it may be new.
   bool written = false;
+  // Where a request carries a token, so a read of another tenant's can be narrowed to one
+  // that matches nothing.
+  Message* message = nullptr;
+  const FieldDescriptor* field = nullptr;
 };
 
-using Owners = absl::flat_hash_map<std::pair<int, std::string>, std::optional<std::string>>;
-
-absl::StatusOr<Owners> LookUpOwners(pg::ConnectionPool& pool,
-                                    const std::vector<Reference>& references) {
-  pg::ArrayLiteral ids[3];
-  for (const Reference& reference : references) ids[reference.kind].Add(reference.id);
-  pg::Params params;
-  for (const pg::ArrayLiteral& array : ids) params.Add(array.str());
-  return pool.Run<Owners>("look up tenants", [&](pg::Session& s) -> absl::StatusOr<Owners> {
-    pqxx::nontransaction tx(s.connection());
-    Owners owners;
-    for (const auto& row : s.Exec(tx, kOwners, params)) {
-      std::optional<std::string> tenant;
-      if (!row[2].is_null()) tenant = row[2].c_str();
-      owners[std::pair<int, std::string>(row[0].as<int>(), row[1].c_str())] = std::move(tenant);
-    }
-    return owners;
-  });
+absl::StatusOr<pg::RecordOwners> LookUpOwners(pg::Owners& owners,
+                                              const std::vector<Reference>& references) {
+  std::vector<std::pair<Kind, std::string>> records;
+  records.reserve(references.size());
+  for (const Reference& reference : references) records.emplace_back(reference.kind, reference.id);
+  return owners.OfRecords(records);
 }
 
 std::string_view MethodOf(std::string_view rpc) {
@@ -89,14 +82,18 @@ bool IsRemoval(std::string_view rpc) {
 
 // Services whose data belongs to no tenant.
 bool IsShared(std::string_view rpc) {
-  const absl::string_view name(rpc.data(), rpc.size());
-  return absl::StartsWith(name, "FlowStore.") || absl::StartsWith(name, "Admin.");
+  return absl::StartsWith(absl::string_view(rpc.data(), rpc.size()), "Admin.");
+}
+
+// Flow definitions: readable by every tenant, writable by their owner (AdmitFlowWrite).
+bool IsFlowStore(std::string_view rpc) {
+  return absl::StartsWith(absl::string_view(rpc.data(), rpc.size()), "FlowStore.");
 }
 
 absl::Status OutOfScope(std::string_view rpc, Kind kind, const std::string& id) {
-  if (IsRead(rpc)) return absl::NotFoundError(absl::StrCat(kKindNames[kind], " ", id, " not found"));
+  if (IsRead(rpc)) return absl::NotFoundError(absl::StrCat(KindName(kind), " ", id, " not found"));
   return absl::PermissionDeniedError(
-      absl::StrCat(kKindNames[kind], " ", id, " belongs to another tenant"));
+      absl::StrCat(KindName(kind), " ", id, " belongs to another tenant"));
 }
 
 // Collects what `message` names (fields and nested flowmonkey messages) and narrows its
@@ -146,7 +143,11 @@ class RequestScan {
       } else if (name == "job_id") {
         Name(kJob, value);
       } else if (name == "token") {
-        if (!value.empty()) Name(kToken, ResumeTokenHash(value));
+        if (!value.empty()) {
+          Name(kToken, ResumeTokenHash(value));
+          references_.back().message = &message;
+          references_.back().field = field;
+        }
       } else if (name == "token_id") {
         Name(kToken, value);
       }
@@ -278,12 +279,29 @@ class ResponseScreen {
   }
 };
 
+// The flow a FlowStore request names: its `flow_id`, or the id of the Flow it carries.
+// nullopt when it names none (such a write needs an operator key).
+std::optional<std::string> FlowIdOf(const Message& request) {
+  const Reflection* reflection = request.GetReflection();
+  const auto* descriptor = request.GetDescriptor();
+  for (int i = 0; i < descriptor->field_count(); ++i) {
+    const FieldDescriptor* field = descriptor->field(i);
+    if (field->is_repeated()) continue;
+    if (field->name() == "flow_id" && field->cpp_type() == FieldDescriptor::CPPTYPE_STRING) {
+      return reflection->GetString(request, field);
+    }
+    if (field->cpp_type() == FieldDescriptor::CPPTYPE_MESSAGE &&
+        field->message_type()->full_name() == kFlowType) {
+      return static_cast<const v1::Flow&>(reflection->GetMessage(request, field)).id();
+    }
+  }
+  return std::nullopt;
+}
+
 }  // namespace
 
 TenantGuard::TenantGuard(const rpc::Authenticator& authenticator, pg::ConnectionPool& pool)
-    : authenticator_(authenticator), pool_(pool) {
-  pool_.Register(kOwners);
-}
+    : authenticator_(authenticator), owners_(pool) {}
 
 absl::StatusOr<rpc::CallScope> TenantGuard::ScopeOf(const grpc::ServerContextBase& context) const {
   absl::StatusOr<std::string> tenant = authenticator_.TenantOf(context);
@@ -293,8 +311,36 @@ absl::StatusOr<rpc::CallScope> TenantGuard::ScopeOf(const grpc::ServerContextBas
   return scope;
 }
 
+absl::Status TenantGuard::AdmitFlowWrite(const rpc::CallScope& scope, std::string_view rpc,
+                                         const google::protobuf::Message& request) {
+  const std::optional<std::string> flow_id = FlowIdOf(request);
+  if (!flow_id.has_value()) {
+    return absl::PermissionDeniedError(
+        absl::StrCat(std::string(rpc), " names no flow: it needs an operator key (tenant *)"));
+  }
+  if (flow_id->empty()) return absl::OkStatus();  // the store answers INVALID_ARGUMENT
+  // Saving a version of a flow nobody owns yet makes the key's tenant its owner.
+  absl::StatusOr<pg::FlowOwner> owner = MethodOf(rpc) == "Save"
+                                            ? owners_.ClaimFlow(*flow_id, *scope.tenant)
+                                            : owners_.OfFlow(*flow_id);
+  if (!owner.ok()) return owner.status();
+  switch (owner->kind) {
+    case pg::FlowOwner::Kind::kNone:
+      return absl::OkStatus();  // no such flow: the store answers as for anyone
+    case pg::FlowOwner::Kind::kTenant:
+      if (owner->tenant == *scope.tenant) return absl::OkStatus();
+      return absl::PermissionDeniedError(
+          absl::StrCat("flow ", *flow_id, " belongs to another tenant"));
+    case pg::FlowOwner::Kind::kShared:
+      break;
+  }
+  return absl::PermissionDeniedError(absl::StrCat(
+      "flow ", *flow_id, " is shared by all tenants: only an operator key (tenant *) may change it"));
+}
+
 absl::Status TenantGuard::Admit(rpc::CallScope& scope, std::string_view rpc,
                                 google::protobuf::Message& request) {
+  if (IsFlowStore(rpc)) return IsRead(rpc) ? absl::OkStatus() : AdmitFlowWrite(scope, rpc, request);
   if (IsShared(rpc)) return absl::OkStatus();
   RequestScan scan(*scope.tenant);
   if (auto s = scan.Scan(request, true); !s.ok()) return s;
@@ -303,10 +349,10 @@ absl::Status TenantGuard::Admit(rpc::CallScope& scope, std::string_view rpc,
         std::string(rpc), " spans every tenant: it needs an operator key (tenant *), or name a tenant_id"));
   }
   if (scan.references().empty()) return absl::OkStatus();
-  absl::StatusOr<Owners> owners = LookUpOwners(pool_, scan.references());
+  absl::StatusOr<pg::RecordOwners> owners = LookUpOwners(owners_, scan.references());
   if (!owners.ok()) return owners.status();
   for (const Reference& reference : scan.references()) {
-    const auto owner = owners->find(std::pair<int, std::string>{reference.kind, reference.id});
+    const auto owner = owners->find(std::pair<Kind, std::string>{reference.kind, reference.id});
     if (owner == owners->end()) {
       if (reference.kind == kExecution && !reference.written && !IsRead(rpc) &&
           !IsRemoval(rpc)) {
@@ -315,6 +361,15 @@ absl::Status TenantGuard::Admit(rpc::CallScope& scope, std::string_view rpc,
       continue;
     }
     if (owner->second != scope.tenant) {
+      // A read of another tenant's token answers exactly as for an unknown token (Validate:
+      // OK, valid=false, not_found): it runs with a fresh random token, which no row has.
+      if (IsRead(rpc) && reference.field != nullptr) {
+        absl::StatusOr<std::string> unknown = NewResumeToken();
+        if (!unknown.ok()) return unknown.status();
+        reference.message->GetReflection()->SetString(reference.message, reference.field,
+                                                      *std::move(unknown));
+        continue;
+      }
       // The id of a token is a hash, never the token itself, in any message.
       return OutOfScope(rpc, reference.kind, reference.kind == kToken ? "(token)" : reference.id);
     }
@@ -325,18 +380,18 @@ absl::Status TenantGuard::Admit(rpc::CallScope& scope, std::string_view rpc,
 
 absl::Status TenantGuard::Screen(const rpc::CallScope& scope, std::string_view rpc,
                                  google::protobuf::Message& response) {
-  if (IsShared(rpc)) return absl::OkStatus();
+  if (IsFlowStore(rpc) || IsShared(rpc)) return absl::OkStatus();
   std::vector<Reference> unknown;
   ResponseScreen::CollectUnknown(response, scope, unknown);
-  Owners owners;
+  pg::RecordOwners owners;
   if (!unknown.empty()) {
-    absl::StatusOr<Owners> found = LookUpOwners(pool_, unknown);
+    absl::StatusOr<pg::RecordOwners> found = LookUpOwners(owners_, unknown);
     if (!found.ok()) return found.status();
     owners = *std::move(found);
   }
   auto visible = [&](const std::string& id) {
     if (scope.visible_executions.contains(id)) return true;
-    const auto owner = owners.find(std::pair<int, std::string>{kExecution, id});
+    const auto owner = owners.find(std::pair<Kind, std::string>{kExecution, id});
     return owner != owners.end() && owner->second == scope.tenant;
   };
   if (!ResponseScreen::Prune(response, visible, *scope.tenant)) {

@@ -10,11 +10,17 @@
 //    `token_id`), or it carries a `tenant_id` filter. The filter is set to the key's tenant
 //    (another tenant: PERMISSION_DENIED); so is an `Execution`'s tenant_id. A request with
 //    no scope spans every tenant (DeleteOld, CleanupExpired, ResetStalled by time) and needs
-//    an operator key. Flow definitions and the admin service are shared by all tenants.
+//    an operator key. The admin service is shared by all tenants.
+//  * Flow definitions are readable by every tenant. A flow saved with a tenant key belongs
+//    to that tenant (the first Save of its id claims it); writes to it (Save of a version,
+//    SetStatus, Delete) with another tenant's key are PERMISSION_DENIED, as are tenant
+//    writes to flows saved before ownership existed or by an operator key (shared flows).
+//    Operator keys write any flow (docs/adr/0005-flow-ownership.md).
 //  * Everything named is looked up in one query. Another tenant's record is NOT_FOUND to
 //    reads and PERMISSION_DENIED to writes; a write that names a missing execution is
 //    NOT_FOUND (so no tenant can record events for an execution another may create later),
-//    except removals (Delete*, Release*, Clear*).
+//    except removals (Delete*, Release*, Clear*). A read naming another tenant's resume
+//    token answers exactly as for an unknown token (Validate: OK, valid=false, not_found).
 //  * Second wall, on the way out: executions of other tenants, and jobs, events, tokens and
 //    context references of their executions, are dropped from lists; a single such record
 //    fails the call as above. With the request narrowed, this only ever drops anything if a
@@ -26,6 +32,7 @@
 #include <string>
 #include <string_view>
 
+#include "server/pg/owners.h"
 #include "server/pg/pool.h"
 #include "server/rpc/auth.h"
 #include "server/rpc/call_guard.h"
@@ -43,8 +50,11 @@ class TenantGuard final : public rpc::CallGuard {
                       google::protobuf::Message& response) override;
 
  private:
+  absl::Status AdmitFlowWrite(const rpc::CallScope& scope, std::string_view rpc,
+                              const google::protobuf::Message& request);
+
   const rpc::Authenticator& authenticator_;
-  pg::ConnectionPool& pool_;
+  pg::Owners owners_;
 };
 
 }  // namespace flowmonkey

@@ -1,6 +1,8 @@
 #include "server/pg/batched_event_store.h"
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
+#include "core/validation.h"
 #include "server/pg/errors.h"
 
 namespace flowmonkey::pg {
@@ -8,10 +10,16 @@ namespace {
 
 absl::Status CheckRecord(const v1::RecordEventRequest& request) {
   if (!request.has_event()) return absl::InvalidArgumentError("event: required");
+  if (request.has_request_id()) {
+    if (auto s = ValidateId(request.request_id(), "request_id"); !s.ok()) return s;
+  }
   return ValidateEvent(request.event());
 }
 
 absl::Status CheckBatch(const v1::RecordEventBatchRequest& request) {
+  if (request.has_request_id()) {
+    if (auto s = ValidateId(request.request_id(), "request_id"); !s.ok()) return s;
+  }
   if (request.events_size() > kMaxEventBatch) {
     return absl::InvalidArgumentError(absl::StrCat("events: at most ", kMaxEventBatch,
                                                    " per batch (got ", request.events_size(),
@@ -27,7 +35,7 @@ absl::Status CheckBatch(const v1::RecordEventBatchRequest& request) {
 
 }  // namespace
 
-BatchedEventStore::BatchedEventStore(EventStore& inner, BatchOptions options)
+BatchedEventStore::BatchedEventStore(PgEventStore& inner, BatchOptions options)
     : inner_(inner), options_(std::move(options)) {
   records_ = std::make_unique<RecordBatcher>(
       RecordBatcher::Options{.flushers = options_.event_flushers,
@@ -81,55 +89,92 @@ bool BatchedEventStore::Start(
   return true;
 }
 
-void BatchedEventStore::FlushRecords(std::vector<RecordBatcher::Item*>& batch) {
-  if (options_.on_batch) options_.on_batch("record_event", batch.size());
-  if (batch.size() > 1) {
-    v1::RecordEventBatchRequest request;
-    for (const auto* item : batch) *request.add_events() = item->request->event();
-    absl::StatusOr<v1::RecordEventBatchResponse> recorded = inner_.RecordBatch(request);
-    if (recorded.ok() && recorded->events_size() == static_cast<int>(batch.size())) {
-      for (size_t i = 0; i < batch.size(); ++i) {
-        v1::RecordEventResponse response;
-        *response.mutable_event() = std::move(*recorded->mutable_events(static_cast<int>(i)));
-        batch[i]->result = std::move(response);
+std::vector<absl::StatusOr<v1::RecordEventBatchResponse>> BatchedEventStore::RecordMerged(
+    const std::vector<const v1::RecordEventBatchRequest*>& calls) {
+  std::vector<absl::StatusOr<v1::RecordEventBatchResponse>> results(
+      calls.size(), absl::InternalError("record events: not run"));
+  // A request id repeated inside the batch waits for the first call, then runs alone.
+  std::vector<const v1::RecordEventBatchRequest*> merged;
+  std::vector<size_t> merged_index, repeated_index;
+  absl::flat_hash_set<std::string> seen;
+  bool with_request_ids = false;
+  for (size_t i = 0; i < calls.size(); ++i) {
+    if (calls[i]->has_request_id()) {
+      with_request_ids = true;
+      if (!seen.insert(calls[i]->request_id()).second) {
+        repeated_index.push_back(i);
+        continue;
       }
-      return;
     }
-    if (!recorded.ok() && IsBatchWideFailure(recorded.status())) {
-      for (auto* item : batch) item->result = recorded.status();
-      return;
+    merged.push_back(calls[i]);
+    merged_index.push_back(i);
+  }
+  absl::Status failure;
+  if (!with_request_ids) {
+    v1::RecordEventBatchRequest all;
+    for (const auto* call : merged) all.mutable_events()->MergeFrom(call->events());
+    absl::StatusOr<v1::RecordEventBatchResponse> recorded = inner_.RecordBatch(all);
+    if (recorded.ok() && recorded->events_size() == all.events_size()) {
+      int next = 0;
+      for (size_t k = 0; k < merged.size(); ++k) {
+        v1::RecordEventBatchResponse response;
+        auto* events = response.mutable_events();
+        events->Reserve(merged[k]->events_size());
+        for (int i = 0; i < merged[k]->events_size(); ++i) {
+          *events->Add() = std::move(*recorded->mutable_events(next++));
+        }
+        results[merged_index[k]] = std::move(response);
+      }
+      return results;
+    }
+    failure = recorded.ok() ? absl::InternalError("record events: row count mismatch")
+                            : recorded.status();
+  } else {
+    absl::StatusOr<PgEventStore::CallResults> recorded = inner_.RecordCalls(merged);
+    if (recorded.ok()) {
+      for (size_t k = 0; k < merged.size(); ++k) results[merged_index[k]] = std::move((*recorded)[k]);
+    } else {
+      failure = recorded.status();
     }
   }
-  for (auto* item : batch) item->result = inner_.Record(*item->request);
+  if (!failure.ok() && IsBatchWideFailure(failure)) {
+    for (auto& result : results) result = failure;
+    return results;
+  }
+  if (!failure.ok()) {  // nothing was written: each call alone, so a bad one fails only itself
+    for (size_t i : merged_index) results[i] = inner_.RecordBatch(*calls[i]);
+  }
+  for (size_t i : repeated_index) results[i] = inner_.RecordBatch(*calls[i]);
+  return results;
+}
+
+void BatchedEventStore::FlushRecords(std::vector<RecordBatcher::Item*>& batch) {
+  if (options_.on_batch) options_.on_batch("record_event", batch.size());
+  if (batch.size() == 1) {
+    batch[0]->result = inner_.Record(*batch[0]->request);
+    return;
+  }
+  std::vector<v1::RecordEventBatchRequest> singles;
+  singles.reserve(batch.size());
+  for (const auto* item : batch) singles.push_back(PgEventStore::AsBatch(*item->request));
+  std::vector<const v1::RecordEventBatchRequest*> calls;
+  for (const auto& single : singles) calls.push_back(&single);
+  std::vector<absl::StatusOr<v1::RecordEventBatchResponse>> results = RecordMerged(calls);
+  for (size_t i = 0; i < batch.size(); ++i) {
+    batch[i]->result = PgEventStore::AsRecordResponse(std::move(results[i]));
+  }
 }
 
 void BatchedEventStore::FlushBatches(std::vector<BatchBatcher::Item*>& batch) {
   if (options_.on_batch) options_.on_batch("record_event_batch", batch.size());
-  if (batch.size() > 1) {
-    v1::RecordEventBatchRequest merged;
-    for (const auto* item : batch) {
-      merged.mutable_events()->MergeFrom(item->request->events());
-    }
-    absl::StatusOr<v1::RecordEventBatchResponse> recorded = inner_.RecordBatch(merged);
-    if (recorded.ok() && recorded->events_size() == merged.events_size()) {
-      int next = 0;
-      for (auto* item : batch) {
-        v1::RecordEventBatchResponse response;
-        auto* events = response.mutable_events();
-        events->Reserve(item->request->events_size());
-        for (int i = 0; i < item->request->events_size(); ++i) {
-          *events->Add() = std::move(*recorded->mutable_events(next++));
-        }
-        item->result = std::move(response);
-      }
-      return;
-    }
-    if (!recorded.ok() && IsBatchWideFailure(recorded.status())) {
-      for (auto* item : batch) item->result = recorded.status();
-      return;
-    }
+  if (batch.size() == 1) {
+    batch[0]->result = inner_.RecordBatch(*batch[0]->request);
+    return;
   }
-  for (auto* item : batch) item->result = inner_.RecordBatch(*item->request);
+  std::vector<const v1::RecordEventBatchRequest*> calls;
+  for (const auto* item : batch) calls.push_back(item->request);
+  std::vector<absl::StatusOr<v1::RecordEventBatchResponse>> results = RecordMerged(calls);
+  for (size_t i = 0; i < batch.size(); ++i) batch[i]->result = std::move(results[i]);
 }
 
 }  // namespace flowmonkey::pg

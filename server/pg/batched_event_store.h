@@ -9,6 +9,9 @@
 // are replayed one by one, so a bad call fails only itself. Ids follow batch order, so a
 // caller's events are durable and have their ids when the call returns, as with the plain
 // store. Both can be started without blocking (AsyncCall). Everything else passes through.
+// Calls with a request_id are merged too (PgEventStore::RecordCalls): a repeated request
+// id writes nothing and does not fail the batch; two calls with the same request id in one
+// batch are not merged, the second runs alone after it.
 
 #include <functional>
 #include <memory>
@@ -17,6 +20,7 @@
 #include "core/event_store.h"
 #include "server/pg/batched_execution_store.h"  // BatchOptions
 #include "server/pg/batcher.h"
+#include "server/pg/event_store.h"
 
 namespace flowmonkey::pg {
 
@@ -25,7 +29,7 @@ class BatchedEventStore
       public AsyncCall<v1::RecordEventRequest, v1::RecordEventResponse>,
       public AsyncCall<v1::RecordEventBatchRequest, v1::RecordEventBatchResponse> {
  public:
-  explicit BatchedEventStore(EventStore& inner, BatchOptions options = {});
+  explicit BatchedEventStore(PgEventStore& inner, BatchOptions options = {});
   ~BatchedEventStore() override;
 
   absl::StatusOr<v1::RecordEventResponse> Record(const v1::RecordEventRequest& request) override;
@@ -55,7 +59,11 @@ class BatchedEventStore
   void FlushRecords(std::vector<RecordBatcher::Item*>& batch);
   void FlushBatches(std::vector<BatchBatcher::Item*>& batch);
 
-  EventStore& inner_;
+  // Records `calls` in one statement; see the class comment.
+  std::vector<absl::StatusOr<v1::RecordEventBatchResponse>> RecordMerged(
+      const std::vector<const v1::RecordEventBatchRequest*>& calls);
+
+  PgEventStore& inner_;
   const BatchOptions options_;
   std::unique_ptr<RecordBatcher> records_;
   std::unique_ptr<BatchBatcher> batches_;

@@ -50,17 +50,22 @@ bool IsConnectionLoss(const std::exception& error) {
   return false;
 }
 
-absl::Status StatusFromException(const std::exception& error, std::string_view what) {
+absl::Status StatusFromException(const std::exception& error, std::string_view what,
+                                 Sent sent) {
+  const bool in_doubt = dynamic_cast<const pqxx::in_doubt_error*>(&error) != nullptr;
+  if (in_doubt || (sent == Sent::kWrite && IsConnectionLoss(error))) {
+    spdlog::error("{}: connection lost after a write or COMMIT was sent, outcome unknown: {}", what,
+                  error.what());
+    return absl::UnknownError(absl::StrCat(
+        std::string(what), ": outcome unknown: the connection was lost after the statement was",
+        " sent; the write may have committed"));
+  }
   if (dynamic_cast<const pqxx::broken_connection*>(&error) != nullptr) {
     // Every call in flight when the database goes away lands here: one line per 5 s.
     static LogLimiter* const connection_lost = new LogLimiter(absl::Seconds(5));
     connection_lost->Log(spdlog::level::warn,
                          absl::StrCat(std::string(what), ": connection lost: ", error.what()));
     return absl::UnavailableError(absl::StrCat(std::string(what), ": database connection lost"));
-  }
-  if (dynamic_cast<const pqxx::in_doubt_error*>(&error) != nullptr) {
-    spdlog::error("{}: commit outcome unknown: {}", what, error.what());
-    return absl::UnknownError(absl::StrCat(std::string(what), ": connection lost during commit; outcome unknown"));
   }
   if (const auto* sql = dynamic_cast<const pqxx::sql_error*>(&error)) {
     absl::Status status = StatusFromSqlState(sql->sqlstate(), what);

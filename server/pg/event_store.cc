@@ -11,16 +11,12 @@
 #include "core/clock.h"
 #include "core/validation.h"
 #include "server/pg/array_literal.h"
+#include "server/pg/event_sql.h"
 #include "server/pg/tenant_filter.h"
 
 namespace flowmonkey::pg {
 namespace {
 
-// The insert gate (see event_store.h). The two-key form keeps it apart from single-key
-// advisory locks; 'fm_events' is rewritten with the table prefix like every table name.
-#define FM_EVENT_GATE \
-  "WITH gate AS MATERIALIZED (SELECT pg_advisory_xact_lock_shared(4664, hashtext('fm_events')) AS locked) "
-#define FM_EVENT_COLUMNS "id, execution_id, event_type, step_id, data::text, created_at"
 // $1 cursor, $2 horizon, $3 types, $4 after, $5 before, $6 limit (+ $7 execution_id).
 #define FM_EVENT_FILTERS                                                                    \
   " AND id <= $2 AND ($3::text[] IS NULL OR event_type = ANY($3::text[]))"                 \
@@ -82,12 +78,20 @@ std::optional<std::string> Data(const v1::Event& e) {
 PgEventStore::PgEventStore(ConnectionPool& pool) : pool_(pool) {
   pool_.Register({kInsert, kInsertBatch, kWaitForInserts, kHorizon, kQueryAsc, kQueryDesc,
                   kQueryExecAsc, kQueryExecDesc, kDeleteOld});
+  RegisterRequestStatements();
 }
 
 absl::StatusOr<v1::RecordEventResponse> PgEventStore::Record(
     const v1::RecordEventRequest& request) {
   if (!request.has_event()) return absl::InvalidArgumentError("event: required");
   if (auto s = ValidateEvent(request.event()); !s.ok()) return s;
+  if (request.has_request_id()) {
+    if (auto s = ValidateId(request.request_id(), "request_id"); !s.ok()) return s;
+    v1::RecordEventBatchRequest batch = AsBatch(request);
+    absl::StatusOr<CallResults> recorded = RecordCalls({&batch});
+    if (!recorded.ok()) return recorded.status();
+    return AsRecordResponse(std::move(recorded->front()));
+  }
   v1::RecordEventResponse response;
   v1::Event& event = *response.mutable_event() = request.event();
   if (event.created_at() == 0) event.set_created_at(NowMs());
@@ -111,6 +115,17 @@ absl::StatusOr<v1::RecordEventBatchResponse> PgEventStore::RecordBatch(
   }
   v1::RecordEventBatchResponse response;
   if (request.events_size() == 0) return response;
+  if (request.has_request_id()) {
+    if (auto s = ValidateId(request.request_id(), "request_id"); !s.ok()) return s;
+    for (int i = 0; i < request.events_size(); ++i) {
+      if (auto s = ValidateEvent(request.events(i), absl::StrCat("events[", i, "]")); !s.ok()) {
+        return s;
+      }
+    }
+    absl::StatusOr<CallResults> recorded = RecordCalls({&request});
+    if (!recorded.ok()) return recorded.status();
+    return std::move(recorded->front());
+  }
   const int64_t now = NowMs();
   ArrayLiteral executions, types, steps, data, created;
   for (int i = 0; i < request.events_size(); ++i) {

@@ -11,6 +11,8 @@
 // rolled back) for good, so a query returns only ids <= horizon and a cursor never
 // passes an event that could still appear. Inserts do not wait for each other.
 
+#include <vector>
+
 #include "core/event_store.h"
 #include "server/pg/pool.h"
 
@@ -30,7 +32,25 @@ class PgEventStore : public EventStore {
   absl::StatusOr<v1::DeleteOldEventsResponse> DeleteOld(
       const v1::DeleteOldEventsRequest& request) override;
 
+  // Group commit (batched_event_store.h): the events of every call in one statement.
+  // A call whose request_id was recorded before (within 24 h) writes nothing and is
+  // answered with the events stored the first time (ALREADY_EXISTS when they do not match
+  // its executions and event types: the id was used for another request). One result per
+  // call, in order; a failed statement fails the whole. The calls must be valid and
+  // non-empty, and no request_id may appear twice among them.
+  using CallResults = std::vector<absl::StatusOr<v1::RecordEventBatchResponse>>;
+  absl::StatusOr<CallResults> RecordCalls(
+      const std::vector<const v1::RecordEventBatchRequest*>& calls);
+
+  // A Record call as a batch of one event (with its request id).
+  static v1::RecordEventBatchRequest AsBatch(const v1::RecordEventRequest& request);
+  // The response of a Record call made as AsBatch.
+  static absl::StatusOr<v1::RecordEventResponse> AsRecordResponse(
+      absl::StatusOr<v1::RecordEventBatchResponse> recorded);
+
  private:
+  void RegisterRequestStatements();  // event_requests.cc
+
   ConnectionPool& pool_;
 };
 

@@ -28,10 +28,26 @@ constexpr Statement kDeleteExpiredKeys{
     " idempotency_key FROM fm_idempotency_keys WHERE expires_at <= $1 LIMIT $2"
     " FOR UPDATE SKIP LOCKED) AND expires_at <= $1"};
 
+// Client request ids are kept 24 h (event.proto, resume_token.proto): $1 - 24 h. The
+// events keep no link to a forgotten request id, so it may be used again.
+constexpr Statement kForgetEventRequests{
+    "maintenance_forget_event_requests",
+    "WITH forgotten AS (DELETE FROM fm_request_ids WHERE request_id IN (SELECT request_id"
+    " FROM fm_request_ids WHERE created_at <= $1::bigint - 86400000 LIMIT $2 FOR UPDATE SKIP LOCKED)"
+    " RETURNING request_id), unlinked AS (UPDATE fm_events SET request_id = NULL"
+    " WHERE request_id IN (SELECT request_id FROM forgotten))"
+    " SELECT count(*) FROM forgotten"};
+constexpr Statement kForgetTokenRequests{
+    "maintenance_forget_token_requests",
+    "UPDATE fm_resume_tokens SET request_id = NULL WHERE token_hash IN (SELECT token_hash"
+    " FROM fm_resume_tokens WHERE request_id IS NOT NULL AND created_at <= $1::bigint - 86400000"
+    " LIMIT $2 FOR UPDATE SKIP LOCKED) AND request_id IS NOT NULL"};
+
 }  // namespace
 
 PgMaintenance::PgMaintenance(ConnectionPool& pool) : pool_(pool) {
-  pool_.Register({kResetOverdueJobs, kExpireTokens, kDeleteExpiredKeys});
+  pool_.Register({kResetOverdueJobs, kExpireTokens, kDeleteExpiredKeys, kForgetEventRequests,
+                  kForgetTokenRequests});
 }
 
 absl::StatusOr<MaintenanceCounts> PgMaintenance::RunOnce(int64_t now_ms) {
@@ -57,6 +73,14 @@ absl::StatusOr<MaintenanceCounts> PgMaintenance::RunOnce(int64_t now_ms) {
         for (int64_t n = kBatch; n == kBatch;) {
           n = s.Exec(tx, kDeleteExpiredKeys, params).affected_rows();
           counts.idempotency_keys_deleted += n;
+        }
+        for (int64_t n = kBatch; n == kBatch;) {
+          n = s.Exec(tx, kForgetEventRequests, params).at(0)[0].as<int64_t>();
+          counts.request_ids_forgotten += n;
+        }
+        for (int64_t n = kBatch; n == kBatch;) {
+          n = s.Exec(tx, kForgetTokenRequests, params).affected_rows();
+          counts.request_ids_forgotten += n;
         }
         return counts;
       });

@@ -5,7 +5,8 @@
 //  * running jobs with no heartbeat for 3 x their heartbeat_ms go back to pending, or, out
 //    of attempts, become failed with error code STALLED;
 //  * pending resume tokens past expires_at are marked expired;
-//  * expired idempotency keys are deleted.
+//  * expired idempotency keys are deleted;
+//  * client request ids older than 24 h are forgotten (events and resume tokens).
 // Every statement takes its rows with FOR UPDATE SKIP LOCKED and re-checks them, so any
 // number of replicas may run passes at once: each row changes once.
 
@@ -21,9 +22,11 @@ struct MaintenanceCounts {
   int64_t jobs_failed = 0;    // stalled with no attempts left
   int64_t tokens_expired = 0;
   int64_t idempotency_keys_deleted = 0;
+  int64_t request_ids_forgotten = 0;
 
   int64_t total() const {
-    return jobs_requeued + jobs_failed + tokens_expired + idempotency_keys_deleted;
+    return jobs_requeued + jobs_failed + tokens_expired + idempotency_keys_deleted +
+           request_ids_forgotten;
   }
 };
 

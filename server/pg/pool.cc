@@ -4,6 +4,7 @@
 #include <pqxx/prepared_statement>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
 #include "spdlog/spdlog.h"
@@ -25,8 +26,33 @@ std::string WithPrefix(std::string_view sql, std::string_view prefix) {
   return absl::StrReplaceAll(std::string(sql), {{"fm_", std::string(prefix)}});
 }
 
+bool MayWrite(std::string_view sql) {
+  auto is_word = [](char c) { return absl::ascii_isalnum(c) || c == '_'; };
+  size_t start = 0;
+  while (start < sql.size()) {
+    while (start < sql.size() && !is_word(sql[start])) ++start;
+    size_t end = start;
+    while (end < sql.size() && is_word(sql[end])) ++end;
+    const absl::string_view word(sql.data() + start, end - start);
+    for (const char* keyword : {"insert", "update", "delete", "merge", "truncate"}) {
+      if (absl::EqualsIgnoreCase(word, keyword)) return true;
+    }
+    start = end;
+  }
+  return false;
+}
+
+void Session::NoteSend(pqxx::transaction_base& tx, const Statement& statement) {
+  // From here on a lost connection may hide a committed write.
+  if (!autocommit_write_sent_ && dynamic_cast<pqxx::nontransaction*>(&tx) != nullptr &&
+      MayWrite(statement.sql)) {
+    autocommit_write_sent_ = true;
+  }
+}
+
 pqxx::result Session::Exec(pqxx::transaction_base& tx, const Statement& statement,
                            const Params& params) {
+  NoteSend(tx, statement);
   auto args = pqxx::prepare::make_dynamic_params(params.values());
   if (pool_->options_.prepare_statements) {
     return tx.exec_prepared(std::string(statement.name), args);
@@ -115,6 +141,20 @@ absl::Status ConnectionPool::EnsureReady(Slot& slot) {
                           absl::StrCat("database connection failed: ", e.what()));
     return absl::UnavailableError("database unavailable: cannot connect");
   }
+}
+
+absl::Status ConnectionPool::Probe(pqxx::connection& connection) {
+  try {
+    // PQconsumeInput: throws broken_connection on a closed socket. Twice: a server that
+    // terminates a backend sends an error message before closing, and a first read may
+    // return just that message.
+    connection.get_notifs();
+    connection.get_notifs();
+    if (connection.is_open()) return absl::OkStatus();
+  } catch (const std::exception& e) {
+    spdlog::debug("pooled connection found closed: {}", e.what());
+  }
+  return absl::UnavailableError("database connection lost while idle");
 }
 
 void ConnectionPool::Release(Slot* slot, bool broken, bool retire) {

@@ -50,6 +50,10 @@ std::string WithPrefix(std::string_view sql, std::string_view prefix);
 
 class ConnectionPool;
 
+// True when `sql` may change data: it contains INSERT, UPDATE, DELETE, MERGE or TRUNCATE
+// as a word (case-insensitive). Conservative: "SELECT ... FOR UPDATE" counts as a write.
+bool MayWrite(std::string_view sql);
+
 // What a store sees while it holds a connection.
 class Session {
  public:
@@ -64,13 +68,23 @@ class Session {
   // a large value went through it, since libpq never shrinks its send and receive buffers.
   void RetireAfterUse() { retire_ = true; }
 
+  // True once a statement that may write was handed to libpq outside a transaction block
+  // (pqxx::nontransaction: it commits on its own). A connection lost after that leaves
+  // the write's outcome unknown; inside a transaction block PostgreSQL rolls back what a
+  // lost connection did not commit, and a lost COMMIT is pqxx::in_doubt_error.
+  bool autocommit_write_sent() const { return autocommit_write_sent_; }
+
  private:
   friend class ConnectionPool;
   Session(ConnectionPool* pool, pqxx::connection* connection)
       : pool_(pool), connection_(connection) {}
+  // Called by every way of sending a statement, before it is sent.
+  void NoteSend(pqxx::transaction_base& tx, const Statement& statement);
+
   ConnectionPool* pool_;
   pqxx::connection* connection_;
   bool retire_ = false;
+  bool autocommit_write_sent_ = false;
 };
 
 class ConnectionPool {
@@ -87,7 +101,9 @@ class ConnectionPool {
   }
 
   // Runs fn on a pooled connection. Exceptions become a Status (errors.h); UNAVAILABLE
-  // when no connection can be opened or none frees up within acquire_timeout.
+  // when no connection can be opened or none frees up within acquire_timeout. A connection
+  // the server closed while it was idle is replaced before fn runs. A connection lost after
+  // fn sent a write that commits on its own is UNKNOWN (outcome unknown), not UNAVAILABLE.
   template <typename T>
   absl::StatusOr<T> Run(std::string_view what, const std::function<absl::StatusOr<T>(Session&)>& fn);
   absl::Status RunVoid(std::string_view what, const std::function<absl::Status(Session&)>& fn);
@@ -110,6 +126,10 @@ class ConnectionPool {
   };
 
   absl::StatusOr<Slot*> Acquire();
+  // Reads what the server sent on an idle connection, without blocking: a connection the
+  // server closed (restart, failover, pg_terminate_backend) is found before a statement is
+  // sent on it, where losing it could only be answered UNKNOWN.
+  static absl::Status Probe(pqxx::connection& connection);
   // broken: the connection was lost (and probably every one opened before it);
   // retire: this one is closed on purpose (Session::RetireAfterUse).
   void Release(Slot* slot, bool broken, bool retire = false);
@@ -131,6 +151,7 @@ class ConnectionPool {
 template <typename... Args>
 pqxx::result Session::ExecArgs(pqxx::transaction_base& tx, const Statement& statement,
                                Args&&... args) {
+  NoteSend(tx, statement);
   if (pool_->options_.prepare_statements) {
     return tx.exec_prepared(std::string(statement.name), std::forward<Args>(args)...);
   }
@@ -142,6 +163,13 @@ absl::StatusOr<T> ConnectionPool::Run(std::string_view what,
                                       const std::function<absl::StatusOr<T>(Session&)>& fn) {
   absl::StatusOr<Slot*> slot = Acquire();
   if (!slot.ok()) return slot.status();
+  if (!Probe(*(*slot)->connection).ok()) {
+    // Closed by the server while idle (restart, failover): nothing was sent on it, so the
+    // call runs on a new connection (every connection older than this one is dropped too).
+    Release(*slot, true);
+    slot = Acquire();
+    if (!slot.ok()) return slot.status();
+  }
   Session session(this, (*slot)->connection.get());
   try {
     absl::StatusOr<T> result = fn(session);
@@ -149,7 +177,8 @@ absl::StatusOr<T> ConnectionPool::Run(std::string_view what,
     return result;
   } catch (const std::exception& e) {
     Release(*slot, IsConnectionLoss(e) || !(*slot)->connection->is_open(), session.retire_);
-    return StatusFromException(e, what);
+    return StatusFromException(
+        e, what, session.autocommit_write_sent() ? Sent::kWrite : Sent::kNothingCommitted);
   }
 }
 

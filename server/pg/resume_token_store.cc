@@ -21,6 +21,18 @@ constexpr Statement kInsert{
     "token_insert",
     "INSERT INTO fm_resume_tokens (token_hash, execution_id, step_id, status, metadata,"
     " created_at, expires_at) VALUES ($1, $2, $3, 'pending', $4::jsonb, $5, $6)"};
+// With a client request id: at most one token per request id.
+constexpr Statement kInsertWithRequest{
+    "token_insert_with_request",
+    "INSERT INTO fm_resume_tokens (token_hash, execution_id, step_id, status, metadata,"
+    " created_at, expires_at, request_id) VALUES ($1, $2, $3, 'pending', $4::jsonb, $5, $6, $7)"
+    " ON CONFLICT (request_id) WHERE request_id IS NOT NULL DO NOTHING RETURNING token_hash"};
+// A retry of that request: the stored token only under a new value (the first value is
+// lost with the reply, and only its hash is stored), while it is still pending.
+constexpr Statement kRotate{
+    "token_rotate",
+    "UPDATE fm_resume_tokens SET token_hash = $1 WHERE request_id = $2 AND execution_id = $3"
+    " AND status = 'pending' AND expires_at > $4 RETURNING " FM_TOKEN_COLUMNS};
 constexpr Statement kGet{"token_get",
                          "SELECT " FM_TOKEN_COLUMNS " FROM fm_resume_tokens WHERE token_hash = $1"};
 constexpr Statement kMarkUsed{
@@ -61,7 +73,8 @@ absl::Status NotFound() { return absl::NotFoundError("resume token not found"); 
 }  // namespace
 
 PgResumeTokenStore::PgResumeTokenStore(ConnectionPool& pool) : pool_(pool) {
-  pool_.Register({kInsert, kGet, kMarkUsed, kRevoke, kByExecution, kCleanup});
+  pool_.Register(
+      {kInsert, kInsertWithRequest, kRotate, kGet, kMarkUsed, kRevoke, kByExecution, kCleanup});
 }
 
 absl::StatusOr<v1::GenerateResumeTokenResponse> PgResumeTokenStore::Generate(
@@ -84,6 +97,7 @@ absl::StatusOr<v1::GenerateResumeTokenResponse> PgResumeTokenStore::Generate(
   Params params;
   params.Add(token.id()).Add(token.execution_id()).Add(token.step_id());
   params.AddOrNull(token.metadata_json()).Add(token.created_at()).Add(token.expires_at());
+  if (request.has_request_id()) return GenerateOnce(request, std::move(response), params);
   absl::Status inserted = pool_.RunVoid("generate resume token", [&](Session& s) {
     pqxx::nontransaction tx(s.connection());
     s.Exec(tx, kInsert, params);
@@ -91,6 +105,31 @@ absl::StatusOr<v1::GenerateResumeTokenResponse> PgResumeTokenStore::Generate(
   });
   if (!inserted.ok()) return inserted;
   return response;
+}
+
+absl::StatusOr<v1::GenerateResumeTokenResponse> PgResumeTokenStore::GenerateOnce(
+    const v1::GenerateResumeTokenRequest& request, v1::GenerateResumeTokenResponse response,
+    Params& params) {
+  if (auto s = ValidateId(request.request_id(), "request_id"); !s.ok()) return s;
+  params.Add(request.request_id());
+  Params rotate;
+  rotate.Add(response.token().id()).Add(request.request_id()).Add(request.execution_id());
+  rotate.Add(NowMs());
+  return pool_.Run<v1::GenerateResumeTokenResponse>(
+      "generate resume token", [&](Session& s) -> absl::StatusOr<v1::GenerateResumeTokenResponse> {
+        pqxx::nontransaction tx(s.connection());
+        if (!s.Exec(tx, kInsertWithRequest, params).empty()) return response;
+        const pqxx::result rows = s.Exec(tx, kRotate, rotate);
+        if (rows.empty()) {
+          return absl::FailedPreconditionError(absl::StrCat(
+              "request_id ", request.request_id(),
+              ": generated a token before, which is no longer pending (used, revoked or expired)"));
+        }
+        const std::string token = response.token().token();
+        *response.mutable_token() = TokenFromRow(rows[0]);
+        response.mutable_token()->set_token(token);
+        return response;
+      });
 }
 
 absl::StatusOr<std::optional<v1::ResumeToken>> PgResumeTokenStore::Find(const std::string& hash) {

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <map>
 #include <mutex>
 #include <set>
 #include <string_view>
@@ -173,6 +174,56 @@ class EventBatchingTest : public ::testing::Test {
   std::atomic<size_t> largest_{0};         // Record batches
   std::atomic<size_t> largest_merged_{0};  // RecordBatch calls merged into one insert
 };
+
+TEST_F(EventBatchingTest, RepeatedRequestIdsInMergedCallsWriteOnceAndFailNothing) {
+  // Threads t and t + 8 make the same calls with the same request ids, at the same time.
+  constexpr int kPairs = 8, kEach = 20;
+  std::mutex mu;
+  std::map<std::string, std::set<int64_t>> ids_by_request;
+  std::set<int64_t> ids;
+  std::atomic<int> failed{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 2 * kPairs; ++t) {
+    threads.emplace_back([&, t] {
+      const int pair = t % kPairs;
+      for (int n = 0; n < kEach; ++n) {
+        const std::string record_id = absl::StrCat("record-", pair, "-", n);
+        v1::RecordEventRequest record = RecordOf(pair, n);
+        record.set_request_id(record_id);
+        auto recorded = batched_->Record(record);
+        const std::string batch_id = absl::StrCat("batch-", pair, "-", n);
+        v1::RecordEventBatchRequest batch;
+        *batch.add_events() = RecordOf(kPairs + pair, 2 * n).event();
+        *batch.add_events() = RecordOf(kPairs + pair, 2 * n + 1).event();
+        batch.set_request_id(batch_id);
+        auto batched = batched_->RecordBatch(batch);
+        std::lock_guard lock(mu);
+        if (!recorded.ok() || !batched.ok() || batched->events_size() != 2) {
+          ++failed;
+          continue;
+        }
+        ids_by_request[record_id].insert(recorded->event().id());
+        ids.insert(recorded->event().id());
+        for (const auto& event : batched->events()) {
+          ids_by_request[absl::StrCat(batch_id, "/", event.data_json())].insert(event.id());
+          ids.insert(event.id());
+        }
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(failed.load(), 0);
+  for (const auto& [request, request_ids] : ids_by_request) {
+    EXPECT_EQ(request_ids.size(), 1u) << request << ": both callers get the same event";
+  }
+  ExpectStoredInOrder(kPairs, kEach, ids);  // one event per request id
+  for (int pair = 0; pair < kPairs; ++pair) {
+    v1::GetEventsByExecutionRequest get;
+    get.set_execution_id(absl::StrCat("exec-", kPairs + pair));
+    get.set_limit(1000);
+    EXPECT_EQ(plain_->GetByExecution(get)->events_size(), 2 * kEach);
+  }
+}
 
 TEST_F(EventBatchingTest, ConcurrentRecordsEachGetTheirOwnStoredEvent) {
   constexpr int kThreads = 32, kEach = 25;

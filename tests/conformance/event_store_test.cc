@@ -122,6 +122,41 @@ TYPED_TEST(EventStoreTest, RecordBatchIsAtomicAndKeepsOrder) {
   EXPECT_TRUE(this->store().RecordBatch(v1::RecordEventBatchRequest()).ok());
 }
 
+TYPED_TEST(EventStoreTest, ARepeatedRequestIdReturnsTheFirstResultAndWritesOnce) {
+  v1::RecordEventRequest record;
+  *record.mutable_event() = MakeEvent("exec-request-id", "step.started");
+  record.set_request_id("request-id-record");
+  auto first = this->store().Record(record);
+  ASSERT_TRUE(first.ok()) << first.status();
+  auto again = this->store().Record(record);
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_EQ(again->event().id(), first->event().id());
+  EXPECT_EQ(again->event().created_at(), first->event().created_at());
+  EXPECT_EQ(again->event().event_type(), "step.started");
+
+  v1::RecordEventBatchRequest batch;
+  for (const char* type : {"a", "b", "c"}) *batch.add_events() = MakeEvent("exec-request-id", type);
+  batch.set_request_id("request-id-batch");
+  auto batch_first = this->store().RecordBatch(batch);
+  ASSERT_TRUE(batch_first.ok()) << batch_first.status();
+  auto batch_again = this->store().RecordBatch(batch);
+  ASSERT_TRUE(batch_again.ok()) << batch_again.status();
+  ASSERT_EQ(batch_again->events_size(), 3);
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(batch_again->events(i).id(), batch_first->events(i).id());
+    EXPECT_EQ(batch_again->events(i).event_type(), batch_first->events(i).event_type());
+  }
+  v1::GetEventsByExecutionRequest get;
+  get.set_execution_id("exec-request-id");
+  EXPECT_EQ(this->store().GetByExecution(get)->events_size(), 4);
+  // The same id for another request is a client bug: refused, nothing written.
+  record.mutable_event()->set_event_type("step.other");
+  EXPECT_EQ(this->store().Record(record).status().code(), StatusCode::kAlreadyExists);
+  EXPECT_EQ(this->store().GetByExecution(get)->events_size(), 4);
+  record.set_request_id(std::string(256, 'r'));
+  EXPECT_EQ(this->store().Record(record).status().code(), StatusCode::kInvalidArgument);
+}
+
 TYPED_TEST(EventStoreTest, QueryFiltersByExecutionTypeAndTime) {
   this->Record(MakeEvent("exec-q", "step.started", 1000));
   this->Record(MakeEvent("exec-q", "step.completed", 2000));

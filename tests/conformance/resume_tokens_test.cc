@@ -93,6 +93,29 @@ TYPED_TEST(ResumeTokensTest, GenerateReturnsARandomTokenWithDefaultExpiry) {
   EXPECT_EQ(this->tokens().Get(get).status().code(), StatusCode::kNotFound);
 }
 
+TYPED_TEST(ResumeTokensTest, ARepeatedRequestIdGivesTheOneTokenOfTheRequestANewValue) {
+  v1::GenerateResumeTokenRequest request;
+  request.set_execution_id(kExecution);
+  request.set_step_id("approve");
+  request.set_expires_in_ms(3'600'000);
+  request.set_request_id("token-request-1");
+  auto first = this->tokens().Generate(request);
+  ASSERT_TRUE(first.ok()) << first.status();
+  auto again = this->tokens().Generate(request);
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_NE(again->token().token(), first->token().token());
+  EXPECT_EQ(again->token().id(), ResumeTokenHash(again->token().token()));
+  EXPECT_EQ(again->token().created_at(), first->token().created_at());
+  EXPECT_EQ(again->token().expires_at(), first->token().expires_at());
+  EXPECT_EQ(this->Validate(first->token().token()).reason(), "not_found");
+  EXPECT_TRUE(this->Validate(again->token().token()).valid());
+  v1::ListResumeTokensByExecutionRequest list;
+  list.set_execution_id(kExecution);
+  EXPECT_EQ(this->tokens().ListByExecution(list)->tokens_size(), 1);
+  ASSERT_TRUE(this->MarkUsed(again->token().token()).ok());
+  EXPECT_EQ(this->tokens().Generate(request).status().code(), StatusCode::kFailedPrecondition);
+}
+
 TYPED_TEST(ResumeTokensTest, GenerateForAnUnknownExecutionIsNotFound) {
   v1::GenerateResumeTokenRequest request;
   request.set_execution_id("no-such-execution");

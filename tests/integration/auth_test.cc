@@ -11,10 +11,15 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <thread>
+#include <vector>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "client/client.h"
+#include "core/resume_token_rules.h"
+#include "google/protobuf/util/message_differencer.h"
+#include "nlohmann/json.hpp"
 #include "server/rpc/auth.h"
 #include "tests/integration/harness.h"
 #include "tests/support/backends.h"
@@ -584,6 +589,165 @@ TEST_F(TenantIsolation, WritesOverAnotherTenantsDataAreRefusedAndChangeNothing) 
   v1::GetEventsByExecutionRequest events;
   events.set_execution_id("tenant-a-exec");
   EXPECT_EQ(a_.events->GetByExecution(events)->events_size(), 1);
+}
+
+// A valid flow definition: one step.
+v1::Flow TenantFlow(const std::string& id, const std::string& version) {
+  v1::Flow flow;
+  flow.set_id(id);
+  flow.set_version(version);
+  flow.set_status(v1::FLOW_STATUS_PUBLISHED);
+  nlohmann::json definition = {
+      {"id", id},
+      {"version", version},
+      {"initialStepId", "only"},
+      {"steps",
+       {{"only", {{"id", "only"}, {"type", "noop"}, {"transitions", {{"onSuccess", nullptr}}}}}}}};
+  flow.set_definition_json(definition.dump());
+  return flow;
+}
+
+absl::StatusCode SaveFlow(FlowStore& flows, const v1::Flow& flow) {
+  v1::SaveFlowRequest save;
+  *save.mutable_flow() = flow;
+  return flows.Save(save).status().code();
+}
+
+absl::StatusCode SetFlowStatus(FlowStore& flows, const std::string& id, const std::string& version,
+                               v1::FlowStatus status) {
+  v1::SetFlowStatusRequest request;
+  request.set_flow_id(id);
+  request.set_version(version);
+  request.set_status(status);
+  return flows.SetStatus(request).status().code();
+}
+
+absl::StatusCode DeleteFlow(FlowStore& flows, const std::string& id,
+                            const std::string& version = "") {
+  v1::DeleteFlowRequest request;
+  request.set_flow_id(id);
+  if (!version.empty()) request.set_version(version);
+  return flows.Delete(request).status().code();
+}
+
+// Every version of flow `id`, newest first, as "version:status".
+std::vector<std::string> FlowVersions(FlowStore& flows, const std::string& id) {
+  v1::FlowVersionsRequest request;
+  request.set_flow_id(id);
+  auto versions = flows.Versions(request);
+  EXPECT_TRUE(versions.ok()) << versions.status();
+  std::vector<std::string> out;
+  if (!versions.ok()) return out;
+  for (const v1::Flow& flow : versions->flows()) {
+    out.push_back(absl::StrCat(flow.version(), ":", v1::FlowStatus_Name(flow.status())));
+  }
+  return out;
+}
+
+TEST_F(TenantIsolation, AFlowSavedWithATenantKeyIsWritableOnlyByThatTenantAndOperators) {
+  constexpr absl::StatusCode kDenied = absl::StatusCode::kPermissionDenied;
+  const std::string id = "tenant-a-flow";
+  ASSERT_EQ(SaveFlow(*a_.flows, TenantFlow(id, "1.0.0")), absl::StatusCode::kOk);
+  const std::vector<std::string> saved = {"1.0.0:FLOW_STATUS_PUBLISHED"};
+
+  // Tenant B: every write is refused, the identical re-save and a removal included.
+  EXPECT_EQ(SaveFlow(*b_.flows, TenantFlow(id, "1.1.0")), kDenied);
+  EXPECT_EQ(SaveFlow(*b_.flows, TenantFlow(id, "1.0.0")), kDenied);
+  EXPECT_EQ(SetFlowStatus(*b_.flows, id, "1.0.0", v1::FLOW_STATUS_ARCHIVED), kDenied);
+  EXPECT_EQ(DeleteFlow(*b_.flows, id, "1.0.0"), kDenied);
+  EXPECT_EQ(DeleteFlow(*b_.flows, id), kDenied);
+  EXPECT_EQ(FlowVersions(*a_.flows, id), saved);
+
+  // Every tenant reads it.
+  for (client::Stores* stores : {&a_, &b_, &op_}) {
+    v1::GetFlowRequest get;
+    get.set_flow_id(id);
+    auto got = stores->flows->Get(get);
+    ASSERT_TRUE(got.ok()) << got.status();
+    EXPECT_EQ(got->flow().version(), "1.0.0");
+    auto listed = stores->flows->List(v1::ListFlowsRequest());
+    ASSERT_TRUE(listed.ok()) << listed.status();
+    ASSERT_EQ(listed->flows_size(), 1);
+    EXPECT_EQ(listed->flows(0).id(), id);
+    EXPECT_EQ(FlowVersions(*stores->flows, id), saved);
+  }
+
+  // The owner and an operator write it; an operator's write does not change the owner.
+  EXPECT_EQ(SaveFlow(*a_.flows, TenantFlow(id, "1.1.0")), absl::StatusCode::kOk);
+  EXPECT_EQ(SetFlowStatus(*a_.flows, id, "1.0.0", v1::FLOW_STATUS_ARCHIVED), absl::StatusCode::kOk);
+  EXPECT_EQ(SaveFlow(*op_.flows, TenantFlow(id, "1.2.0")), absl::StatusCode::kOk);
+  EXPECT_EQ(SetFlowStatus(*op_.flows, id, "1.2.0", v1::FLOW_STATUS_DRAFT), absl::StatusCode::kOk);
+  EXPECT_EQ(DeleteFlow(*op_.flows, id, "1.2.0"), absl::StatusCode::kOk);
+  EXPECT_EQ(SaveFlow(*b_.flows, TenantFlow(id, "1.3.0")), kDenied);
+  EXPECT_EQ(FlowVersions(*b_.flows, id),
+            (std::vector<std::string>{"1.1.0:FLOW_STATUS_PUBLISHED", "1.0.0:FLOW_STATUS_ARCHIVED"}));
+  EXPECT_EQ(DeleteFlow(*a_.flows, id), absl::StatusCode::kOk);
+  EXPECT_TRUE(FlowVersions(*a_.flows, id).empty());
+  // The id stays tenant A's after its versions are gone.
+  EXPECT_EQ(SaveFlow(*b_.flows, TenantFlow(id, "2.0.0")), kDenied);
+  EXPECT_EQ(SaveFlow(*a_.flows, TenantFlow(id, "2.0.0")), absl::StatusCode::kOk);
+}
+
+TEST_F(TenantIsolation, AFlowWithoutATenantIsSharedAndOnlyOperatorsWriteIt) {
+  // Saved by an operator key, like every flow saved before flows had owners (ADR 0005).
+  const std::string id = "shared-flow";
+  ASSERT_EQ(SaveFlow(*op_.flows, TenantFlow(id, "1.0.0")), absl::StatusCode::kOk);
+  for (client::Stores* tenant : {&a_, &b_}) {
+    EXPECT_EQ(SaveFlow(*tenant->flows, TenantFlow(id, "1.1.0")),
+              absl::StatusCode::kPermissionDenied);
+    EXPECT_EQ(SetFlowStatus(*tenant->flows, id, "1.0.0", v1::FLOW_STATUS_ARCHIVED),
+              absl::StatusCode::kPermissionDenied);
+    EXPECT_EQ(DeleteFlow(*tenant->flows, id), absl::StatusCode::kPermissionDenied);
+    EXPECT_EQ(FlowVersions(*tenant->flows, id),
+              std::vector<std::string>{"1.0.0:FLOW_STATUS_PUBLISHED"});
+  }
+  EXPECT_EQ(SetFlowStatus(*op_.flows, id, "1.0.0", v1::FLOW_STATUS_ARCHIVED),
+            absl::StatusCode::kOk);
+  EXPECT_EQ(DeleteFlow(*op_.flows, id), absl::StatusCode::kOk);
+}
+
+TEST_F(TenantIsolation, ConcurrentFirstSavesOfOneFlowIdHaveOneOwner) {
+  constexpr int kIds = 20;
+  std::vector<absl::StatusCode> a_codes(kIds), b_codes(kIds);
+  std::thread a([&] {
+    for (int i = 0; i < kIds; ++i) a_codes[i] = SaveFlow(*a_.flows, TenantFlow(absl::StrCat("race-", i), "1.0.0"));
+  });
+  for (int i = 0; i < kIds; ++i) b_codes[i] = SaveFlow(*b_.flows, TenantFlow(absl::StrCat("race-", i), "1.0.0"));
+  a.join();
+  for (int i = 0; i < kIds; ++i) {
+    const bool a_won = a_codes[i] == absl::StatusCode::kOk;
+    const bool b_won = b_codes[i] == absl::StatusCode::kOk;
+    EXPECT_NE(a_won, b_won) << "race-" << i << ": " << a_codes[i] << " / " << b_codes[i];
+    EXPECT_EQ(a_won ? b_codes[i] : a_codes[i], absl::StatusCode::kPermissionDenied);
+  }
+}
+
+TEST_F(TenantIsolation, ValidatingAnotherTenantsTokenAnswersAsForAnUnknownToken) {
+  ASSERT_NO_FATAL_FAILURE(SeedTenantA());
+  v1::ValidateResumeTokenRequest unknown;
+  unknown.set_token(*NewResumeToken());
+  auto unknown_answer = b_.tokens->Validate(unknown);
+  ASSERT_TRUE(unknown_answer.ok()) << unknown_answer.status();
+  EXPECT_FALSE(unknown_answer->valid());
+  EXPECT_EQ(unknown_answer->reason(), "not_found");
+
+  v1::ValidateResumeTokenRequest foreign;
+  foreign.set_token(token_);
+  auto foreign_answer = b_.tokens->Validate(foreign);
+  ASSERT_TRUE(foreign_answer.ok()) << foreign_answer.status();
+  EXPECT_TRUE(google::protobuf::util::MessageDifferencer::Equals(*foreign_answer, *unknown_answer))
+      << foreign_answer->ShortDebugString();
+
+  // Get: the same NOT_FOUND, message included.
+  v1::GetResumeTokenRequest get_unknown;
+  get_unknown.set_token(unknown.token());
+  v1::GetResumeTokenRequest get_foreign;
+  get_foreign.set_token(token_);
+  const absl::Status unknown_get = b_.tokens->Get(get_unknown).status();
+  EXPECT_EQ(unknown_get.code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(b_.tokens->Get(get_foreign).status(), unknown_get);
+  // Still valid for its owner, and nothing was used up.
+  EXPECT_TRUE(a_.tokens->Validate(foreign)->valid());
 }
 
 }  // namespace

@@ -107,6 +107,41 @@ TEST_F(Maintenance, APassRequeuesOrFailsStalledJobsExpiresTokensAndDeletesExpire
   EXPECT_EQ(again->total(), 0);
 }
 
+TEST_F(Maintenance, APassForgetsClientRequestIdsOlderThanADay) {
+  auto record = [&](const std::string& request_id) {
+    v1::RecordEventRequest request;
+    request.mutable_event()->set_execution_id("maintained");
+    request.mutable_event()->set_event_type("requested");
+    request.set_request_id(request_id);
+    auto recorded = backend_.events().Record(request);
+    EXPECT_TRUE(recorded.ok()) << recorded.status();
+    return recorded.ok() ? recorded->event().id() : 0;
+  };
+  const int64_t old_event = record("old-request");
+  const int64_t new_event = record("new-request");
+  v1::GenerateResumeTokenRequest generate;
+  generate.set_execution_id("maintained");
+  generate.set_step_id("wait");
+  generate.set_request_id("old-token-request");
+  ASSERT_TRUE(backend_.tokens().Generate(generate).ok());
+  const int64_t day_ago = NowMs() - 24 * 3'600'000 - 1;
+  RunSql(backend_.prefix(), absl::StrCat("UPDATE fm_request_ids SET created_at = ", day_ago,
+                                         " WHERE request_id = 'old-request'"));
+  RunSql(backend_.prefix(), absl::StrCat("UPDATE fm_resume_tokens SET created_at = ", day_ago,
+                                         " WHERE request_id = 'old-token-request'"));
+
+  pg::PgMaintenance maintenance(backend_.pool());
+  auto counts = maintenance.RunOnce(NowMs());
+  ASSERT_TRUE(counts.ok()) << counts.status();
+  EXPECT_EQ(counts->request_ids_forgotten, 2);
+  // A forgotten id is new again; a live one still answers with its first event.
+  EXPECT_NE(record("old-request"), old_event);
+  EXPECT_EQ(record("new-request"), new_event);
+  EXPECT_EQ(RunSql(backend_.prefix(),
+                   "SELECT count(*) FROM fm_resume_tokens WHERE request_id IS NOT NULL"),
+            0);
+}
+
 TEST_F(Maintenance, ConcurrentPassesChangeEachStalledJobOnce) {
   constexpr int kJobs = 300;
   for (int i = 0; i < kJobs; ++i) {

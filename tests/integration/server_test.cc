@@ -123,10 +123,14 @@ TEST(Server, SigtermExitsZero) {
           "--log-level=warn", static_cast<char*>(nullptr));
     _exit(127);
   }
-  // Serving means migrated: wait for the schema, then stop the server.
+  // Serving means migrated: wait for the last migration (each one commits on its own, so an
+  // earlier version is seen first), then stop the server, whatever the wait found.
   auto pool = TestPool(prefix);
-  for (int i = 0; i < 100 && pg::SchemaVersion(*pool).value_or(0) == 0; ++i) usleep(100'000);
-  ASSERT_EQ(*pg::SchemaVersion(*pool), pg::LatestKnownVersion());
+  for (int i = 0; i < 100 && pg::SchemaVersion(*pool).value_or(0) < pg::LatestKnownVersion();
+       ++i) {
+    usleep(100'000);
+  }
+  EXPECT_EQ(pg::SchemaVersion(*pool).value_or(0), pg::LatestKnownVersion());
   kill(pid, SIGTERM);
   int status = 0;
   ASSERT_EQ(waitpid(pid, &status, 0), pid);

@@ -1,6 +1,7 @@
 #include "server/pg/errors.h"
 
 #include <gtest/gtest.h>
+#include <pqxx/except>
 
 #include "common/grpc_status.h"
 #include "server/pg/pool.h"
@@ -77,6 +78,52 @@ TEST(TablePrefix, RewritesEveryTableName) {
   EXPECT_EQ(WithPrefix("SELECT * FROM fm_jobs JOIN fm_executions", "x_"),
             "SELECT * FROM x_jobs JOIN x_executions");
   EXPECT_EQ(WithPrefix("SELECT 1 FROM fm_jobs", "fm_"), "SELECT 1 FROM fm_jobs");
+}
+
+TEST(StatusFromException, ALostConnectionIsUnavailableOnlyWhenNothingCanHaveCommitted) {
+  const pqxx::broken_connection lost("server closed the connection unexpectedly");
+  EXPECT_EQ(StatusFromException(lost, "op").code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(StatusFromException(lost, "op", Sent::kNothingCommitted).code(),
+            absl::StatusCode::kUnavailable);
+  const absl::Status after_write = StatusFromException(lost, "record event", Sent::kWrite);
+  EXPECT_EQ(after_write.code(), absl::StatusCode::kUnknown);
+  EXPECT_EQ(after_write.message(),
+            "record event: outcome unknown: the connection was lost after the statement was "
+            "sent; the write may have committed");
+  EXPECT_TRUE(IsBatchWideFailure(after_write));
+}
+
+TEST(StatusFromException, ALostCommitIsUnknownWhateverWasSent) {
+  const pqxx::in_doubt_error lost_commit("connection lost while committing");
+  for (Sent sent : {Sent::kNothingCommitted, Sent::kWrite}) {
+    EXPECT_EQ(StatusFromException(lost_commit, "op", sent).code(), absl::StatusCode::kUnknown);
+  }
+}
+
+TEST(StatusFromException, ATerminatedBackendAfterAWriteIsUnknown) {
+  // pg_terminate_backend / shutdown while the statement ran: 57P01 arrives as an error.
+  const pqxx::sql_error terminated("terminating connection due to administrator command", "",
+                                   "57P01");
+  EXPECT_EQ(StatusFromException(terminated, "op").code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(StatusFromException(terminated, "op", Sent::kWrite).code(),
+            absl::StatusCode::kUnknown);
+  // Other errors are the statement's own answer, whatever was sent.
+  const pqxx::sql_error duplicate("duplicate key", "", "23505");
+  EXPECT_EQ(StatusFromException(duplicate, "op", Sent::kWrite).code(),
+            absl::StatusCode::kAlreadyExists);
+}
+
+TEST(MayWrite, FindsDataChangingStatementsByWord) {
+  for (const char* write : {"INSERT INTO fm_events (id) VALUES ($1)",
+                            "WITH gate AS (SELECT 1) insert into fm_x SELECT 1 FROM gate",
+                            "UPDATE fm_jobs SET status = $1", "DELETE FROM fm_flows",
+                            "SELECT id FROM fm_jobs FOR UPDATE SKIP LOCKED"}) {
+    EXPECT_TRUE(MayWrite(write)) << write;
+  }
+  for (const char* read : {"SELECT 1", "SELECT updated_at, deleted_count FROM fm_flows",
+                           "SELECT pg_advisory_xact_lock(1)"}) {
+    EXPECT_FALSE(MayWrite(read)) << read;
+  }
 }
 
 }  // namespace

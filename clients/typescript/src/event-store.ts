@@ -2,6 +2,7 @@
 // is durable.
 import { compact, fromJson, opt, toJson } from './convert';
 import { Connection, ServiceClient } from './grpc';
+import { newRequestId } from './retry';
 import type { EventQuery, ExecutionEvent } from './types';
 
 function eventToProto(e: ExecutionEvent): object {
@@ -29,13 +30,17 @@ export class RemoteEventStore {
     this.rpc = connection.service('flowmonkey.v1.EventStore');
   }
 
-  async record(event: ExecutionEvent): Promise<ExecutionEvent> {
-    return eventFromProto((await this.rpc.call('Record', { event: eventToProto(event) })).event);
+  /**
+   * Records once however often the call is retried: a retry carries the same request id
+   * (`requestId`, or a new random one), and the server answers it with the first result.
+   */
+  async record(event: ExecutionEvent, requestId: string = newRequestId()): Promise<ExecutionEvent> {
+    return eventFromProto((await this.rpc.call('Record', { event: eventToProto(event), request_id: requestId })).event);
   }
 
-  /** All or none. */
-  async recordBatch(events: ExecutionEvent[]): Promise<ExecutionEvent[]> {
-    const r = await this.rpc.call('RecordBatch', { events: events.map(eventToProto) });
+  /** All or none; once, as record(). */
+  async recordBatch(events: ExecutionEvent[], requestId: string = newRequestId()): Promise<ExecutionEvent[]> {
+    const r = await this.rpc.call('RecordBatch', { events: events.map(eventToProto), request_id: requestId });
     return r.events.map(eventFromProto);
   }
 

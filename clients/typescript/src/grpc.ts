@@ -3,6 +3,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
+import { isIdempotent } from './retry';
 
 export { status as Code } from '@grpc/grpc-js';
 
@@ -17,6 +18,13 @@ export interface ConnectOptions {
   timeoutMs?: number;
   /** Directory holding flowmonkey/v1/*.proto; default the package's copy, else the repo's. */
   protoRoot?: string;
+  /**
+   * Attempts per unary call, the first included (default 3; 1: never retry). Retried:
+   * UNAVAILABLE always, UNKNOWN only for calls that are safe to repeat (src/retry.ts).
+   */
+  maxAttempts?: number;
+  /** Pause before the first retry in ms, doubled for each next one. Default 50. */
+  initialBackoffMs?: number;
 }
 
 /** A server answer that is not OK, with the gRPC status code (Code.NOT_FOUND, ...). */
@@ -50,9 +58,27 @@ type Unary = (request: object, metadata: grpc.Metadata, options: grpc.CallOption
 
 /** One gRPC service client whose methods return promises. */
 export class ServiceClient {
-  constructor(private readonly client: grpc.Client, private readonly connection: Connection) {}
+  constructor(private readonly client: grpc.Client, private readonly connection: Connection,
+    private readonly serviceName: string = '') {}
 
-  call<T = any>(method: string, request: object): Promise<T> {
+  /** A unary call, retried with backoff where that is safe (src/retry.ts). */
+  async call<T = any>(method: string, request: object): Promise<T> {
+    const idempotent = isIdempotent(this.serviceName, method, request);
+    let backoff = this.connection.initialBackoffMs;
+    for (let attempt = 1; ; ++attempt) {
+      try {
+        return await this.callOnce<T>(method, request);
+      } catch (error) {
+        const code = (error as CallError).code;
+        const retryable = code === grpc.status.UNAVAILABLE || (idempotent && code === grpc.status.UNKNOWN);
+        if (!retryable || attempt >= this.connection.maxAttempts) throw error;
+        await new Promise((resolve) => setTimeout(resolve, backoff));
+        backoff *= 2;
+      }
+    }
+  }
+
+  private callOnce<T>(method: string, request: object): Promise<T> {
     const fn = (this.client as unknown as Record<string, Unary>)[method];
     if (typeof fn !== 'function') throw new Error(`no such method ${method}`);
     return new Promise<T>((resolve, reject) => {
@@ -101,7 +127,7 @@ class MissingService extends ServiceClient {
     super(null as unknown as grpc.Client, connection);
   }
 
-  override call<T>(method: string): Promise<T> {
+  override async call<T>(method: string): Promise<T> {
     const error = Object.assign(new Error(`${grpc.status.UNIMPLEMENTED} UNIMPLEMENTED: ${this.name} is not in the loaded protos (${method})`),
       { code: grpc.status.UNIMPLEMENTED, details: '', metadata: new grpc.Metadata() });
     return Promise.reject(error);
@@ -126,6 +152,8 @@ export class Connection {
   private readonly credentials: grpc.ChannelCredentials;
   private readonly timeoutMs: number;
   private readonly apiKey?: string;
+  readonly maxAttempts: number;
+  readonly initialBackoffMs: number;
 
   constructor(options: ConnectOptions = {}) {
     const root = options.protoRoot ?? defaultProtoRoot();
@@ -138,6 +166,8 @@ export class Connection {
     this.credentials = options.credentials ?? grpc.credentials.createInsecure();
     this.timeoutMs = options.timeoutMs ?? 10_000;
     this.apiKey = options.apiKey;
+    this.maxAttempts = Math.max(1, options.maxAttempts ?? 3);
+    this.initialBackoffMs = options.initialBackoffMs ?? 50;
   }
 
   /** True when the loaded contract has this service (e.g. 'flowmonkey.v1.JobStore'). */
@@ -152,7 +182,7 @@ export class Connection {
       // A service missing from the loaded protos answers every call UNIMPLEMENTED, as a
       // server without it would.
       client = typeof ctor === 'function'
-        ? new ServiceClient(new ctor(this.target, this.credentials), this)
+        ? new ServiceClient(new ctor(this.target, this.credentials), this, name)
         : new MissingService(name, this);
       this.clients.set(name, client);
     }

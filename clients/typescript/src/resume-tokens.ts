@@ -1,6 +1,7 @@
 // FlowMonkey's ResumeTokenManager over flowmonkey.v1.ResumeTokens.
 import { compact, fromEnum, fromJson, opt, toJson } from './convert';
 import { Code, Connection, isCode, ServiceClient } from './grpc';
+import { newRequestId } from './retry';
 import type { ResumeToken, ResumeTokenStatus } from './types';
 
 export function tokenFromProto(p: any): ResumeToken {
@@ -22,6 +23,11 @@ export interface GenerateOptions {
   /** Lifetime in ms; 0/undefined: the server's default. */
   expiresIn?: number;
   metadata?: Record<string, unknown>;
+  /**
+   * Makes a retry return the same token record (under a new token value) instead of a
+   * second token; default a new random id per generate() call, used by its retries.
+   */
+  requestId?: string;
 }
 
 export class RemoteResumeTokenManager {
@@ -35,7 +41,7 @@ export class RemoteResumeTokenManager {
   async generate(executionId: string, stepId: string, options: GenerateOptions = {}): Promise<ResumeToken> {
     const r = await this.rpc.call('Generate', {
       execution_id: executionId, step_id: stepId, expires_in_ms: options.expiresIn ?? 0,
-      metadata_json: toJson(options.metadata),
+      metadata_json: toJson(options.metadata), request_id: options.requestId ?? newRequestId(),
     });
     return tokenFromProto(r.token);
   }

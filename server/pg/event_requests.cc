@@ -1,0 +1,170 @@
+// PgEventStore's writes that carry client request ids, and the group-commit statement for
+// several RecordBatch calls (event_store.h).
+
+#include <algorithm>
+#include <pqxx/nontransaction>
+#include <pqxx/result>
+#include <utility>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
+#include "absl/strings/str_cat.h"
+#include "core/clock.h"
+#include "server/pg/array_literal.h"
+#include "server/pg/event_sql.h"
+#include "server/pg/event_store.h"
+
+namespace flowmonkey::pg {
+namespace {
+
+// $1..$5 the events' columns, $6 each event's request id (NULL: none), $7 the calls'
+// request ids, $8 now. A request id already recorded claims nothing, and its events are
+// left out: the statement never fails for a repeated request.
+constexpr Statement kInsertWithRequests{
+    "event_insert_with_requests", FM_EVENT_GATE
+    ", claimed AS (INSERT INTO fm_request_ids (request_id, created_at)"
+    " SELECT unnest($7::text[]), $8 ON CONFLICT DO NOTHING RETURNING request_id)"
+    " INSERT INTO fm_events (execution_id, event_type, step_id, data, created_at,"
+    " request_id) SELECT u.execution_id, u.event_type, u.step_id, u.data,"
+    " u.created_at, u.request_id FROM gate, unnest($1::text[], $2::text[],"
+    " $3::text[], $4::jsonb[], $5::bigint[], $6::text[]) WITH ORDINALITY AS"
+    " u(execution_id, event_type, step_id, data, created_at, request_id, ord)"
+    " WHERE u.request_id IS NULL OR u.request_id IN (SELECT request_id FROM claimed)"
+    " ORDER BY u.ord RETURNING id, request_id"};
+// The events a request recorded the first time.
+constexpr Statement kByRequest{"event_by_request",
+                               "SELECT " FM_EVENT_COLUMNS
+                               ", request_id FROM fm_events"
+                               " WHERE request_id = ANY($1::text[]) ORDER BY id"};
+
+v1::Event StoredEvent(const pqxx::row& row) {
+  v1::Event event;
+  event.set_id(row[0].as<int64_t>());
+  event.set_execution_id(row[1].c_str());
+  event.set_event_type(row[2].c_str());
+  if (!row[3].is_null()) event.set_step_id(row[3].c_str());
+  if (!row[4].is_null()) event.set_data_json(row[4].c_str());
+  event.set_created_at(row[5].as<int64_t>());
+  return event;
+}
+
+// The answer to a call whose request id was recorded before: what was stored then, if it
+// was the same request (the same executions and event types, in order).
+absl::StatusOr<v1::RecordEventBatchResponse> FirstResult(const v1::RecordEventBatchRequest& call,
+                                                         v1::RecordEventBatchResponse stored) {
+  if (stored.events_size() == 0) {
+    return absl::NotFoundError(absl::StrCat("request_id ", call.request_id(),
+                                            ": recorded before, but its events were deleted"));
+  }
+  bool same = stored.events_size() == call.events_size();
+  for (int i = 0; same && i < call.events_size(); ++i) {
+    same = stored.events(i).execution_id() == call.events(i).execution_id() &&
+           stored.events(i).event_type() == call.events(i).event_type();
+  }
+  if (!same) {
+    return absl::AlreadyExistsError(absl::StrCat(
+        "request_id ", call.request_id(), ": already used for a different request"));
+  }
+  return stored;
+}
+
+}  // namespace
+
+void PgEventStore::RegisterRequestStatements() {
+  pool_.Register({kInsertWithRequests, kByRequest});
+}
+
+v1::RecordEventBatchRequest PgEventStore::AsBatch(const v1::RecordEventRequest& request) {
+  v1::RecordEventBatchRequest batch;
+  *batch.add_events() = request.event();
+  if (request.has_request_id()) batch.set_request_id(request.request_id());
+  return batch;
+}
+
+absl::StatusOr<v1::RecordEventResponse> PgEventStore::AsRecordResponse(
+    absl::StatusOr<v1::RecordEventBatchResponse> recorded) {
+  if (!recorded.ok()) return recorded.status();
+  if (recorded->events_size() != 1) return absl::InternalError("record event: row count mismatch");
+  v1::RecordEventResponse response;
+  *response.mutable_event() = std::move(*recorded->mutable_events(0));
+  return response;
+}
+
+absl::StatusOr<PgEventStore::CallResults> PgEventStore::RecordCalls(
+    const std::vector<const v1::RecordEventBatchRequest*>& calls) {
+  const int64_t now = NowMs();
+  std::vector<v1::RecordEventBatchResponse> responses(calls.size());
+  ArrayLiteral executions, types, steps, data, created, event_requests, requests;
+  for (size_t c = 0; c < calls.size(); ++c) {
+    const v1::RecordEventBatchRequest& call = *calls[c];
+    if (call.has_request_id()) requests.Add(call.request_id());
+    for (const v1::Event& in : call.events()) {
+      v1::Event& event = *responses[c].add_events() = in;
+      if (event.created_at() == 0) event.set_created_at(now);
+      executions.Add(event.execution_id());
+      types.Add(event.event_type());
+      steps.AddOrNull(event.has_step_id() ? std::optional<std::string>(event.step_id())
+                                          : std::nullopt);
+      data.AddOrNull(event.data_json().empty() ? std::nullopt
+                                               : std::optional<std::string>(event.data_json()));
+      created.Add(std::to_string(event.created_at()));
+      if (call.has_request_id()) {
+        event_requests.Add(call.request_id());
+      } else {
+        event_requests.AddNull();
+      }
+    }
+  }
+  Params params;
+  params.Add(executions.str()).Add(types.str()).Add(steps.str()).Add(data.str());
+  params.Add(created.str()).Add(event_requests.str()).Add(requests.str()).Add(now);
+  return pool_.Run<CallResults>(
+      "record events",
+      [&](Session& s) -> absl::StatusOr<CallResults> {
+        pqxx::nontransaction tx(s.connection());
+        const pqxx::result rows = s.Exec(tx, kInsertWithRequests, params);
+        std::vector<int64_t> ids;
+        absl::flat_hash_set<std::string> claimed;
+        for (const auto& row : rows) {
+          ids.push_back(row[0].as<int64_t>());
+          if (!row[1].is_null()) claimed.insert(row[1].c_str());
+        }
+        std::sort(ids.begin(), ids.end());  // drawn in request order
+        // Calls whose request id was recorded before wrote nothing: answer with the first.
+        ArrayLiteral repeated;
+        bool any_repeated = false;
+        size_t next = 0;
+        for (size_t c = 0; c < calls.size(); ++c) {
+          if (calls[c]->has_request_id() && !claimed.contains(calls[c]->request_id())) {
+            repeated.Add(calls[c]->request_id());
+            any_repeated = true;
+            continue;
+          }
+          for (v1::Event& event : *responses[c].mutable_events()) {
+            if (next == ids.size()) return absl::InternalError("record events: row count mismatch");
+            event.set_id(ids[next++]);
+          }
+        }
+        if (next != ids.size()) return absl::InternalError("record events: row count mismatch");
+        absl::flat_hash_map<std::string, v1::RecordEventBatchResponse> first;
+        if (any_repeated) {
+          Params lookup;
+          lookup.Add(repeated.str());
+          for (const auto& row : s.Exec(tx, kByRequest, lookup)) {
+            *first[row[6].c_str()].add_events() = StoredEvent(row);
+          }
+        }
+        CallResults results;
+        results.reserve(calls.size());
+        for (size_t c = 0; c < calls.size(); ++c) {
+          if (calls[c]->has_request_id() && !claimed.contains(calls[c]->request_id())) {
+            results.push_back(FirstResult(*calls[c], std::move(first[calls[c]->request_id()])));
+          } else {
+            results.push_back(std::move(responses[c]));
+          }
+        }
+        return results;
+      });
+}
+
+}  // namespace flowmonkey::pg
