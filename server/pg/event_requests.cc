@@ -37,16 +37,6 @@ constexpr Statement kByRequest{"event_by_request",
                                ", request_id FROM fm_events"
                                " WHERE request_id = ANY($1::text[]) ORDER BY id"};
 
-v1::Event StoredEvent(const pqxx::row& row) {
-  v1::Event event;
-  event.set_id(row[0].as<int64_t>());
-  event.set_execution_id(row[1].c_str());
-  event.set_event_type(row[2].c_str());
-  if (!row[3].is_null()) event.set_step_id(row[3].c_str());
-  if (!row[4].is_null()) event.set_data_json(row[4].c_str());
-  event.set_created_at(row[5].as<int64_t>());
-  return event;
-}
 
 // The answer to a call whose request id was recorded before: what was stored then, if it
 // was the same request (the same executions and event types, in order).
@@ -151,7 +141,7 @@ absl::StatusOr<PgEventStore::CallResults> PgEventStore::RecordCalls(
           Params lookup;
           lookup.Add(repeated.str());
           for (const auto& row : s.Exec(tx, kByRequest, lookup)) {
-            *first[row[6].c_str()].add_events() = StoredEvent(row);
+            *first[row[6].c_str()].add_events() = EventFromRow(row);
           }
         }
         CallResults results;

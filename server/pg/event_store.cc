@@ -54,16 +54,6 @@ constexpr Statement kQueryExecDesc{
                              " ORDER BY id DESC LIMIT $6"};
 constexpr Statement kDeleteOld{"event_delete_old", "DELETE FROM fm_events WHERE created_at < $1"};
 
-v1::Event EventFromRow(const pqxx::row& row) {
-  v1::Event event;
-  event.set_id(row[0].as<int64_t>());
-  event.set_execution_id(row[1].c_str());
-  event.set_event_type(row[2].c_str());
-  if (!row[3].is_null()) event.set_step_id(row[3].c_str());
-  if (!row[4].is_null()) event.set_data_json(row[4].c_str());
-  event.set_created_at(row[5].as<int64_t>());
-  return event;
-}
 
 std::optional<std::string> StepId(const v1::Event& e) {
   return e.has_step_id() ? std::optional<std::string>(e.step_id()) : std::nullopt;
@@ -74,6 +64,17 @@ std::optional<std::string> Data(const v1::Event& e) {
 }
 
 }  // namespace
+
+v1::Event EventFromRow(const pqxx::row& row) {
+  v1::Event event;
+  event.set_id(row[0].as<int64_t>());
+  event.set_execution_id(row[1].c_str());
+  event.set_event_type(row[2].c_str());
+  if (!row[3].is_null()) event.set_step_id(row[3].c_str());
+  if (!row[4].is_null()) event.set_data_json(row[4].c_str());
+  event.set_created_at(row[5].as<int64_t>());
+  return event;
+}
 
 PgEventStore::PgEventStore(ConnectionPool& pool) : pool_(pool) {
   pool_.Register({kInsert, kInsertBatch, kWaitForInserts, kHorizon, kQueryAsc, kQueryDesc,
