@@ -8,21 +8,21 @@
 //   if (!stores.ok()) ...;
 //   stores->executions->Get(request);
 
+#include <grpcpp/grpcpp.h>
+
 #include <memory>
 #include <optional>
 #include <string>
-
-#include <grpcpp/grpcpp.h>
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "client/call.h"
 #include "core/context_storage.h"
 #include "core/event_store.h"
-#include "core/flow_store.h"
 #include "core/execution_store.h"
-#include "core/resume_tokens.h"
+#include "core/flow_store.h"
 #include "core/job_store.h"
+#include "core/resume_tokens.h"
 
 namespace flowmonkey::client {
 

@@ -12,9 +12,8 @@ absl::StatusOr<v1::RecordEventResponse> RemoteEventStore::Record(
   const v1::RecordEventRequest call = WithRequestId(request);
   return UnaryCall<v1::RecordEventRequest, v1::RecordEventResponse>(
       options_, call.has_request_id() ? Retry::kIdempotent : Retry::kOnce, call,
-      [this](grpc::ClientContext* c, const v1::RecordEventRequest& r, v1::RecordEventResponse* out) {
-        return stub_->Record(c, r, out);
-      });
+      [this](grpc::ClientContext* c, const v1::RecordEventRequest& r,
+             v1::RecordEventResponse* out) { return stub_->Record(c, r, out); });
 }
 
 absl::StatusOr<v1::RecordEventBatchResponse> RemoteEventStore::RecordBatch(
@@ -30,9 +29,8 @@ absl::StatusOr<v1::QueryEventsResponse> RemoteEventStore::Query(
     const v1::QueryEventsRequest& request) {
   return UnaryCall<v1::QueryEventsRequest, v1::QueryEventsResponse>(
       options_, Retry::kIdempotent, request,
-      [this](grpc::ClientContext* c, const v1::QueryEventsRequest& r, v1::QueryEventsResponse* out) {
-        return stub_->Query(c, r, out);
-      });
+      [this](grpc::ClientContext* c, const v1::QueryEventsRequest& r,
+             v1::QueryEventsResponse* out) { return stub_->Query(c, r, out); });
 }
 
 absl::StatusOr<v1::GetEventsByExecutionResponse> RemoteEventStore::GetByExecution(

@@ -24,7 +24,8 @@ absl::StatusOr<v1::GetFlowResponse> RemoteFlowStore::Get(const v1::GetFlowReques
       });
 }
 
-absl::StatusOr<v1::LatestFlowResponse> RemoteFlowStore::Latest(const v1::LatestFlowRequest& request) {
+absl::StatusOr<v1::LatestFlowResponse> RemoteFlowStore::Latest(
+    const v1::LatestFlowRequest& request) {
   return UnaryCall<v1::LatestFlowRequest, v1::LatestFlowResponse>(
       options_, Retry::kIdempotent, request,
       [this](grpc::ClientContext* c, const v1::LatestFlowRequest& r, v1::LatestFlowResponse* out) {
@@ -32,12 +33,12 @@ absl::StatusOr<v1::LatestFlowResponse> RemoteFlowStore::Latest(const v1::LatestF
       });
 }
 
-absl::StatusOr<v1::FlowVersionsResponse> RemoteFlowStore::Versions(const v1::FlowVersionsRequest& request) {
+absl::StatusOr<v1::FlowVersionsResponse> RemoteFlowStore::Versions(
+    const v1::FlowVersionsRequest& request) {
   return UnaryCall<v1::FlowVersionsRequest, v1::FlowVersionsResponse>(
       options_, Retry::kIdempotent, request,
-      [this](grpc::ClientContext* c, const v1::FlowVersionsRequest& r, v1::FlowVersionsResponse* out) {
-        return stub_->Versions(c, r, out);
-      });
+      [this](grpc::ClientContext* c, const v1::FlowVersionsRequest& r,
+             v1::FlowVersionsResponse* out) { return stub_->Versions(c, r, out); });
 }
 
 absl::StatusOr<v1::ListFlowsResponse> RemoteFlowStore::List(const v1::ListFlowsRequest& request) {
@@ -48,15 +49,16 @@ absl::StatusOr<v1::ListFlowsResponse> RemoteFlowStore::List(const v1::ListFlowsR
       });
 }
 
-absl::StatusOr<v1::SetFlowStatusResponse> RemoteFlowStore::SetStatus(const v1::SetFlowStatusRequest& request) {
+absl::StatusOr<v1::SetFlowStatusResponse> RemoteFlowStore::SetStatus(
+    const v1::SetFlowStatusRequest& request) {
   return UnaryCall<v1::SetFlowStatusRequest, v1::SetFlowStatusResponse>(
       options_, Retry::kOnce, request,
-      [this](grpc::ClientContext* c, const v1::SetFlowStatusRequest& r, v1::SetFlowStatusResponse* out) {
-        return stub_->SetStatus(c, r, out);
-      });
+      [this](grpc::ClientContext* c, const v1::SetFlowStatusRequest& r,
+             v1::SetFlowStatusResponse* out) { return stub_->SetStatus(c, r, out); });
 }
 
-absl::StatusOr<v1::DeleteFlowResponse> RemoteFlowStore::Delete(const v1::DeleteFlowRequest& request) {
+absl::StatusOr<v1::DeleteFlowResponse> RemoteFlowStore::Delete(
+    const v1::DeleteFlowRequest& request) {
   return UnaryCall<v1::DeleteFlowRequest, v1::DeleteFlowResponse>(
       options_, Retry::kIdempotent, request,
       [this](grpc::ClientContext* c, const v1::DeleteFlowRequest& r, v1::DeleteFlowResponse* out) {

@@ -35,14 +35,13 @@ std::string ContextSummary(absl::string_view value_json) {
   return shape.ok() ? SummaryOf(*shape) : "";
 }
 
-absl::StatusOr<std::string> ValidateContextValue(const v1::ContextValue& value,
-                                                 int64_t max_bytes) {
+absl::StatusOr<std::string> ValidateContextValue(const v1::ContextValue& value, int64_t max_bytes) {
   if (auto s = ValidateId(value.execution_id(), "execution_id"); !s.ok()) return s;
   if (auto s = ValidateId(value.key(), "key"); !s.ok()) return s;
   const std::string& text = value.value_json();
   if (static_cast<int64_t>(text.size()) > max_bytes) {
-    return absl::ResourceExhaustedError(absl::StrCat("value_json: ", text.size(),
-                                                     " bytes, over the maximum of ", max_bytes));
+    return absl::ResourceExhaustedError(
+        absl::StrCat("value_json: ", text.size(), " bytes, over the maximum of ", max_bytes));
   }
   absl::StatusOr<JsonShape> shape = InspectJson(text, "value_json", kContextSummaryChars);
   if (!shape.ok()) return shape.status();

@@ -13,8 +13,8 @@
 #include <cstdint>
 #include <string>
 
-#include "absl/status/status.h"
 #include "absl/functional/function_ref.h"
+#include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "flowmonkey/v1/context.pb.h"
@@ -60,7 +60,6 @@ std::string ContextRef(absl::string_view execution_id, absl::string_view key);
 std::string ContextSummary(absl::string_view value_json);
 // Checks execution_id, key and the JSON text (size limit: RESOURCE_EXHAUSTED; must parse,
 // nest at most kMaxJsonDepth deep, no \u0000) and returns the value's summary.
-absl::StatusOr<std::string> ValidateContextValue(const v1::ContextValue& value,
-                                                 int64_t max_bytes);
+absl::StatusOr<std::string> ValidateContextValue(const v1::ContextValue& value, int64_t max_bytes);
 
 }  // namespace flowmonkey

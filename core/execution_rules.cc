@@ -150,9 +150,8 @@ v1::ExecutionStatus ExecutionStatusFromName(std::string_view name) {
 
 absl::Status ValidateExecutionStatus(v1::ExecutionStatus status, absl::string_view field) {
   if (ExecutionStatusName(status)) return absl::OkStatus();
-  return absl::InvalidArgumentError(
-      absl::StrCat(field, ": must be a specified ExecutionStatus (got ", static_cast<int>(status),
-                   ")"));
+  return absl::InvalidArgumentError(absl::StrCat(
+      field, ": must be a specified ExecutionStatus (got ", static_cast<int>(status), ")"));
 }
 
 std::optional<std::string_view> CancellationSourceName(v1::CancellationSource source) {

@@ -158,7 +158,7 @@ std::string PreReleaseSortKey(const SemVer& version) {
     if (IsNumeric(id)) {
       char length[24];
       std::snprintf(length, sizeof(length), "%03zu", id.size());  // ids are < 256 bytes
-      absl::StrAppend(&key, "0", length, id);  // numeric: by length, then digits
+      absl::StrAppend(&key, "0", length, id);                     // numeric: by length, then digits
     } else {
       absl::StrAppend(&key, "1", id);  // alphanumeric: above numeric, then ASCII
     }
@@ -203,9 +203,9 @@ absl::Status ValidateFlowDefinition(absl::string_view definition_json, absl::str
     problems.resize(kMaxProblemsListed);
     problems.push_back(absl::StrCat("and ", total - kMaxProblemsListed, " more"));
   }
-  return absl::InvalidArgumentError(absl::StrCat("flow.definition_json: ", total,
-                                                 total == 1 ? " problem: " : " problems: ",
-                                                 absl::StrJoin(problems, "; ")));
+  return absl::InvalidArgumentError(
+      absl::StrCat("flow.definition_json: ", total,
+                   total == 1 ? " problem: " : " problems: ", absl::StrJoin(problems, "; ")));
 }
 
 absl::Status ValidateFlow(const v1::Flow& flow) {
@@ -250,9 +250,8 @@ v1::FlowStatus FlowStatusFromName(std::string_view name) {
 
 absl::Status ValidateFlowStatus(v1::FlowStatus status, absl::string_view field) {
   if (FlowStatusName(status)) return absl::OkStatus();
-  return absl::InvalidArgumentError(
-      absl::StrCat(field, ": must be DRAFT, PUBLISHED or ARCHIVED (got ", static_cast<int>(status),
-                   ")"));
+  return absl::InvalidArgumentError(absl::StrCat(
+      field, ": must be DRAFT, PUBLISHED or ARCHIVED (got ", static_cast<int>(status), ")"));
 }
 
 }  // namespace flowmonkey

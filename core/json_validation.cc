@@ -34,8 +34,8 @@ int HexValue(const char* p) {
 }
 
 std::string_view TrimRight(std::string_view s) {
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\n' ||
-                        s.back() == '\r')) {
+  while (!s.empty() &&
+         (s.back() == ' ' || s.back() == '\t' || s.back() == '\n' || s.back() == '\r')) {
     s.remove_suffix(1);
   }
   return s;
@@ -319,19 +319,17 @@ class Checker {
   absl::Status Invalid(absl::string_view what) const {
     return absl::InvalidArgumentError(absl::StrCat(field_, ": not valid JSON (", what, ")"));
   }
-  absl::Status Syntax(simdjson::error_code e) const {
-    return Invalid(simdjson::error_message(e));
-  }
+  absl::Status Syntax(simdjson::error_code e) const { return Invalid(simdjson::error_message(e)); }
 
   absl::string_view field_;
-  JsonShape* shape_;                   // filled in when not null
-  bool top_ = true;                    // the value being checked is the top-level one
+  JsonShape* shape_;  // filled in when not null
+  bool top_ = true;   // the value being checked is the top-level one
   JsonShape::Type type_ = JsonShape::kScalar;
-  std::string_view last_token_;        // the raw text of the last scalar checked
+  std::string_view last_token_;  // the raw text of the last scalar checked
 };
 
-absl::Status Check(od::parser& parser, simdjson::padded_string_view text,
-                   absl::string_view field, JsonKind kind, JsonShape* shape) {
+absl::Status Check(od::parser& parser, simdjson::padded_string_view text, absl::string_view field,
+                   JsonKind kind, JsonShape* shape) {
   od::document doc;
   if (auto e = parser.iterate(text).get(doc)) {
     return absl::InvalidArgumentError(
@@ -340,8 +338,8 @@ absl::Status Check(od::parser& parser, simdjson::padded_string_view text,
   return Checker(field, shape).Document(doc, std::string_view(text.data(), text.size()), kind);
 }
 
-absl::Status CheckPadded(const char* data, size_t size, size_t capacity,
-                         absl::string_view field, JsonKind kind, JsonShape* shape) {
+absl::Status CheckPadded(const char* data, size_t size, size_t capacity, absl::string_view field,
+                         JsonKind kind, JsonShape* shape) {
   const simdjson::padded_string_view text(data, size, capacity);
   if (size <= kReusedBufferBytes) {
     thread_local od::parser parser;

@@ -22,7 +22,7 @@ void FuzzText(absl::string_view text) {
   const bool any = flowmonkey::ValidateJson(text, "f", flowmonkey::JsonKind::kAny).ok();
   const bool object = flowmonkey::ValidateJson(text, "f", flowmonkey::JsonKind::kObject).ok();
   const bool array = flowmonkey::ValidateJson(text, "f", flowmonkey::JsonKind::kArray).ok();
-  Check(!object || any);                      // an object is also a valid JSON value
+  Check(!object || any);  // an object is also a valid JSON value
   Check(!array || any);
   Check(text.empty() || !(object && array));  // never both
   Check(flowmonkey::ValidateJson(text, "f", flowmonkey::JsonKind::kAny, false).ok() ==

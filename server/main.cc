@@ -16,11 +16,11 @@
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
-#include "absl/synchronization/mutex.h"
 #include "absl/flags/usage.h"
 #include "absl/flags/usage_config.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "server/env.h"
 #include "server/server.h"
 #include "server/version.h"
@@ -176,8 +176,7 @@ int main(int argc, char** argv) {
   options.security.tls_client_ca_file = absl::GetFlag(FLAGS_tls_client_ca);
   options.security.api_keys_file = absl::GetFlag(FLAGS_api_keys_file);
   options.max_message_bytes = absl::GetFlag(FLAGS_max_message_bytes);
-  options.maintenance_interval =
-      absl::Milliseconds(absl::GetFlag(FLAGS_maintenance_interval_ms));
+  options.maintenance_interval = absl::Milliseconds(absl::GetFlag(FLAGS_maintenance_interval_ms));
   if (ReportEnvProblems()) return 2;  // after every GetFlag: each default has been computed
   if (options.database_url.empty()) {
     std::cerr << "flowmonkey-server: set --database-url or DATABASE_URL\n";

@@ -10,19 +10,19 @@
 // The method label is the path of a method the server serves ("/flowmonkey.v1.JobStore/Claim")
 // or "unknown" for any other path a client sends: the number of series stays bounded.
 
-#include <memory>
-#include <mutex>
-#include <string>
-#include <unordered_map>
-#include <unordered_set>
-#include <vector>
-
 #include <grpcpp/support/server_interceptor.h>
 #include <prometheus/counter.h>
 #include <prometheus/exposer.h>
 #include <prometheus/gauge.h>
 #include <prometheus/histogram.h>
 #include <prometheus/registry.h>
+
+#include <memory>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
 
 namespace flowmonkey {
 

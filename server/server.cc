@@ -12,20 +12,20 @@
 #include "server/pg/event_store.h"
 #include "server/pg/execution_store.h"
 #include "server/pg/flow_store.h"
-#include "server/pg/resume_token_store.h"
 #include "server/pg/job_store.h"
 #include "server/pg/maintenance.h"
 #include "server/pg/migrations.h"
 #include "server/pg/pool.h"
+#include "server/pg/resume_token_store.h"
 #include "server/reflection_v1.h"
 #include "server/rpc/admin_service.h"
 #include "server/rpc/context_service.h"
 #include "server/rpc/event_service.h"
 #include "server/rpc/execution_service.h"
 #include "server/rpc/flow_service.h"
-#include "server/rpc/resume_token_service.h"
 #include "server/rpc/job_service.h"
 #include "server/rpc/parse_errors.h"
+#include "server/rpc/resume_token_service.h"
 #include "server/tenant_guard.h"
 #include "server/version.h"
 #include "spdlog/spdlog.h"
@@ -33,9 +33,14 @@
 namespace flowmonkey {
 namespace {
 
-constexpr const char* kServiceNames[] = {"", "flowmonkey.v1.ExecutionStore", "flowmonkey.v1.ResumeTokens", "flowmonkey.v1.JobStore", "flowmonkey.v1.Admin",
-                                          "flowmonkey.v1.EventStore", "flowmonkey.v1.FlowStore",
-                                          "flowmonkey.v1.ContextStorage"};
+constexpr const char* kServiceNames[] = {"",
+                                         "flowmonkey.v1.ExecutionStore",
+                                         "flowmonkey.v1.ResumeTokens",
+                                         "flowmonkey.v1.JobStore",
+                                         "flowmonkey.v1.Admin",
+                                         "flowmonkey.v1.EventStore",
+                                         "flowmonkey.v1.FlowStore",
+                                         "flowmonkey.v1.ContextStorage"};
 
 // Every service this server serves: the method labels of the metrics.
 std::vector<std::string> ServedServices() {
@@ -82,8 +87,7 @@ struct Server::Parts {
   explicit Parts(const ServerOptions& options)
       : pool(PoolOptionsFrom(options)),
         plain_executions(pool),
-        batched_executions(pool, plain_executions,
-                           BatchOptionsFor(metrics)),
+        batched_executions(pool, plain_executions, BatchOptionsFor(metrics)),
         executions(options.batching ? static_cast<ExecutionStore&>(batched_executions)
                                     : plain_executions),
         plain_events(pool),
@@ -97,7 +101,8 @@ struct Server::Parts {
         executor(std::max(options.workers, options.pool_size)),
         execution_service(executions, executor),
         admin_service(
-            [this, prefix = options.table_prefix]() -> absl::StatusOr<v1::GetSchemaVersionResponse> {
+            [this,
+             prefix = options.table_prefix]() -> absl::StatusOr<v1::GetSchemaVersionResponse> {
               absl::StatusOr<int> version = pg::SchemaVersion(pool);
               if (!version.ok()) return version.status();
               v1::GetSchemaVersionResponse response;
@@ -192,7 +197,8 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& optio
   creators.push_back(rpc::ParseErrorInterceptorFactory());
   if (!options.metrics_listen.empty()) {
     if (!server->parts_->metrics.Serve(options.metrics_listen)) {
-      return absl::UnavailableError(absl::StrCat("cannot serve metrics on ", options.metrics_listen));
+      return absl::UnavailableError(
+          absl::StrCat("cannot serve metrics on ", options.metrics_listen));
     }
     creators.push_back(server->parts_->metrics.InterceptorFactory(ServedServices()));
   }
@@ -236,7 +242,7 @@ absl::Status Server::ReloadApiKeys() {
 void Server::SetServing(bool serving) {
   {
     std::lock_guard lock(mu_);
-    if (stopping_ && serving) return;  // never report SERVING again once draining
+    if (stopping_ && serving) return;             // never report SERVING again once draining
     if (serving != serving_ || !health_known_) {  // the first check is a change too
       spdlog::log(serving ? spdlog::level::info : spdlog::level::warn, "health: {}",
                   serving ? "SERVING (database reachable)" : "NOT_SERVING (database unreachable)");

@@ -3,14 +3,14 @@
 // The FlowMonkey Store service: connection pool, migrations, stores, gRPC services, health
 // and reflection, wired together. main() and the tests both run it through this class.
 
+#include <grpcpp/grpcpp.h>
+
 #include <atomic>
 #include <condition_variable>
 #include <memory>
 #include <mutex>
 #include <string>
 #include <thread>
-
-#include <grpcpp/grpcpp.h>
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"

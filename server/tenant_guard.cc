@@ -66,8 +66,8 @@ std::string_view MethodOf(std::string_view rpc) {
 
 bool IsRead(std::string_view rpc) {
   const absl::string_view method(MethodOf(rpc).data(), MethodOf(rpc).size());
-  for (const char* prefix : {"Get", "Find", "List", "Query", "Validate", "Is", "Latest",
-                             "Versions"}) {
+  for (const char* prefix :
+       {"Get", "Find", "List", "Query", "Validate", "Is", "Latest", "Versions"}) {
     if (absl::StartsWith(method, prefix)) return true;
   }
   return false;
@@ -251,9 +251,8 @@ class ResponseScreen {
       } else if (field->cpp_type() == FieldDescriptor::CPPTYPE_STRING &&
                  (field->name() == "execution_id" || field->name() == "execution_ids")) {
         if (field->is_repeated()) {
-          KeepIf(message, field, [&](int k) {
-            return visible(reflection->GetRepeatedString(message, field, k));
-          });
+          KeepIf(message, field,
+                 [&](int k) { return visible(reflection->GetRepeatedString(message, field, k)); });
         } else {
           const std::string id = reflection->GetString(message, field);
           if (!id.empty() && !visible(id)) in_scope = false;
@@ -334,8 +333,9 @@ absl::Status TenantGuard::AdmitFlowWrite(const rpc::CallScope& scope, std::strin
     case pg::FlowOwner::Kind::kShared:
       break;
   }
-  return absl::PermissionDeniedError(absl::StrCat(
-      "flow ", *flow_id, " is shared by all tenants: only an operator key (tenant *) may change it"));
+  return absl::PermissionDeniedError(
+      absl::StrCat("flow ", *flow_id,
+                   " is shared by all tenants: only an operator key (tenant *) may change it"));
 }
 
 absl::Status TenantGuard::Admit(rpc::CallScope& scope, std::string_view rpc,
@@ -346,7 +346,8 @@ absl::Status TenantGuard::Admit(rpc::CallScope& scope, std::string_view rpc,
   if (auto s = scan.Scan(request, true); !s.ok()) return s;
   if (!scan.scoped()) {
     return absl::PermissionDeniedError(absl::StrCat(
-        std::string(rpc), " spans every tenant: it needs an operator key (tenant *), or name a tenant_id"));
+        std::string(rpc),
+        " spans every tenant: it needs an operator key (tenant *), or name a tenant_id"));
   }
   if (scan.references().empty()) return absl::OkStatus();
   absl::StatusOr<pg::RecordOwners> owners = LookUpOwners(owners_, scan.references());
@@ -354,8 +355,7 @@ absl::Status TenantGuard::Admit(rpc::CallScope& scope, std::string_view rpc,
   for (const Reference& reference : scan.references()) {
     const auto owner = owners->find(std::pair<Kind, std::string>{reference.kind, reference.id});
     if (owner == owners->end()) {
-      if (reference.kind == kExecution && !reference.written && !IsRead(rpc) &&
-          !IsRemoval(rpc)) {
+      if (reference.kind == kExecution && !reference.written && !IsRead(rpc) && !IsRemoval(rpc)) {
         return absl::NotFoundError(absl::StrCat("execution ", reference.id, " not found"));
       }
       continue;

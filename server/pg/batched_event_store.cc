@@ -22,8 +22,7 @@ absl::Status CheckBatch(const v1::RecordEventBatchRequest& request) {
   }
   if (request.events_size() > kMaxEventBatch) {
     return absl::InvalidArgumentError(absl::StrCat("events: at most ", kMaxEventBatch,
-                                                   " per batch (got ", request.events_size(),
-                                                   ")"));
+                                                   " per batch (got ", request.events_size(), ")"));
   }
   for (int i = 0; i < request.events_size(); ++i) {
     if (auto s = ValidateEvent(request.events(i), absl::StrCat("events[", i, "]")); !s.ok()) {
@@ -38,16 +37,15 @@ absl::Status CheckBatch(const v1::RecordEventBatchRequest& request) {
 BatchedEventStore::BatchedEventStore(PgEventStore& inner, BatchOptions options)
     : inner_(inner), options_(std::move(options)) {
   records_ = std::make_unique<RecordBatcher>(
-      RecordBatcher::Options{.flushers = options_.event_flushers,
-                             .max_weight = options_.max_batch},
+      RecordBatcher::Options{.flushers = options_.event_flushers, .max_weight = options_.max_batch},
       [this](auto& batch) { FlushRecords(batch); });
   batches_ = std::make_unique<BatchBatcher>(
-      BatchBatcher::Options{
-          .flushers = options_.event_flushers,
-          .max_weight = options_.max_event_rows,
-          .weight = [](const v1::RecordEventBatchRequest& r) {
-            return static_cast<size_t>(r.events_size());
-          }},
+      BatchBatcher::Options{.flushers = options_.event_flushers,
+                            .max_weight = options_.max_event_rows,
+                            .weight =
+                                [](const v1::RecordEventBatchRequest& r) {
+                                  return static_cast<size_t>(r.events_size());
+                                }},
       [this](auto& batch) { FlushBatches(batch); });
 }
 
@@ -132,7 +130,8 @@ std::vector<absl::StatusOr<v1::RecordEventBatchResponse>> BatchedEventStore::Rec
   } else {
     absl::StatusOr<PgEventStore::CallResults> recorded = inner_.RecordCalls(merged);
     if (recorded.ok()) {
-      for (size_t k = 0; k < merged.size(); ++k) results[merged_index[k]] = std::move((*recorded)[k]);
+      for (size_t k = 0; k < merged.size(); ++k)
+        results[merged_index[k]] = std::move((*recorded)[k]);
     } else {
       failure = recorded.status();
     }

@@ -1,8 +1,8 @@
 #include "server/pg/context_storage.h"
 
 #include <pqxx/nontransaction>
-#include <pqxx/transaction>
 #include <pqxx/result>
+#include <pqxx/transaction>
 
 #include "absl/strings/str_cat.h"
 #include "core/clock.h"
@@ -78,11 +78,10 @@ absl::StatusOr<v1::ContextReference> PgContextStorage::SetUnlessCancelled(
         pqxx::work tx(s.connection());
         // The value is moved to the driver, not copied (it may be 64 MiB; libpq copies it
         // once more into its send buffer). Run never calls this twice.
-        const pqxx::row row =
-            s.ExecArgs(tx, kSet, value.execution_id(), value.key(),
-                       std::move(*value.mutable_value_json()), reference.summary(),
-                       reference.size_bytes(), now)
-                .at(0);
+        const pqxx::row row = s.ExecArgs(tx, kSet, value.execution_id(), value.key(),
+                                         std::move(*value.mutable_value_json()),
+                                         reference.summary(), reference.size_bytes(), now)
+                                  .at(0);
         if (!still_wanted()) {
           tx.abort();
           return absl::CancelledError("the call ended before the value was stored");
@@ -104,8 +103,8 @@ absl::StatusOr<v1::ContextValue> PgContextStorage::Get(const v1::GetContextReque
   params.Add(request.execution_id()).Add(request.key());
   // The rows outlive the connection: a large value's connection is closed (freeing libpq's
   // receive buffer) before the value is copied out of the result.
-  absl::StatusOr<pqxx::result> rows = pool_.Run<pqxx::result>(
-      "get context value", [&](Session& s) -> absl::StatusOr<pqxx::result> {
+  absl::StatusOr<pqxx::result> rows =
+      pool_.Run<pqxx::result>("get context value", [&](Session& s) -> absl::StatusOr<pqxx::result> {
         pqxx::nontransaction tx(s.connection());
         pqxx::result result = s.Exec(tx, kGet, params);
         if (!result.empty() && result[0][0].size() >= static_cast<size_t>(kRetireAfterBytes)) {
@@ -171,8 +170,7 @@ absl::StatusOr<v1::ClearExecutionContextResponse> PgContextStorage::ClearExecuti
   Params params;
   params.Add(request.execution_id());
   return pool_.Run<v1::ClearExecutionContextResponse>(
-      "clear context values",
-      [&](Session& s) -> absl::StatusOr<v1::ClearExecutionContextResponse> {
+      "clear context values", [&](Session& s) -> absl::StatusOr<v1::ClearExecutionContextResponse> {
         pqxx::nontransaction tx(s.connection());
         v1::ClearExecutionContextResponse response;
         response.set_deleted_count(s.Exec(tx, kClear, params).affected_rows());

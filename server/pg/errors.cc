@@ -20,25 +20,31 @@ constexpr std::string_view kTooManyConnections = "53300";
 }  // namespace
 
 absl::Status StatusFromSqlState(std::string_view sqlstate, std::string_view what) {
-  if (sqlstate == kUniqueViolation) return absl::AlreadyExistsError(absl::StrCat(std::string(what), ": already exists"));
+  if (sqlstate == kUniqueViolation)
+    return absl::AlreadyExistsError(absl::StrCat(std::string(what), ": already exists"));
   if (sqlstate == kForeignKeyViolation) {
-    return absl::NotFoundError(absl::StrCat(std::string(what), ": a referenced record does not exist"));
+    return absl::NotFoundError(
+        absl::StrCat(std::string(what), ": a referenced record does not exist"));
   }
   if (sqlstate == kSerializationFailure || sqlstate == kDeadlockDetected) {
     return absl::AbortedError(absl::StrCat(std::string(what), ": concurrent update, retry"));
   }
-  if (sqlstate == kQueryCanceled) return absl::DeadlineExceededError(absl::StrCat(std::string(what), ": timed out"));
+  if (sqlstate == kQueryCanceled)
+    return absl::DeadlineExceededError(absl::StrCat(std::string(what), ": timed out"));
   if (sqlstate == kTooManyConnections || sqlstate.starts_with("08") ||
       sqlstate.starts_with("57P")) {
     return absl::UnavailableError(absl::StrCat(std::string(what), ": database unavailable"));
   }
   if (sqlstate.starts_with("22") || sqlstate == kCheckViolation) {
-    return absl::InvalidArgumentError(absl::StrCat(std::string(what), ": value rejected by the database"));
+    return absl::InvalidArgumentError(
+        absl::StrCat(std::string(what), ": value rejected by the database"));
   }
   if (sqlstate.starts_with("54") || sqlstate.starts_with("53")) {
-    return absl::ResourceExhaustedError(absl::StrCat(std::string(what), ": database limit reached"));
+    return absl::ResourceExhaustedError(
+        absl::StrCat(std::string(what), ": database limit reached"));
   }
-  return absl::InternalError(absl::StrCat(std::string(what), ": database error ", std::string(sqlstate)));
+  return absl::InternalError(
+      absl::StrCat(std::string(what), ": database error ", std::string(sqlstate)));
 }
 
 bool IsConnectionLoss(const std::exception& error) {
@@ -50,8 +56,7 @@ bool IsConnectionLoss(const std::exception& error) {
   return false;
 }
 
-absl::Status StatusFromException(const std::exception& error, std::string_view what,
-                                 Sent sent) {
+absl::Status StatusFromException(const std::exception& error, std::string_view what, Sent sent) {
   const bool in_doubt = dynamic_cast<const pqxx::in_doubt_error*>(&error) != nullptr;
   if (in_doubt || (sent == Sent::kWrite && IsConnectionLoss(error))) {
     spdlog::error("{}: connection lost after a write or COMMIT was sent, outcome unknown: {}", what,

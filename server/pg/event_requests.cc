@@ -37,7 +37,6 @@ constexpr Statement kByRequest{"event_by_request",
                                ", request_id FROM fm_events"
                                " WHERE request_id = ANY($1::text[]) ORDER BY id"};
 
-
 // The answer to a call whose request id was recorded before: what was stored then, if it
 // was the same request (the same executions and event types, in order).
 absl::StatusOr<v1::RecordEventBatchResponse> FirstResult(const v1::RecordEventBatchRequest& call,
@@ -52,8 +51,8 @@ absl::StatusOr<v1::RecordEventBatchResponse> FirstResult(const v1::RecordEventBa
            stored.events(i).event_type() == call.events(i).event_type();
   }
   if (!same) {
-    return absl::AlreadyExistsError(absl::StrCat(
-        "request_id ", call.request_id(), ": already used for a different request"));
+    return absl::AlreadyExistsError(
+        absl::StrCat("request_id ", call.request_id(), ": already used for a different request"));
   }
   return stored;
 }
@@ -108,53 +107,51 @@ absl::StatusOr<PgEventStore::CallResults> PgEventStore::RecordCalls(
   Params params;
   params.Add(executions.str()).Add(types.str()).Add(steps.str()).Add(data.str());
   params.Add(created.str()).Add(event_requests.str()).Add(requests.str()).Add(now);
-  return pool_.Run<CallResults>(
-      "record events",
-      [&](Session& s) -> absl::StatusOr<CallResults> {
-        pqxx::nontransaction tx(s.connection());
-        const pqxx::result rows = s.Exec(tx, kInsertWithRequests, params);
-        std::vector<int64_t> ids;
-        absl::flat_hash_set<std::string> claimed;
-        for (const auto& row : rows) {
-          ids.push_back(row[0].as<int64_t>());
-          if (!row[1].is_null()) claimed.insert(row[1].c_str());
-        }
-        std::sort(ids.begin(), ids.end());  // drawn in request order
-        // Calls whose request id was recorded before wrote nothing: answer with the first.
-        ArrayLiteral repeated;
-        bool any_repeated = false;
-        size_t next = 0;
-        for (size_t c = 0; c < calls.size(); ++c) {
-          if (calls[c]->has_request_id() && !claimed.contains(calls[c]->request_id())) {
-            repeated.Add(calls[c]->request_id());
-            any_repeated = true;
-            continue;
-          }
-          for (v1::Event& event : *responses[c].mutable_events()) {
-            if (next == ids.size()) return absl::InternalError("record events: row count mismatch");
-            event.set_id(ids[next++]);
-          }
-        }
-        if (next != ids.size()) return absl::InternalError("record events: row count mismatch");
-        absl::flat_hash_map<std::string, v1::RecordEventBatchResponse> first;
-        if (any_repeated) {
-          Params lookup;
-          lookup.Add(repeated.str());
-          for (const auto& row : s.Exec(tx, kByRequest, lookup)) {
-            *first[row[6].c_str()].add_events() = EventFromRow(row);
-          }
-        }
-        CallResults results;
-        results.reserve(calls.size());
-        for (size_t c = 0; c < calls.size(); ++c) {
-          if (calls[c]->has_request_id() && !claimed.contains(calls[c]->request_id())) {
-            results.push_back(FirstResult(*calls[c], std::move(first[calls[c]->request_id()])));
-          } else {
-            results.push_back(std::move(responses[c]));
-          }
-        }
-        return results;
-      });
+  return pool_.Run<CallResults>("record events", [&](Session& s) -> absl::StatusOr<CallResults> {
+    pqxx::nontransaction tx(s.connection());
+    const pqxx::result rows = s.Exec(tx, kInsertWithRequests, params);
+    std::vector<int64_t> ids;
+    absl::flat_hash_set<std::string> claimed;
+    for (const auto& row : rows) {
+      ids.push_back(row[0].as<int64_t>());
+      if (!row[1].is_null()) claimed.insert(row[1].c_str());
+    }
+    std::sort(ids.begin(), ids.end());  // drawn in request order
+    // Calls whose request id was recorded before wrote nothing: answer with the first.
+    ArrayLiteral repeated;
+    bool any_repeated = false;
+    size_t next = 0;
+    for (size_t c = 0; c < calls.size(); ++c) {
+      if (calls[c]->has_request_id() && !claimed.contains(calls[c]->request_id())) {
+        repeated.Add(calls[c]->request_id());
+        any_repeated = true;
+        continue;
+      }
+      for (v1::Event& event : *responses[c].mutable_events()) {
+        if (next == ids.size()) return absl::InternalError("record events: row count mismatch");
+        event.set_id(ids[next++]);
+      }
+    }
+    if (next != ids.size()) return absl::InternalError("record events: row count mismatch");
+    absl::flat_hash_map<std::string, v1::RecordEventBatchResponse> first;
+    if (any_repeated) {
+      Params lookup;
+      lookup.Add(repeated.str());
+      for (const auto& row : s.Exec(tx, kByRequest, lookup)) {
+        *first[row[6].c_str()].add_events() = EventFromRow(row);
+      }
+    }
+    CallResults results;
+    results.reserve(calls.size());
+    for (size_t c = 0; c < calls.size(); ++c) {
+      if (calls[c]->has_request_id() && !claimed.contains(calls[c]->request_id())) {
+        results.push_back(FirstResult(*calls[c], std::move(first[calls[c]->request_id()])));
+      } else {
+        results.push_back(std::move(responses[c]));
+      }
+    }
+    return results;
+  });
 }
 
 }  // namespace flowmonkey::pg

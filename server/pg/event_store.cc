@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <limits>
-
 #include <pqxx/nontransaction>
 #include <pqxx/result>
 #include <pqxx/transaction>
@@ -18,42 +17,43 @@ namespace flowmonkey::pg {
 namespace {
 
 // $1 cursor, $2 horizon, $3 types, $4 after, $5 before, $6 limit (+ $7 execution_id).
-#define FM_EVENT_FILTERS                                                                    \
-  " AND id <= $2 AND ($3::text[] IS NULL OR event_type = ANY($3::text[]))"                 \
+#define FM_EVENT_FILTERS                                                   \
+  " AND id <= $2 AND ($3::text[] IS NULL OR event_type = ANY($3::text[]))" \
   " AND ($4::bigint IS NULL OR created_at > $4) AND ($5::bigint IS NULL OR created_at < $5)"
 
 constexpr Statement kInsert{
-    "event_insert",
-    FM_EVENT_GATE "INSERT INTO fm_events (execution_id, event_type, step_id, data, created_at)"
-                  " SELECT $1, $2, $3, $4::jsonb, $5 FROM gate RETURNING id"};
+    "event_insert", FM_EVENT_GATE
+    "INSERT INTO fm_events (execution_id, event_type, step_id, data, created_at)"
+    " SELECT $1, $2, $3, $4::jsonb, $5 FROM gate RETURNING id"};
 constexpr Statement kInsertBatch{
-    "event_insert_batch",
-    FM_EVENT_GATE "INSERT INTO fm_events (execution_id, event_type, step_id, data, created_at)"
-                  " SELECT u.execution_id, u.event_type, u.step_id, u.data, u.created_at"
-                  " FROM gate, unnest($1::text[], $2::text[], $3::text[], $4::jsonb[], $5::bigint[])"
-                  " WITH ORDINALITY AS u(execution_id, event_type, step_id, data, created_at, ord)"
-                  " ORDER BY u.ord RETURNING id"};
-constexpr Statement kWaitForInserts{
-    "event_wait_for_inserts", "SELECT pg_advisory_xact_lock(4664, hashtext('fm_events'))"};
+    "event_insert_batch", FM_EVENT_GATE
+    "INSERT INTO fm_events (execution_id, event_type, step_id, data, created_at)"
+    " SELECT u.execution_id, u.event_type, u.step_id, u.data, u.created_at"
+    " FROM gate, unnest($1::text[], $2::text[], $3::text[], $4::jsonb[], $5::bigint[])"
+    " WITH ORDINALITY AS u(execution_id, event_type, step_id, data, created_at, ord)"
+    " ORDER BY u.ord RETURNING id"};
+constexpr Statement kWaitForInserts{"event_wait_for_inserts",
+                                    "SELECT pg_advisory_xact_lock(4664, hashtext('fm_events'))"};
 constexpr Statement kHorizon{"event_horizon", "SELECT COALESCE(max(id), 0) FROM fm_events"};
-constexpr Statement kQueryAsc{"event_query_asc",
-                              "SELECT " FM_EVENT_COLUMNS " FROM fm_events WHERE id > $1"
-                              FM_EVENT_FILTERS FM_EXECUTION_TENANT_FILTER("$7", "fm_events")
-                              " ORDER BY id LIMIT $6"};
-constexpr Statement kQueryDesc{"event_query_desc",
-                               "SELECT " FM_EVENT_COLUMNS " FROM fm_events WHERE id < $1"
-                               FM_EVENT_FILTERS FM_EXECUTION_TENANT_FILTER("$7", "fm_events")
-                               " ORDER BY id DESC LIMIT $6"};
-constexpr Statement kQueryExecAsc{
-    "event_query_exec_asc", "SELECT " FM_EVENT_COLUMNS " FROM fm_events WHERE execution_id = $7"
-                            " AND id > $1" FM_EVENT_FILTERS FM_EXECUTION_TENANT_FILTER("$8", "fm_events")
-                            " ORDER BY id LIMIT $6"};
-constexpr Statement kQueryExecDesc{
-    "event_query_exec_desc", "SELECT " FM_EVENT_COLUMNS " FROM fm_events WHERE execution_id = $7"
-                             " AND id < $1" FM_EVENT_FILTERS FM_EXECUTION_TENANT_FILTER("$8", "fm_events")
-                             " ORDER BY id DESC LIMIT $6"};
+constexpr Statement kQueryAsc{
+    "event_query_asc", "SELECT " FM_EVENT_COLUMNS
+                       " FROM fm_events WHERE id > $1" FM_EVENT_FILTERS FM_EXECUTION_TENANT_FILTER(
+                           "$7", "fm_events") " ORDER BY id LIMIT $6"};
+constexpr Statement kQueryDesc{
+    "event_query_desc", "SELECT " FM_EVENT_COLUMNS
+                        " FROM fm_events WHERE id < $1" FM_EVENT_FILTERS FM_EXECUTION_TENANT_FILTER(
+                            "$7", "fm_events") " ORDER BY id DESC LIMIT $6"};
+constexpr Statement kQueryExecAsc{"event_query_exec_asc",
+                                  "SELECT " FM_EVENT_COLUMNS
+                                  " FROM fm_events WHERE execution_id = $7"
+                                  " AND id > $1" FM_EVENT_FILTERS FM_EXECUTION_TENANT_FILTER(
+                                      "$8", "fm_events") " ORDER BY id LIMIT $6"};
+constexpr Statement kQueryExecDesc{"event_query_exec_desc",
+                                   "SELECT " FM_EVENT_COLUMNS
+                                   " FROM fm_events WHERE execution_id = $7"
+                                   " AND id < $1" FM_EVENT_FILTERS FM_EXECUTION_TENANT_FILTER(
+                                       "$8", "fm_events") " ORDER BY id DESC LIMIT $6"};
 constexpr Statement kDeleteOld{"event_delete_old", "DELETE FROM fm_events WHERE created_at < $1"};
-
 
 std::optional<std::string> StepId(const v1::Event& e) {
   return e.has_step_id() ? std::optional<std::string>(e.step_id()) : std::nullopt;
@@ -110,9 +110,8 @@ absl::StatusOr<v1::RecordEventResponse> PgEventStore::Record(
 absl::StatusOr<v1::RecordEventBatchResponse> PgEventStore::RecordBatch(
     const v1::RecordEventBatchRequest& request) {
   if (request.events_size() > kMaxEventBatch) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("events: at most ", kMaxEventBatch, " per batch (got ",
-                     request.events_size(), ")"));
+    return absl::InvalidArgumentError(absl::StrCat("events: at most ", kMaxEventBatch,
+                                                   " per batch (got ", request.events_size(), ")"));
   }
   v1::RecordEventBatchResponse response;
   if (request.events_size() == 0) return response;
@@ -161,20 +160,18 @@ absl::StatusOr<v1::RecordEventBatchResponse> PgEventStore::RecordBatch(
       });
 }
 
-absl::StatusOr<v1::QueryEventsResponse> PgEventStore::Query(
-    const v1::QueryEventsRequest& request) {
+absl::StatusOr<v1::QueryEventsResponse> PgEventStore::Query(const v1::QueryEventsRequest& request) {
   if (auto s = ValidateQueryEvents(request); !s.ok()) return s;
   if (auto s = ValidateTenantFilter(request); !s.ok()) return s;
   const int32_t limit = *EffectiveLimit(request.limit());
   const bool desc = request.descending();
-  const int64_t cursor = request.after_id() != 0 || !desc
-                             ? request.after_id()
-                             : std::numeric_limits<int64_t>::max();
+  const int64_t cursor =
+      request.after_id() != 0 || !desc ? request.after_id() : std::numeric_limits<int64_t>::max();
   ArrayLiteral types;
   for (const std::string& type : request.event_types()) types.Add(type);
   const bool by_execution = request.has_execution_id();
-  const Statement& statement = by_execution ? (desc ? kQueryExecDesc : kQueryExecAsc)
-                                            : (desc ? kQueryDesc : kQueryAsc);
+  const Statement& statement =
+      by_execution ? (desc ? kQueryExecDesc : kQueryExecAsc) : (desc ? kQueryDesc : kQueryAsc);
   return pool_.Run<v1::QueryEventsResponse>(
       "query events", [&](Session& s) -> absl::StatusOr<v1::QueryEventsResponse> {
         int64_t horizon = 0;

@@ -14,87 +14,91 @@
 namespace flowmonkey::pg {
 namespace {
 
-#define FM_EXECUTION_UPDATE_SET                                                                \
-  "flow_id = $2, flow_version = $3, current_step = $4, status = $5, context = $6::jsonb, "     \
+#define FM_EXECUTION_UPDATE_SET                                                                 \
+  "flow_id = $2, flow_version = $3, current_step = $4, status = $5, context = $6::jsonb, "      \
   "wake_at = $7, wait_reason = $8, error = $9::jsonb, step_count = $10, history = $11::jsonb, " \
-  "tenant_id = $12, metadata = $13::jsonb, created_at = COALESCE(created_at, $14), "          \
-  "updated_at = $15, idempotency_key = $16, idempotency_expires_at = $17, "                   \
-  "cancellation = $18::jsonb, parent_execution_id = $19, wait_started_at = $20, "             \
+  "tenant_id = $12, metadata = $13::jsonb, created_at = COALESCE(created_at, $14), "            \
+  "updated_at = $15, idempotency_key = $16, idempotency_expires_at = $17, "                     \
+  "cancellation = $18::jsonb, parent_execution_id = $19, wait_started_at = $20, "               \
   "timeout_config = $21::jsonb, retry_attempts = $22::jsonb, version = version + 1 "
 
-constexpr Statement kInsert{
-    "exec_insert", "INSERT INTO fm_executions (" FM_EXECUTION_WRITE_COLUMNS ") VALUES (" FM_EXECUTION_WRITE_VALUES
-                   ") RETURNING version, created_at, updated_at"};
+constexpr Statement kInsert{"exec_insert", "INSERT INTO fm_executions (" FM_EXECUTION_WRITE_COLUMNS
+                                           ") VALUES (" FM_EXECUTION_WRITE_VALUES
+                                           ") RETURNING version, created_at, updated_at"};
 constexpr Statement kInsertIfAbsent{
     "exec_insert_if_absent",
     "INSERT INTO fm_executions (" FM_EXECUTION_WRITE_COLUMNS ") VALUES (" FM_EXECUTION_WRITE_VALUES
     ") ON CONFLICT (id) DO NOTHING RETURNING version, created_at, updated_at"};
-constexpr Statement kUpsert{
-    "exec_upsert",
-    "INSERT INTO fm_executions AS t (" FM_EXECUTION_WRITE_COLUMNS ") VALUES (" FM_EXECUTION_WRITE_VALUES
-    ") ON CONFLICT (id) DO UPDATE SET " FM_EXECUTION_UPSERT_SET
-    " RETURNING version, created_at, updated_at, (xmax = 0) AS inserted"};
+constexpr Statement kUpsert{"exec_upsert",
+                            "INSERT INTO fm_executions AS t (" FM_EXECUTION_WRITE_COLUMNS
+                            ") VALUES (" FM_EXECUTION_WRITE_VALUES
+                            ") ON CONFLICT (id) DO UPDATE SET " FM_EXECUTION_UPSERT_SET
+                            " RETURNING version, created_at, updated_at, (xmax = 0) AS inserted"};
 constexpr Statement kUpdate{"exec_update",
                             "UPDATE fm_executions SET " FM_EXECUTION_UPDATE_SET
                             "WHERE id = $1 RETURNING version, created_at, updated_at"};
 constexpr Statement kUpdateVersioned{
-    "exec_update_versioned", "UPDATE fm_executions SET " FM_EXECUTION_UPDATE_SET
-                             "WHERE id = $1 AND version = $23 RETURNING version, created_at, updated_at"};
-constexpr Statement kVersionOf{"exec_version_of", "SELECT version FROM fm_executions WHERE id = $1"};
+    "exec_update_versioned",
+    "UPDATE fm_executions SET " FM_EXECUTION_UPDATE_SET
+    "WHERE id = $1 AND version = $23 RETURNING version, created_at, updated_at"};
+constexpr Statement kVersionOf{"exec_version_of",
+                               "SELECT version FROM fm_executions WHERE id = $1"};
 constexpr Statement kClaimKey{
     "exec_claim_key",
     "INSERT INTO fm_idempotency_keys AS k (flow_id, idempotency_key, execution_id, expires_at)"
     " VALUES ($1, $2, $3, $4) ON CONFLICT (flow_id, idempotency_key) DO UPDATE SET"
     " execution_id = EXCLUDED.execution_id, expires_at = EXCLUDED.expires_at"
     " WHERE k.expires_at <= $5 RETURNING execution_id"};
-constexpr Statement kGetByKey{
-    "exec_get_by_key",
-    "SELECT " FM_EXECUTION_COLUMNS " FROM fm_executions WHERE id = (SELECT execution_id FROM "
-    "fm_idempotency_keys WHERE flow_id = $1 AND idempotency_key = $2)"};
+constexpr Statement kGetByKey{"exec_get_by_key",
+                              "SELECT " FM_EXECUTION_COLUMNS
+                              " FROM fm_executions WHERE id = (SELECT execution_id FROM "
+                              "fm_idempotency_keys WHERE flow_id = $1 AND idempotency_key = $2)"};
 constexpr Statement kGet{"exec_get",
                          "SELECT " FM_EXECUTION_COLUMNS " FROM fm_executions WHERE id = $1"};
 constexpr Statement kDelete{"exec_delete", "DELETE FROM fm_executions WHERE id = $1"};
-constexpr Statement kByStatus{
-    "exec_by_status", "SELECT " FM_EXECUTION_COLUMNS
-                      " FROM fm_executions WHERE status = $1 AND id > $2" FM_TENANT_FILTER("$3")
-                      " ORDER BY id LIMIT $4"};
-constexpr Statement kWakeReady{
-    "exec_wake_ready",
-    "SELECT " FM_EXECUTION_COLUMNS " FROM fm_executions WHERE status = 'waiting'"
-    " AND wake_at IS NOT NULL AND wake_at <= $1" FM_TENANT_FILTER("$3")
-    " ORDER BY wake_at, id LIMIT $2"};
-constexpr Statement kWakeReadyIds{
-    "exec_wake_ready_ids",
-    "SELECT id FROM fm_executions WHERE status = 'waiting'"
-    " AND wake_at IS NOT NULL AND wake_at <= $1" FM_TENANT_FILTER("$3")
-    " ORDER BY wake_at, id LIMIT $2"};
-constexpr Statement kByTenant{
-    "exec_by_tenant",
-    "SELECT " FM_EXECUTION_COLUMNS " FROM fm_executions WHERE tenant_id = $1 AND id > $2"
-    " AND ($3::text IS NULL OR status = $3) ORDER BY id LIMIT $4"};
+constexpr Statement kByStatus{"exec_by_status",
+                              "SELECT " FM_EXECUTION_COLUMNS
+                              " FROM fm_executions WHERE status = $1 AND id > $2" FM_TENANT_FILTER(
+                                  "$3") " ORDER BY id LIMIT $4"};
+constexpr Statement kWakeReady{"exec_wake_ready",
+                               "SELECT " FM_EXECUTION_COLUMNS
+                               " FROM fm_executions WHERE status = 'waiting'"
+                               " AND wake_at IS NOT NULL AND wake_at <= $1" FM_TENANT_FILTER(
+                                   "$3") " ORDER BY wake_at, id LIMIT $2"};
+constexpr Statement kWakeReadyIds{"exec_wake_ready_ids",
+                                  "SELECT id FROM fm_executions WHERE status = 'waiting'"
+                                  " AND wake_at IS NOT NULL AND wake_at <= $1" FM_TENANT_FILTER(
+                                      "$3") " ORDER BY wake_at, id LIMIT $2"};
+constexpr Statement kByTenant{"exec_by_tenant",
+                              "SELECT " FM_EXECUTION_COLUMNS
+                              " FROM fm_executions WHERE tenant_id = $1 AND id > $2"
+                              " AND ($3::text IS NULL OR status = $3) ORDER BY id LIMIT $4"};
 constexpr Statement kByIdempotencyKey{
     "exec_by_idempotency_key",
-    "SELECT " FM_EXECUTION_COLUMNS " FROM fm_executions WHERE flow_id = $1"
+    "SELECT " FM_EXECUTION_COLUMNS
+    " FROM fm_executions WHERE flow_id = $1"
     " AND idempotency_key = $2 AND COALESCE(idempotency_expires_at, created_at + 86400000) > $3"
     " AND created_at >= $4" FM_TENANT_FILTER("$5") " ORDER BY created_at DESC, id LIMIT 1"};
-constexpr Statement kChildren{
-    "exec_children",
-    "SELECT " FM_EXECUTION_COLUMNS " FROM fm_executions WHERE parent_execution_id = $1"
-    " AND id > $2 ORDER BY id LIMIT $3"};
+constexpr Statement kChildren{"exec_children", "SELECT " FM_EXECUTION_COLUMNS
+                                               " FROM fm_executions WHERE parent_execution_id = $1"
+                                               " AND id > $2 ORDER BY id LIMIT $3"};
 constexpr Statement kTimedOutExecutions{
-    "exec_timed_out",
-    "SELECT " FM_EXECUTION_COLUMNS " FROM fm_executions"
-    " WHERE status IN ('pending', 'running', 'waiting', 'cancelling')"
-    " AND execution_deadline_at <= $1" FM_TENANT_FILTER("$2")
-    " ORDER BY execution_deadline_at LIMIT $3"};
+    "exec_timed_out", "SELECT " FM_EXECUTION_COLUMNS
+                      " FROM fm_executions"
+                      " WHERE status IN ('pending', 'running', 'waiting', 'cancelling')"
+                      " AND execution_deadline_at <= $1" FM_TENANT_FILTER(
+                          "$2") " ORDER BY execution_deadline_at LIMIT $3"};
 constexpr Statement kTimedOutWaits{
     "exec_timed_out_waits",
-    "SELECT " FM_EXECUTION_COLUMNS " FROM fm_executions WHERE status = 'waiting'"
-    " AND wait_started_at IS NOT NULL AND wait_deadline_at <= $1" FM_TENANT_FILTER("$2")
-    " ORDER BY wait_deadline_at LIMIT $3"};
+    "SELECT " FM_EXECUTION_COLUMNS
+    " FROM fm_executions WHERE status = 'waiting'"
+    " AND wait_started_at IS NOT NULL AND wait_deadline_at <= $1" FM_TENANT_FILTER(
+        "$2") " ORDER BY wait_deadline_at LIMIT $3"};
 
 template <typename Response>
-constexpr bool kPaged = requires(Response r) { r.set_next_page_token(""); };
+constexpr bool kPaged = requires(Response r) {
+  r.set_next_page_token("");
+};
 
 // Runs a list query; for paged responses one row more than asked for tells whether there
 // is a next page.
@@ -148,10 +152,10 @@ absl::StatusOr<v1::CreateExecutionResponse> PgExecutionStore::Create(
   if (execution.created_at() == 0) execution.set_created_at(now);
   if (execution.updated_at() == 0) execution.set_updated_at(now);
   if (execution.has_idempotency_key() && !execution.has_idempotency_expires_at()) {
-    execution.set_idempotency_expires_at(SaturatingAdd(
-        execution.created_at(), request.has_idempotency_window_ms()
-                                    ? request.idempotency_window_ms()
-                                    : kDefaultIdempotencyWindowMs));
+    execution.set_idempotency_expires_at(
+        SaturatingAdd(execution.created_at(), request.has_idempotency_window_ms()
+                                                  ? request.idempotency_window_ms()
+                                                  : kDefaultIdempotencyWindowMs));
   }
   if (execution.has_idempotency_key()) return CreateWithKey(execution, now);
 
@@ -217,7 +221,8 @@ absl::StatusOr<v1::GetExecutionResponse> PgExecutionStore::Get(
         pqxx::nontransaction tx(s.connection());
         const pqxx::result rows = s.Exec(tx, kGet, params);
         if (rows.empty()) {
-          return absl::NotFoundError(absl::StrCat("execution ", request.execution_id(), " not found"));
+          return absl::NotFoundError(
+              absl::StrCat("execution ", request.execution_id(), " not found"));
         }
         v1::GetExecutionResponse response;
         *response.mutable_execution() = ExecutionFromRow(rows[0]);
@@ -233,17 +238,17 @@ absl::StatusOr<PgExecutionStore::Written> PgExecutionStore::Write(
   Params params;
   AddExecutionParams(params, execution, now);
   const bool insert_only = expected_version && *expected_version == 0;
-  const Statement& statement = insert_only          ? kInsertIfAbsent
-                               : expected_version   ? kUpdateVersioned
-                               : must_exist         ? kUpdate
-                                                    : kUpsert;
+  const Statement& statement = insert_only        ? kInsertIfAbsent
+                               : expected_version ? kUpdateVersioned
+                               : must_exist       ? kUpdate
+                                                  : kUpsert;
   if (expected_version && !insert_only) params.Add(*expected_version);
   return pool_.Run<Written>("save execution", [&](Session& s) -> absl::StatusOr<Written> {
     pqxx::nontransaction tx(s.connection());
     const pqxx::result rows = s.Exec(tx, statement, params);
     if (!rows.empty()) {
-      Written written{rows[0][0].as<int64_t>(), rows[0][1].as<int64_t>(),
-                      rows[0][2].as<int64_t>(), insert_only};
+      Written written{rows[0][0].as<int64_t>(), rows[0][1].as<int64_t>(), rows[0][2].as<int64_t>(),
+                      insert_only};
       if (&statement == &kUpsert) written.created = rows[0][3].as<bool>();
       return written;
     }
@@ -264,11 +269,10 @@ absl::StatusOr<PgExecutionStore::Written> PgExecutionStore::Write(
 absl::StatusOr<v1::SaveExecutionResponse> PgExecutionStore::Save(
     const v1::SaveExecutionRequest& request) {
   if (!request.has_execution()) return absl::InvalidArgumentError("execution: required");
-  absl::StatusOr<Written> written =
-      Write(request.execution(),
-            request.has_expected_version() ? std::optional(request.expected_version())
-                                           : std::nullopt,
-            /*must_exist=*/false);
+  absl::StatusOr<Written> written = Write(
+      request.execution(),
+      request.has_expected_version() ? std::optional(request.expected_version()) : std::nullopt,
+      /*must_exist=*/false);
   if (!written.ok()) return written.status();
   v1::SaveExecutionResponse response;
   response.set_version(written->version);
@@ -284,11 +288,10 @@ absl::StatusOr<v1::UpdateExecutionResponse> PgExecutionStore::Update(
   if (request.has_expected_version() && request.expected_version() == 0) {
     return absl::InvalidArgumentError("expected_version: Update needs an existing version (>= 1)");
   }
-  absl::StatusOr<Written> written =
-      Write(request.execution(),
-            request.has_expected_version() ? std::optional(request.expected_version())
-                                           : std::nullopt,
-            /*must_exist=*/true);
+  absl::StatusOr<Written> written = Write(
+      request.execution(),
+      request.has_expected_version() ? std::optional(request.expected_version()) : std::nullopt,
+      /*must_exist=*/true);
   if (!written.ok()) return written.status();
   v1::UpdateExecutionResponse response;
   response.set_version(written->version);
@@ -336,7 +339,8 @@ absl::StatusOr<v1::ListWakeReadyResponse> PgExecutionStore::ListWakeReady(
       "list wake-ready executions", [&](Session& s) -> absl::StatusOr<v1::ListWakeReadyResponse> {
         pqxx::nontransaction tx(s.connection());
         v1::ListWakeReadyResponse response;
-        for (const auto& row : s.Exec(tx, request.ids_only() ? kWakeReadyIds : kWakeReady, params)) {
+        for (const auto& row :
+             s.Exec(tx, request.ids_only() ? kWakeReadyIds : kWakeReady, params)) {
           if (request.ids_only()) {
             response.add_execution_ids(row[0].c_str());
           } else {

@@ -2,7 +2,6 @@
 
 #include <pqxx/nontransaction>
 #include <pqxx/result>
-
 #include <string_view>
 
 #include "server/pg/job_sql.h"
@@ -33,7 +32,8 @@ constexpr Statement kDeleteExpiredKeys{
 constexpr Statement kForgetEventRequests{
     "maintenance_forget_event_requests",
     "WITH forgotten AS (DELETE FROM fm_request_ids WHERE request_id IN (SELECT request_id"
-    " FROM fm_request_ids WHERE created_at <= $1::bigint - 86400000 LIMIT $2 FOR UPDATE SKIP LOCKED)"
+    " FROM fm_request_ids WHERE created_at <= $1::bigint - 86400000 LIMIT $2 FOR UPDATE SKIP "
+    "LOCKED)"
     " RETURNING request_id), unlinked AS (UPDATE fm_events SET request_id = NULL"
     " WHERE request_id IN (SELECT request_id FROM forgotten))"
     " SELECT count(*) FROM forgotten"};
@@ -62,7 +62,7 @@ absl::StatusOr<MaintenanceCounts> PgMaintenance::RunOnce(int64_t now_ms) {
           const pqxx::result rows = s.Exec(tx, kResetOverdueJobs, params);
           for (const auto& row : rows) {
             ++(std::string_view(row[0].c_str()) == "failed" ? counts.jobs_failed
-                                                             : counts.jobs_requeued);
+                                                            : counts.jobs_requeued);
           }
           if (rows.size() < kBatch) break;
         }

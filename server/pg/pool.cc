@@ -17,8 +17,9 @@ absl::Status ValidateTablePrefix(std::string_view prefix) {
     ok = ok && (absl::ascii_islower(c) || absl::ascii_isdigit(c) || c == '_');
   }
   if (ok) return absl::OkStatus();
-  return absl::InvalidArgumentError(absl::StrCat(
-      "table prefix '", std::string(prefix), "': use lower-case letters, digits and '_', starting with a letter"));
+  return absl::InvalidArgumentError(
+      absl::StrCat("table prefix '", std::string(prefix),
+                   "': use lower-case letters, digits and '_', starting with a letter"));
 }
 
 std::string WithPrefix(std::string_view sql, std::string_view prefix) {
@@ -98,8 +99,8 @@ absl::StatusOr<ConnectionPool::Slot*> ConnectionPool::Acquire() {
       }
       return static_cast<Slot*>(nullptr);
     };
-    const auto deadline = std::chrono::steady_clock::now() +
-                          absl::ToChronoMilliseconds(options_.acquire_timeout);
+    const auto deadline =
+        std::chrono::steady_clock::now() + absl::ToChronoMilliseconds(options_.acquire_timeout);
     while ((slot = free_slot()) == nullptr) {
       if (freed_.wait_until(lock, deadline) == std::cv_status::timeout && !free_slot()) {
         return absl::UnavailableError("all database connections are busy");
@@ -174,10 +175,11 @@ void ConnectionPool::Release(Slot* slot, bool broken, bool retire) {
 
 absl::Status ConnectionPool::RunVoid(std::string_view what,
                                      const std::function<absl::Status(Session&)>& fn) {
-  return Run<bool>(what, [&](Session& s) -> absl::StatusOr<bool> {
-           if (absl::Status status = fn(s); !status.ok()) return status;
-           return true;
-         })
+  return Run<bool>(what,
+                   [&](Session& s) -> absl::StatusOr<bool> {
+                     if (absl::Status status = fn(s); !status.ok()) return status;
+                     return true;
+                   })
       .status();
 }
 

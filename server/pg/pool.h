@@ -10,13 +10,12 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <pqxx/connection>
+#include <pqxx/transaction_base>
 #include <string>
 #include <string_view>
 #include <unordered_map>
 #include <vector>
-
-#include <pqxx/connection>
-#include <pqxx/transaction_base>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -105,7 +104,8 @@ class ConnectionPool {
   // the server closed while it was idle is replaced before fn runs. A connection lost after
   // fn sent a write that commits on its own is UNKNOWN (outcome unknown), not UNAVAILABLE.
   template <typename T>
-  absl::StatusOr<T> Run(std::string_view what, const std::function<absl::StatusOr<T>(Session&)>& fn);
+  absl::StatusOr<T> Run(std::string_view what,
+                        const std::function<absl::StatusOr<T>(Session&)>& fn);
   absl::Status RunVoid(std::string_view what, const std::function<absl::Status(Session&)>& fn);
 
   // SELECT 1 on a pooled connection: is the database reachable right now?

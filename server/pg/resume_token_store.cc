@@ -92,8 +92,8 @@ absl::StatusOr<v1::GenerateResumeTokenResponse> PgResumeTokenStore::Generate(
   token.set_metadata_json(request.metadata_json());
   token.set_created_at(NowMs());
   token.set_expires_at(SaturatingAdd(token.created_at(), request.expires_in_ms() > 0
-                                                            ? request.expires_in_ms()
-                                                            : kDefaultResumeTokenExpiryMs));
+                                                             ? request.expires_in_ms()
+                                                             : kDefaultResumeTokenExpiryMs));
   Params params;
   params.Add(token.id()).Add(token.execution_id()).Add(token.step_id());
   params.AddOrNull(token.metadata_json()).Add(token.created_at()).Add(token.expires_at());

@@ -20,8 +20,12 @@ class SetReactor final : public grpc::ServerReadReactor<grpc::ByteBuffer> {
  public:
   SetReactor(grpc::CallbackServerContext* context, ContextStorage& store, Executor& executor,
              int64_t max_bytes, ByteBudget& budget, grpc::ByteBuffer* response)
-      : context_(context), store_(store), executor_(executor), max_bytes_(max_bytes),
-        budget_(budget), response_(response) {
+      : context_(context),
+        store_(store),
+        executor_(executor),
+        max_bytes_(max_bytes),
+        budget_(budget),
+        response_(response) {
     StartRead(&buffer_);
   }
 
@@ -91,17 +95,17 @@ class SetReactor final : public grpc::ServerReadReactor<grpc::ByteBuffer> {
 
   absl::Status Charge(int64_t bytes) {
     if (!budget_.TryTake(bytes)) {
-      return absl::ResourceExhaustedError(absl::StrCat(
-          "context values in flight: over the server's limit of ", budget_.limit(),
-          " bytes (--max-inflight-context-bytes); retry later"));
+      return absl::ResourceExhaustedError(
+          absl::StrCat("context values in flight: over the server's limit of ", budget_.limit(),
+                       " bytes (--max-inflight-context-bytes); retry later"));
     }
     taken_ += bytes;
     return absl::OkStatus();
   }
 
   absl::Status TooLarge(int64_t size) const {
-    return absl::ResourceExhaustedError(absl::StrCat(
-        "value_json: ", size, " bytes or more, over the maximum of ", max_bytes_));
+    return absl::ResourceExhaustedError(
+        absl::StrCat("value_json: ", size, " bytes or more, over the maximum of ", max_bytes_));
   }
 
   void Store() {
@@ -135,8 +139,7 @@ class SetReactor final : public grpc::ServerReadReactor<grpc::ByteBuffer> {
         v1::SetContextResponse response;
         *response.mutable_reference() = *std::move(reference);
         bool own = false;
-        if (!grpc::SerializationTraits<v1::SetContextResponse>::Serialize(response, response_,
-                                                                          &own)
+        if (!grpc::SerializationTraits<v1::SetContextResponse>::Serialize(response, response_, &own)
                  .ok()) {
           Finish(grpc::Status(grpc::StatusCode::INTERNAL, "cannot serialize the response"));
           return;
@@ -173,33 +176,34 @@ grpc::ServerReadReactor<grpc::ByteBuffer>* ContextService::Set(grpc::CallbackSer
 grpc::ServerWriteReactor<v1::GetContextResponse>* ContextService::Get(
     grpc::CallbackServerContext* c, const v1::GetContextRequest* req) {
   using Stream = ServerStream<v1::GetContextResponse>;
-  return Stream::Start(c, executor_, "ContextStorage.Get",
-                       [this, c, request = *req](const Stream::Push& push) -> absl::Status {
-    absl::StatusOr<v1::ContextValue> value = Guarded<v1::GetContextRequest, v1::ContextValue>(
-        executor_.guard(), *c, "ContextStorage.Get", request,
-        [this](const v1::GetContextRequest& r) { return store_.Get(r); });
-    if (!value.ok()) return value.status();
-    // Held until the last chunk is written. The size is known only once the value is
-    // loaded, so a refused Get has briefly held it; what it bounds is the time values wait
-    // in memory for slow readers.
-    const int64_t held = static_cast<int64_t>(value->value_json().size());
-    if (!budget_.TryTake(held)) {
-      return absl::ResourceExhaustedError(absl::StrCat(
-          "context values in flight: over the server's limit of ", budget_.limit(),
-          " bytes (--max-inflight-context-bytes); retry later"));
-    }
-    absl::Cleanup give_back = [this, held] { budget_.Give(held); };
-    v1::GetContextResponse head;
-    *head.mutable_reference() = value->reference();
-    if (!push(std::move(head))) return absl::OkStatus();
-    const std::string& text = value->value_json();
-    for (size_t offset = 0; offset < text.size(); offset += kContextChunkBytes) {
-      v1::GetContextResponse chunk;
-      chunk.set_value_json_chunk(text.substr(offset, kContextChunkBytes));
-      if (!push(std::move(chunk))) break;
-    }
-    return absl::OkStatus();
-  });
+  return Stream::Start(
+      c, executor_, "ContextStorage.Get",
+      [this, c, request = *req](const Stream::Push& push) -> absl::Status {
+        absl::StatusOr<v1::ContextValue> value = Guarded<v1::GetContextRequest, v1::ContextValue>(
+            executor_.guard(), *c, "ContextStorage.Get", request,
+            [this](const v1::GetContextRequest& r) { return store_.Get(r); });
+        if (!value.ok()) return value.status();
+        // Held until the last chunk is written. The size is known only once the value is
+        // loaded, so a refused Get has briefly held it; what it bounds is the time values wait
+        // in memory for slow readers.
+        const int64_t held = static_cast<int64_t>(value->value_json().size());
+        if (!budget_.TryTake(held)) {
+          return absl::ResourceExhaustedError(
+              absl::StrCat("context values in flight: over the server's limit of ", budget_.limit(),
+                           " bytes (--max-inflight-context-bytes); retry later"));
+        }
+        absl::Cleanup give_back = [this, held] { budget_.Give(held); };
+        v1::GetContextResponse head;
+        *head.mutable_reference() = value->reference();
+        if (!push(std::move(head))) return absl::OkStatus();
+        const std::string& text = value->value_json();
+        for (size_t offset = 0; offset < text.size(); offset += kContextChunkBytes) {
+          v1::GetContextResponse chunk;
+          chunk.set_value_json_chunk(text.substr(offset, kContextChunkBytes));
+          if (!push(std::move(chunk))) break;
+        }
+        return absl::OkStatus();
+      });
 }
 
 grpc::ServerUnaryReactor* ContextService::Delete(grpc::CallbackServerContext* c,

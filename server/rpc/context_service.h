@@ -20,8 +20,7 @@ namespace flowmonkey::rpc {
 class ContextService final
     : public v1::ContextStorage::WithRawCallbackMethod_Set<v1::ContextStorage::CallbackService> {
  public:
-  ContextService(ContextStorage& store, Executor& executor, int64_t max_bytes,
-                 ByteBudget& budget)
+  ContextService(ContextStorage& store, Executor& executor, int64_t max_bytes, ByteBudget& budget)
       : store_(store), executor_(executor), max_bytes_(max_bytes), budget_(budget) {}
 
   grpc::ServerReadReactor<grpc::ByteBuffer>* Set(grpc::CallbackServerContext* c,

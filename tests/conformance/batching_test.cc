@@ -116,7 +116,8 @@ TEST_F(BatchingTest, InvalidRequestsFailAloneBeforeBatching) {
   std::atomic<int> ok{0};
   std::vector<std::thread> threads;
   for (int t = 0; t < 8; ++t) {
-    threads.emplace_back([&, t] { ok += batched_->Save(SaveOf(absl::StrCat("good-", t), t)).ok(); });
+    threads.emplace_back(
+        [&, t] { ok += batched_->Save(SaveOf(absl::StrCat("good-", t), t)).ok(); });
   }
   EXPECT_EQ(batched_->Save(bad).status().code(), absl::StatusCode::kInvalidArgument);
   for (auto& t : threads) t.join();

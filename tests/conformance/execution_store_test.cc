@@ -99,8 +99,7 @@ TYPED_TEST(ExecutionStoreTest, EveryFieldRoundTrips) {
   // JSON comes back normalised by jsonb: compare it by meaning, the rest field by field.
   EXPECT_EQ(nlohmann::json::parse(got->context_json()), nlohmann::json::parse(e.context_json()));
   EXPECT_EQ(nlohmann::json::parse(got->history_json()), nlohmann::json::parse(e.history_json()));
-  EXPECT_EQ(nlohmann::json::parse(got->metadata_json()),
-            nlohmann::json::parse(e.metadata_json()));
+  EXPECT_EQ(nlohmann::json::parse(got->metadata_json()), nlohmann::json::parse(e.metadata_json()));
   EXPECT_EQ(nlohmann::json::parse(got->error().details_json()),
             nlohmann::json::parse(e.error().details_json()));
   v1::Execution a = *got, b = e;
@@ -371,9 +370,9 @@ TYPED_TEST(ExecutionStoreTest, ListWakeReadyReturnsDueWaitsOldestFirst) {
   request.set_now(now);
   auto response = this->store().ListWakeReady(request);
   ASSERT_TRUE(response.ok());
-  EXPECT_EQ(std::vector<std::string>(response->execution_ids().begin(),
-                                     response->execution_ids().end()),
-            (std::vector<std::string>{"wake-early", "wake-late"}));
+  EXPECT_EQ(
+      std::vector<std::string>(response->execution_ids().begin(), response->execution_ids().end()),
+      (std::vector<std::string>{"wake-early", "wake-late"}));
   ASSERT_EQ(response->executions_size(), 2);
   request.set_ids_only(true);
   request.set_limit(1);
@@ -516,7 +515,8 @@ absl::Status CreateWith(ExecutionStore& s, const std::function<void(v1::Executio
   return s.Create(request).status();
 }
 
-absl::Status SaveWith(ExecutionStore& s, const std::function<void(v1::SaveExecutionRequest&)>& edit) {
+absl::Status SaveWith(ExecutionStore& s,
+                      const std::function<void(v1::SaveExecutionRequest&)>& edit) {
   v1::SaveExecutionRequest request;
   *request.mutable_execution() = MakeExecution("bad-input");
   edit(request);
@@ -591,8 +591,8 @@ std::vector<BadRequest> BadRequests() {
        }},
       {"create: zero execution timeout", kInvalid,
        [](ExecutionStore& s) {
-         return CreateWith(
-             s, [](E& e) { e.mutable_timeout_config()->set_execution_timeout_ms(0); });
+         return CreateWith(s,
+                           [](E& e) { e.mutable_timeout_config()->set_execution_timeout_ms(0); });
        }},
       {"create: negative idempotency window", kInvalid,
        [](ExecutionStore& s) {

@@ -2,6 +2,8 @@
 // made at test time by the openssl CLI (a CA, a server certificate for 127.0.0.1 and
 // localhost, a client certificate, and a second, unrelated CA with its own client).
 
+#include "server/rpc/auth.h"
+
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -20,7 +22,6 @@
 #include "core/resume_token_rules.h"
 #include "google/protobuf/util/message_differencer.h"
 #include "nlohmann/json.hpp"
-#include "server/rpc/auth.h"
 #include "tests/integration/harness.h"
 #include "tests/support/backends.h"
 #include "tests/support/test_database.h"
@@ -173,8 +174,8 @@ TEST_F(Auth, ApiKeysAreCheckedAndARemovedKeyIsRejectedAfterReload) {
   // Health stays open without a key (probes and load balancers carry none).
   grpc::SslCredentialsOptions ssl;
   ssl.pem_root_certs = certs_->Pem("ca.pem");
-  auto channel = grpc::CreateChannel(absl::StrCat("127.0.0.1:", (*server)->port()),
-                                     grpc::SslCredentials(ssl));
+  auto channel =
+      grpc::CreateChannel(absl::StrCat("127.0.0.1:", (*server)->port()), grpc::SslCredentials(ssl));
   EXPECT_TRUE(CheckHealth(*channel).serving()) << CheckHealth(*channel).rpc.error_message();
 
   // Revoke acme-key: remove it from the file and reload (what SIGHUP does).
@@ -198,13 +199,12 @@ TEST_F(Auth, BinaryTakesTheSecurityFlagsAndReloadsKeysOnSighup) {
   const std::string keys_file = certs_->Path("binary-keys");
   std::ofstream(keys_file) << rpc::Sha256Hex("engine-key") << " acme\n";
   const int port = FreeLoopbackPort();
-  ServerProcess server({absl::StrCat("--listen=127.0.0.1:", port),
-                        "--database-url=" + TestDatabase::Instance().url(),
-                        "--table-prefix=" + TestDatabase::Instance().NewPrefix(),
-                        "--log-level=warn", "--tls-cert=" + certs_->Path("server.pem"),
-                        "--tls-key=" + certs_->Path("server.key"),
-                        "--tls-client-ca=" + certs_->Path("ca.pem"),
-                        "--api-keys-file=" + keys_file});
+  ServerProcess server(
+      {absl::StrCat("--listen=127.0.0.1:", port),
+       "--database-url=" + TestDatabase::Instance().url(),
+       "--table-prefix=" + TestDatabase::Instance().NewPrefix(), "--log-level=warn",
+       "--tls-cert=" + certs_->Path("server.pem"), "--tls-key=" + certs_->Path("server.key"),
+       "--tls-client-ca=" + certs_->Path("ca.pem"), "--api-keys-file=" + keys_file});
   client::ClientOptions client;
   client.target = absl::StrCat("127.0.0.1:", port);
   client.max_attempts = 1;
@@ -229,7 +229,6 @@ TEST_F(Auth, BinaryTakesTheSecurityFlagsAndReloadsKeysOnSighup) {
   ASSERT_TRUE(status.has_value());
   EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 0);
 }
-
 
 // Tenant isolation: tenant A's records, walked with tenant B's key through every read RPC,
 // must never show up (leaks counted, must be 0), and every write naming them is refused.
@@ -327,8 +326,8 @@ class TenantIsolation : public Auth {
       return;
     }
     const std::string text = response->ShortDebugString();
-    for (const std::string& secret : {std::string("tenant-a-"), std::string("secret-a"),
-                                      job_ids_[0], job_ids_[1]}) {
+    for (const std::string& secret :
+         {std::string("tenant-a-"), std::string("secret-a"), job_ids_[0], job_ids_[1]}) {
       if (absl::StrContains(text, secret)) {
         ADD_FAILURE() << rpc << " leaked " << secret << ": " << text;
         ++leaks_;
@@ -679,8 +678,8 @@ TEST_F(TenantIsolation, AFlowSavedWithATenantKeyIsWritableOnlyByThatTenantAndOpe
   EXPECT_EQ(SetFlowStatus(*op_.flows, id, "1.2.0", v1::FLOW_STATUS_DRAFT), absl::StatusCode::kOk);
   EXPECT_EQ(DeleteFlow(*op_.flows, id, "1.2.0"), absl::StatusCode::kOk);
   EXPECT_EQ(SaveFlow(*b_.flows, TenantFlow(id, "1.3.0")), kDenied);
-  EXPECT_EQ(FlowVersions(*b_.flows, id),
-            (std::vector<std::string>{"1.1.0:FLOW_STATUS_PUBLISHED", "1.0.0:FLOW_STATUS_ARCHIVED"}));
+  EXPECT_EQ(FlowVersions(*b_.flows, id), (std::vector<std::string>{"1.1.0:FLOW_STATUS_PUBLISHED",
+                                                                   "1.0.0:FLOW_STATUS_ARCHIVED"}));
   EXPECT_EQ(DeleteFlow(*a_.flows, id), absl::StatusCode::kOk);
   EXPECT_TRUE(FlowVersions(*a_.flows, id).empty());
   // The id stays tenant A's after its versions are gone.
@@ -710,9 +709,11 @@ TEST_F(TenantIsolation, ConcurrentFirstSavesOfOneFlowIdHaveOneOwner) {
   constexpr int kIds = 20;
   std::vector<absl::StatusCode> a_codes(kIds), b_codes(kIds);
   std::thread a([&] {
-    for (int i = 0; i < kIds; ++i) a_codes[i] = SaveFlow(*a_.flows, TenantFlow(absl::StrCat("race-", i), "1.0.0"));
+    for (int i = 0; i < kIds; ++i)
+      a_codes[i] = SaveFlow(*a_.flows, TenantFlow(absl::StrCat("race-", i), "1.0.0"));
   });
-  for (int i = 0; i < kIds; ++i) b_codes[i] = SaveFlow(*b_.flows, TenantFlow(absl::StrCat("race-", i), "1.0.0"));
+  for (int i = 0; i < kIds; ++i)
+    b_codes[i] = SaveFlow(*b_.flows, TenantFlow(absl::StrCat("race-", i), "1.0.0"));
   a.join();
   for (int i = 0; i < kIds; ++i) {
     const bool a_won = a_codes[i] == absl::StatusCode::kOk;

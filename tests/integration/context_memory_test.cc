@@ -84,12 +84,11 @@ TEST(ContextMemory, ALargeValueCostsAtMostTwiceItsSizeAndIsGivenBack) {
   const int64_t peak_kib = StatusKiB(server.pid(), "VmHWM");
   const int64_t idle_kib = StatusKiB(server.pid(), "VmRSS");
   const int64_t value_mib = static_cast<int64_t>(text.size()) / kMiB;
-  std::cout << "context memory: value " << value_mib << " MiB, server peak RSS "
-            << peak_kib / 1024 << " MiB (before the values: " << before_kib / 1024
-            << " MiB; goal <= 2 x value + 100 = " << 2 * value_mib + 100
-            << "), RSS after " << kRounds << " Set+Get rounds " << idle_kib / 1024
-            << " MiB (goal < 200)" << (kSanitized ? " [AddressSanitizer: not checked]" : "")
-            << "\n";
+  std::cout << "context memory: value " << value_mib << " MiB, server peak RSS " << peak_kib / 1024
+            << " MiB (before the values: " << before_kib / 1024
+            << " MiB; goal <= 2 x value + 100 = " << 2 * value_mib + 100 << "), RSS after "
+            << kRounds << " Set+Get rounds " << idle_kib / 1024 << " MiB (goal < 200)"
+            << (kSanitized ? " [AddressSanitizer: not checked]" : "") << "\n";
   if (kSanitized) return;
   EXPECT_LE(peak_kib, (2 * value_mib + 100) * 1024);
   EXPECT_LT(idle_kib, 200 * 1024);

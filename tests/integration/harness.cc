@@ -45,8 +45,7 @@ v1::Execution NewExecution(const std::string& id) {
   return e;
 }
 
-ServerProcess::ServerProcess(const std::vector<std::string>& args,
-                             const std::string& output_file) {
+ServerProcess::ServerProcess(const std::vector<std::string>& args, const std::string& output_file) {
   std::vector<std::string> argv_storage = {FM_SERVER_BINARY};
   argv_storage.insert(argv_storage.end(), args.begin(), args.end());
   std::vector<char*> argv;

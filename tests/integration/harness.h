@@ -49,8 +49,7 @@ v1::Execution NewExecution(const std::string& id);
 // when destroyed. With `output_file`, its stdout and stderr (the log) go to that file.
 class ServerProcess {
  public:
-  explicit ServerProcess(const std::vector<std::string>& args,
-                         const std::string& output_file = "");
+  explicit ServerProcess(const std::vector<std::string>& args, const std::string& output_file = "");
   ~ServerProcess();
   pid_t pid() const { return pid_; }
   void Signal(int signal);

@@ -1,6 +1,8 @@
 // Background maintenance (server/pg/maintenance.h): what one pass changes, that concurrent
 // passes (many replicas) change each row once, and that the server runs passes by itself.
 
+#include "server/pg/maintenance.h"
+
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -10,7 +12,6 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "core/clock.h"
-#include "server/pg/maintenance.h"
 #include "tests/integration/harness.h"
 #include "tests/support/backends.h"
 #include "tests/support/sql.h"
@@ -42,9 +43,8 @@ class Maintenance : public ::testing::Test {
     claim.set_job_id(job->job().id());
     claim.set_runner_id("runner");
     EXPECT_TRUE(backend_.jobs().Claim(claim).ok());
-    RunSql(backend_.prefix(), absl::StrCat("UPDATE fm_jobs SET heartbeat_at = ",
-                                           NowMs() - age_ms, " WHERE id = '", job->job().id(),
-                                           "'"));
+    RunSql(backend_.prefix(), absl::StrCat("UPDATE fm_jobs SET heartbeat_at = ", NowMs() - age_ms,
+                                           " WHERE id = '", job->job().id(), "'"));
     return job->job().id();
   }
 
@@ -69,9 +69,8 @@ TEST_F(Maintenance, APassRequeuesOrFailsStalledJobsExpiresTokensAndDeletesExpire
   auto expiring = backend_.tokens().Generate(generate);
   auto live = backend_.tokens().Generate(generate);
   ASSERT_TRUE(expiring.ok() && live.ok());
-  RunSql(backend_.prefix(), absl::StrCat("UPDATE fm_resume_tokens SET expires_at = ",
-                                         NowMs() - 1, " WHERE token_hash = '",
-                                         expiring->token().id(), "'"));
+  RunSql(backend_.prefix(), absl::StrCat("UPDATE fm_resume_tokens SET expires_at = ", NowMs() - 1,
+                                         " WHERE token_hash = '", expiring->token().id(), "'"));
 
   for (const char* key : {"old-key", "live-key"}) {
     v1::CreateExecutionRequest create;
@@ -163,8 +162,7 @@ TEST_F(Maintenance, ConcurrentPassesChangeEachStalledJobOnce) {
     ASSERT_GT(jobs->jobs_size(), 0);
     claimed += jobs->jobs_size();
   }
-  RunSql(backend_.prefix(),
-         absl::StrCat("UPDATE fm_jobs SET heartbeat_at = ", NowMs() - 60'000));
+  RunSql(backend_.prefix(), absl::StrCat("UPDATE fm_jobs SET heartbeat_at = ", NowMs() - 60'000));
 
   // Eight "replicas", each with its own connections, all passing at once.
   constexpr int kReplicas = 8;

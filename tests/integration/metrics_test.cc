@@ -54,12 +54,18 @@ TEST(Metrics, CountsRequestsByMethodAndCode) {
 
   const std::string body = Scrape(metrics_port);
   EXPECT_TRUE(std::regex_search(
-      body, std::regex(R"(flowmonkey_rpc_requests_total\{code="NOT_FOUND",method="/flowmonkey.v1.ExecutionStore/Get"\} 3)")))
+      body,
+      std::regex(
+          R"(flowmonkey_rpc_requests_total\{code="NOT_FOUND",method="/flowmonkey.v1.ExecutionStore/Get"\} 3)")))
       << body;
   EXPECT_TRUE(std::regex_search(
-      body, std::regex(R"(flowmonkey_rpc_requests_total\{code="OK",method="/flowmonkey.v1.ExecutionStore/Save"\} 1)")));
+      body,
+      std::regex(
+          R"(flowmonkey_rpc_requests_total\{code="OK",method="/flowmonkey.v1.ExecutionStore/Save"\} 1)")));
   EXPECT_TRUE(std::regex_search(
-      body, std::regex(R"(flowmonkey_rpc_duration_seconds_count\{method="/flowmonkey.v1.ExecutionStore/Get"\} 3)")));
+      body,
+      std::regex(
+          R"(flowmonkey_rpc_duration_seconds_count\{method="/flowmonkey.v1.ExecutionStore/Get"\} 3)")));
   EXPECT_NE(body.find("flowmonkey_build_info{version=\""), std::string::npos);
   EXPECT_NE(body.find("flowmonkey_db_pool_connections{state=\"size\"} 8"), std::string::npos);
   EXPECT_NE(body.find("flowmonkey_batch_size_count{operation=\"save\"}"), std::string::npos);
@@ -113,10 +119,10 @@ TEST(Metrics, UnknownMethodsShareOneLabel) {
     return std::count(text.begin(), text.end(), '\n');
   };
   EXPECT_LE(lines(after), lines(before) + 2) << after.substr(0, 4000);
-  EXPECT_NE(after.find(absl::StrCat(
-                "flowmonkey_rpc_requests_total{code=\"UNIMPLEMENTED\",method=\"unknown\"} ",
-                kCalls + 1)),
-            std::string::npos)
+  EXPECT_NE(
+      after.find(absl::StrCat(
+          "flowmonkey_rpc_requests_total{code=\"UNIMPLEMENTED\",method=\"unknown\"} ", kCalls + 1)),
+      std::string::npos)
       << after.substr(0, 4000);
   EXPECT_EQ(after.find("random.Service"), std::string::npos);
   EXPECT_EQ(after.find("NoSuchMethod"), std::string::npos);

@@ -2,8 +2,8 @@
 // migrate command, health, reflection-free status mapping when the database is unreachable,
 // and a clean exit on SIGTERM.
 
-#include <gtest/gtest.h>
 #include <grpcpp/grpcpp.h>
+#include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -14,8 +14,8 @@
 #include "absl/strings/str_cat.h"
 #include "client/client.h"
 #include "flowmonkey/v1/admin.grpc.pb.h"
-#include "server/pg/migrations.h"
 #include "grpc/health/v1/health.grpc.pb.h"
+#include "server/pg/migrations.h"
 #include "tests/support/backends.h"
 #include "tests/support/test_database.h"
 
@@ -72,9 +72,9 @@ TEST(Server, RestartsCleanlyAgainstAnAlreadyMigratedDatabase) {
 
 TEST(Server, MigrateCommandIsIdempotent) {
   const std::string prefix = TestDatabase::Instance().NewPrefix();
-  const std::string command = absl::StrCat(FM_SERVER_BINARY, " migrate --database-url='",
-                                            TestDatabase::Instance().url(),
-                                            "' --table-prefix=", prefix, " --log-level=warn");
+  const std::string command =
+      absl::StrCat(FM_SERVER_BINARY, " migrate --database-url='", TestDatabase::Instance().url(),
+                   "' --table-prefix=", prefix, " --log-level=warn");
   EXPECT_EQ(std::system(command.c_str()), 0);
   EXPECT_EQ(std::system(command.c_str()), 0);
   auto pool = TestPool(prefix);
@@ -126,8 +126,7 @@ TEST(Server, SigtermExitsZero) {
   // Serving means migrated: wait for the last migration (each one commits on its own, so an
   // earlier version is seen first), then stop the server, whatever the wait found.
   auto pool = TestPool(prefix);
-  for (int i = 0; i < 100 && pg::SchemaVersion(*pool).value_or(0) < pg::LatestKnownVersion();
-       ++i) {
+  for (int i = 0; i < 100 && pg::SchemaVersion(*pool).value_or(0) < pg::LatestKnownVersion(); ++i) {
     usleep(100'000);
   }
   EXPECT_EQ(pg::SchemaVersion(*pool).value_or(0), pg::LatestKnownVersion());

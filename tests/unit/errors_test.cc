@@ -1,6 +1,7 @@
 #include "server/pg/errors.h"
 
 #include <gtest/gtest.h>
+
 #include <pqxx/except>
 
 #include "common/grpc_status.h"
@@ -105,8 +106,7 @@ TEST(StatusFromException, ATerminatedBackendAfterAWriteIsUnknown) {
   const pqxx::sql_error terminated("terminating connection due to administrator command", "",
                                    "57P01");
   EXPECT_EQ(StatusFromException(terminated, "op").code(), absl::StatusCode::kUnavailable);
-  EXPECT_EQ(StatusFromException(terminated, "op", Sent::kWrite).code(),
-            absl::StatusCode::kUnknown);
+  EXPECT_EQ(StatusFromException(terminated, "op", Sent::kWrite).code(), absl::StatusCode::kUnknown);
   // Other errors are the statement's own answer, whatever was sent.
   const pqxx::sql_error duplicate("duplicate key", "", "23505");
   EXPECT_EQ(StatusFromException(duplicate, "op", Sent::kWrite).code(),

@@ -67,11 +67,10 @@ TEST(ValidateJson, AcceptsNumbersBeyondDoubleAndEveryEscape) {
   EXPECT_TRUE(ValidateJson("[1e400, -1E-400, 0.5e+10, -0, 123456789012345678901234567890]", "f",
                            JsonKind::kArray)
                   .ok());
-  EXPECT_TRUE(ValidateJson(R"({"n":)" + std::string(5000, '9') + "}", "f", JsonKind::kObject)
-                  .ok());
-  EXPECT_TRUE(ValidateJson(R"(["\"\\\/\b\f\n\r\t\u00e9\ud83d\ude00", "\\u0000"])", "f",
-                           JsonKind::kArray)
-                  .ok());
+  EXPECT_TRUE(ValidateJson(R"({"n":)" + std::string(5000, '9') + "}", "f", JsonKind::kObject).ok());
+  EXPECT_TRUE(
+      ValidateJson(R"(["\"\\\/\b\f\n\r\t\u00e9\ud83d\ude00", "\\u0000"])", "f", JsonKind::kArray)
+          .ok());
   EXPECT_TRUE(ValidateJson(" {\"a\" : [ true , false , null ] } \n", "f", JsonKind::kObject).ok());
 }
 
@@ -146,7 +145,7 @@ TEST(ValidateId, RejectsEmptyLongControlAndInvalidUtf8) {
   EXPECT_TRUE(ValidateId("exec-1", "id").ok());
   EXPECT_TRUE(ValidateId("\xc3\xa9t\xc3\xa9", "id").ok());
   for (const std::string& bad : {std::string(), std::string(256, 'a'), std::string("a\0b", 3),
-                                std::string("a\nb"), std::string("\xc3(")}) {
+                                 std::string("a\nb"), std::string("\xc3(")}) {
     EXPECT_EQ(ValidateId(bad, "id").code(), absl::StatusCode::kInvalidArgument);
   }
 }
