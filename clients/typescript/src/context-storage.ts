@@ -1,24 +1,22 @@
-// FlowMonkey's ContextStorage over flowmonkey.v1.ContextStorage (DESIGN.md §2: Set, Get,
-// Delete, List, ClearExecution). Values are JSON; set() answers a storage reference.
-import { fromJson } from './convert';
+// FlowMonkey's ContextStorage over flowmonkey.v1.ContextStorage (Set, Get, Delete, List,
+// ClearExecution). Values are JSON; set() answers FlowMonkey's reference
+// { _ref: 'storage://<execution>/<key>', summary, size, createdAt }.
+import { fromJson, withHidden } from './convert';
 import { Code, Connection, isCode, ServiceClient } from './grpc';
+import type { ContextReference, ContextStorage } from './types';
 
 export const kContextService = 'flowmonkey.v1.ContextStorage';
 const kChunkBytes = 1024 * 1024;
 
-export interface ContextReference {
-  ref: string;
-  summary?: string;
-  sizeBytes: number;
-  createdAt: number;
-}
-
-function referenceFromProto(p: any): ContextReference {
+/** FlowMonkey's reference; the server's updatedAt is a non-enumerable extra. */
+export function referenceFromProto(p: any): ContextReference {
   const r = p.reference ?? p;
-  return { ref: r.ref, summary: r.summary || undefined, sizeBytes: r.size_bytes, createdAt: r.created_at };
+  const out: ContextReference = { _ref: r.ref, size: Number(r.size_bytes), createdAt: r.created_at };
+  if (r.summary) out.summary = r.summary;
+  return withHidden(out, { updatedAt: r.updated_at || undefined });
 }
 
-export class RemoteContextStorage {
+export class RemoteContextStorage implements ContextStorage {
   private readonly rpc: ServiceClient;
 
   constructor(connection: Connection) {
@@ -38,8 +36,15 @@ export class RemoteContextStorage {
     return referenceFromProto(await this.rpc.clientStream('Set', requests));
   }
 
-  /** Reassembles the streamed value (reference first, then chunks); undefined when absent. */
-  async get<T = unknown>(executionId: string, key: string): Promise<T | undefined> {
+  /** The value; rejects with Error('Context key not found: <key>') when absent, as FlowMonkey's store does. */
+  async get(executionId: string, key: string): Promise<unknown> {
+    const value = await this.find(executionId, key);
+    if (value === undefined) throw new Error(`Context key not found: ${key}`);
+    return value;
+  }
+
+  /** The value, or undefined when absent (no error). */
+  async find<T = unknown>(executionId: string, key: string): Promise<T | undefined> {
     try {
       const messages = await this.rpc.serverStream('Get', { execution_id: executionId, key });
       const chunks = messages.map((m: any) => Buffer.from(m.value_json_chunk ?? []));
@@ -50,23 +55,35 @@ export class RemoteContextStorage {
     }
   }
 
-  async delete(executionId: string, key: string): Promise<boolean> {
-    return (await this.rpc.call('Delete', { execution_id: executionId, key })).deleted;
+  async delete(executionId: string, key: string): Promise<void> {
+    await this.rpc.call('Delete', { execution_id: executionId, key });
   }
 
-  async list(executionId: string): Promise<ContextReference[]> {
-    const r = await this.rpc.call('List', { execution_id: executionId });
-    return (r.references ?? []).map(referenceFromProto);
+  /** The keys of the execution's values (FlowMonkey's list()), by key. */
+  async list(executionId: string): Promise<string[]> {
+    return (await this.references(executionId)).map((r) => (r as ContextReference & { key: string }).key);
   }
 
-  /** Removes every value of the execution; answers how many. */
-  async cleanup(executionId: string): Promise<number> {
+  /** The references of the execution's values, by key (each with a non-enumerable `key`). */
+  async references(executionId: string): Promise<ContextReference[]> {
+    const out: ContextReference[] = [];
+    let pageToken = '';
+    do {
+      const r = await this.rpc.call('List', { execution_id: executionId, limit: 1000, page_token: pageToken });
+      for (const p of r.references ?? []) out.push(withHidden(referenceFromProto(p), { key: p.key }));
+      pageToken = r.next_page_token;
+    } while (pageToken);
+    return out;
+  }
+
+  /** Removes every value of the execution. */
+  async cleanup(executionId: string): Promise<void> {
+    await this.clearExecution(executionId);
+  }
+
+  /** cleanup() answering how many values it removed (the seed's clearExecution). */
+  async clearExecution(executionId: string): Promise<number> {
     const r = await this.rpc.call('ClearExecution', { execution_id: executionId });
     return Number(r.deleted_count ?? r.count ?? 0);
-  }
-
-  /** The seed's name for cleanup. */
-  clearExecution(executionId: string): Promise<number> {
-    return this.cleanup(executionId);
   }
 }

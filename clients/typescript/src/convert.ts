@@ -1,6 +1,6 @@
 // Conversion between FlowMonkey's camelCase objects and the flowmonkey.v1 messages
 // (snake_case, JSON text in *_json fields, enum names such as EXECUTION_STATUS_RUNNING).
-import type { Execution, ExecutionStatus } from './types';
+import type { CancellationSource, Execution, ExecutionStatus, StepHistory } from './types';
 
 /** 'running' -> 'EXECUTION_STATUS_RUNNING' for prefix 'EXECUTION_STATUS'. */
 export function toEnum(prefix: string, value: string): string {
@@ -28,6 +28,26 @@ export function fromJson<T = unknown>(text: string | undefined): T | undefined {
 export function opt<T>(value: T | null | undefined): T | undefined {
   return value === null ? undefined : value;
 }
+
+/**
+ * Attaches this service's extra fields as non-enumerable properties: reachable by name,
+ * invisible to Object.keys, JSON.stringify, spread and deepEqual, so FlowMonkey's objects
+ * keep exactly FlowMonkey's fields.
+ */
+export function withHidden<T extends object>(value: T, extras: Record<string, unknown>): T {
+  for (const [key, extra] of Object.entries(extras)) {
+    if (extra !== undefined) Object.defineProperty(value, key, { value: extra, enumerable: false, writable: true, configurable: true });
+  }
+  return value;
+}
+
+/** This service's optimistic-concurrency version of an execution read from it (undefined otherwise). */
+export function executionVersion(execution: Execution): number | undefined {
+  const version = (execution as { version?: unknown }).version;
+  return typeof version === 'number' ? version : undefined;
+}
+
+const kCancellationSources: readonly CancellationSource[] = ['user', 'timeout', 'system', 'parent'];
 
 /** Drops keys whose value is undefined, so objects compare equal to FlowMonkey's own. */
 export function compact<T extends object>(value: T): T {
@@ -82,7 +102,8 @@ export function executionToProto(e: Execution): Record<string, unknown> {
 
 export function executionFromProto(p: any): Execution {
   const retry = p.retry_attempts && Object.keys(p.retry_attempts).length > 0 ? { ...p.retry_attempts } : undefined;
-  return compact<Execution>({
+  const source = fromEnum<CancellationSource>(kCancellationSource, p.cancellation?.source);
+  const execution = compact<Execution>({
     id: p.id,
     flowId: p.flow_id,
     flowVersion: p.flow_version,
@@ -95,13 +116,13 @@ export function executionFromProto(p: any): Execution {
       ? compact({
           code: p.error.code,
           message: p.error.message,
-          stepId: opt(p.error.step_id),
+          stepId: opt(p.error.step_id) ?? '',
           details: fromJson(p.error.details_json),
-          timestamp: p.error.timestamp || undefined,
+          timestamp: p.error.timestamp ?? 0,
         })
       : undefined,
     stepCount: p.step_count,
-    history: fromJson<unknown[]>(p.history_json),
+    history: fromJson<StepHistory[]>(p.history_json),
     tenantId: opt(p.tenant_id),
     metadata: fromJson<Record<string, unknown>>(p.metadata_json),
     createdAt: p.created_at,
@@ -110,7 +131,7 @@ export function executionFromProto(p: any): Execution {
     idempotencyExpiresAt: opt(p.idempotency_expires_at),
     cancellation: p.cancellation
       ? compact({
-          source: fromEnum<string>(kCancellationSource, p.cancellation.source) ?? 'system',
+          source: source && kCancellationSources.includes(source) ? source : 'system',
           reason: p.cancellation.reason || undefined,
           cancelledAt: p.cancellation.cancelled_at,
         })
@@ -124,6 +145,6 @@ export function executionFromProto(p: any): Execution {
         })
       : undefined,
     retryAttempts: retry,
-    version: p.version || undefined,
   } as Execution);
+  return withHidden(execution, { version: p.version || undefined });
 }

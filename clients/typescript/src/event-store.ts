@@ -3,7 +3,7 @@
 import { compact, fromJson, opt, toJson } from './convert';
 import { Connection, ServiceClient } from './grpc';
 import { newRequestId } from './retry';
-import type { EventQuery, ExecutionEvent } from './types';
+import type { EventBus, EventQuery, ExecutionEvent, StepResult } from './types';
 
 function eventToProto(e: ExecutionEvent): object {
   return {
@@ -23,11 +23,69 @@ export function eventFromProto(p: any): ExecutionEvent {
   });
 }
 
-export class RemoteEventStore {
+/**
+ * FlowMonkey's event store: record/query/getByExecution/deleteOld, and FlowMonkey's EventBus,
+ * so it can be the engine's 4th constructor argument (new Engine(store, handlers, flows,
+ * stores.eventStore)). As in @flowmonkey/postgres, the bus methods record in the background
+ * and never throw into the engine; flush() waits for the writes in flight and rethrows the
+ * first failure since the last flush, and onError (when set) sees each failure.
+ */
+export class RemoteEventStore implements EventBus {
   private readonly rpc: ServiceClient;
+  private readonly inFlight = new Set<Promise<unknown>>();
+  private failure: unknown;
+  /** Called with each failed background write of the EventBus methods. */
+  onError?: (error: unknown, event: ExecutionEvent) => void;
 
   constructor(connection: Connection) {
     this.rpc = connection.service('flowmonkey.v1.EventStore');
+  }
+
+  onExecutionCreated(e: { executionId: string; flowId: string; context: Record<string, unknown> }): void {
+    this.background('execution.created', e.executionId, undefined, e);
+  }
+  onExecutionStarted(e: { executionId: string; flowId: string; stepId: string }): void {
+    this.background('execution.started', e.executionId, e.stepId, e);
+  }
+  onStepStarted(e: { executionId: string; stepId: string; input: unknown }): void {
+    this.background('step.started', e.executionId, e.stepId, e);
+  }
+  onStepCompleted(e: { executionId: string; stepId: string; result: StepResult; durationMs: number }): void {
+    this.background('step.completed', e.executionId, e.stepId, e);
+  }
+  onExecutionCompleted(e: { executionId: string; context: Record<string, unknown>; totalSteps: number }): void {
+    this.background('execution.completed', e.executionId, undefined, e);
+  }
+  onExecutionFailed(e: { executionId: string; stepId: string; error: { code: string; message: string } }): void {
+    this.background('execution.failed', e.executionId, e.stepId, e);
+  }
+  onExecutionWaiting(e: { executionId: string; stepId: string; wakeAt?: number; reason?: string }): void {
+    this.background('execution.waiting', e.executionId, e.stepId, e);
+  }
+  onExecutionResumed(e: { executionId: string; flowId: string; stepId: string }): void {
+    this.background('execution.resumed', e.executionId, e.stepId, e);
+  }
+  onExecutionCancelled(e: {
+    executionId: string; source: string; reason?: string; childrenCancelled: number; tokensInvalidated: number;
+  }): void {
+    this.background('execution.cancelled', e.executionId, undefined, e);
+  }
+
+  /** Waits for the EventBus writes in flight; rejects with the first failure since the last flush. */
+  async flush(): Promise<void> {
+    while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
+    const failure = this.failure;
+    this.failure = undefined;
+    if (failure !== undefined) throw failure;
+  }
+
+  private background(eventType: string, executionId: string, stepId: string | undefined, data: unknown): void {
+    const event = compact<ExecutionEvent>({ executionId, eventType, stepId, data });
+    const write: Promise<unknown> = this.record(event).catch((error) => {
+      if (this.failure === undefined) this.failure = error;
+      this.onError?.(error, event);
+    }).finally(() => this.inFlight.delete(write));
+    this.inFlight.add(write);
   }
 
   /**

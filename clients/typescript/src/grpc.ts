@@ -16,7 +16,7 @@ export interface ConnectOptions {
   apiKey?: string;
   /** Per-call deadline in milliseconds. Default 10,000. */
   timeoutMs?: number;
-  /** Directory holding flowmonkey/v1/*.proto; default the package's copy, else the repo's. */
+  /** Directory holding flowmonkey/v1/*.proto; default the package's own copy (proto/). */
   protoRoot?: string;
   /**
    * Attempts per unary call, the first included (default 3; 1: never retry). Retried:
@@ -34,12 +34,11 @@ export function isCode(error: unknown, code: grpc.status): boolean {
   return typeof error === 'object' && error !== null && (error as CallError).code === code;
 }
 
+// The package's own copy (dist/cjs/ → ../../proto): nothing outside the package is read.
 function defaultProtoRoot(): string {
-  const candidates = [join(__dirname, '..', '..', 'proto'), join(__dirname, '..', '..', '..', '..', 'proto')];
-  for (const dir of candidates) {
-    if (existsSync(join(dir, 'flowmonkey', 'v1'))) return dir;
-  }
-  throw new Error(`flowmonkey protos not found in ${candidates.join(' or ')}`);
+  const dir = join(__dirname, '..', '..', 'proto');
+  if (existsSync(join(dir, 'flowmonkey', 'v1'))) return dir;
+  throw new Error(`flowmonkey protos not found in ${dir}`);
 }
 
 // longs: Number (ms timestamps fit in 2^53), enums: String (names), defaults: true (so

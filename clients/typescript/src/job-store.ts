@@ -3,18 +3,9 @@
 // current runner (or instance) of a running job.
 import { compact, fromEnum, fromJson, opt, toEnum, toJson } from './convert';
 import { Code, Connection, isCode, ServiceClient } from './grpc';
-import type { Job, JobError, JobStatus } from './types';
+import type { CreateJobParams, Job, JobError, JobProgress, JobStatus, JobStore } from './types';
 
 const kJobStatus = 'JOB_STATUS';
-
-export interface CreateJobParams {
-  executionId: string;
-  stepId: string;
-  handler: string;
-  input?: unknown;
-  maxAttempts?: number;
-  heartbeatMs?: number;
-}
 
 /** Who is calling a fenced operation: the runner, and with ClaimWithInstance its instance. */
 export interface Runner {
@@ -25,6 +16,15 @@ export interface Runner {
 function runner(r: string | Runner): Runner {
   return typeof r === 'string' ? { runnerId: r } : r;
 }
+
+// FlowMonkey fences checkpoint and progress writes by instance id alone.
+function instance(r: string | Runner): Runner {
+  return typeof r === 'string' ? { runnerId: '', instanceId: r } : r;
+}
+
+// FlowMonkey's stall rule looks at each job's own heartbeat interval; the server filters by
+// one cutoff, so findStalled() reads up to this many running jobs and applies the rule.
+const kStalledScan = 1000;
 
 export function jobFromProto(p: any): Job {
   return compact<Job>({
@@ -50,7 +50,7 @@ export function jobFromProto(p: any): Job {
   } as Job);
 }
 
-export class RemoteJobStore {
+export class RemoteJobStore implements JobStore {
   private readonly rpc: ServiceClient;
 
   constructor(connection: Connection) {
@@ -62,6 +62,7 @@ export class RemoteJobStore {
     return (await this.create(params)).job;
   }
 
+  /** getOrCreate() that also tells whether this call made the job. */
   async create(params: CreateJobParams): Promise<{ job: Job; created: boolean }> {
     const r = await this.rpc.call('Create', {
       execution_id: params.executionId, step_id: params.stepId, handler: params.handler,
@@ -78,12 +79,21 @@ export class RemoteJobStore {
     return this.orNull(this.rpc.call('GetForStep', { execution_id: executionId, step_id: stepId }));
   }
 
-  /** The claimed job, or null when it is not claimable (not pending, attempts used up). */
-  claim(jobId: string, runnerId: string): Promise<Job | null> {
+  /** True when the job was claimed (pending, attempts left); false otherwise. */
+  async claim(jobId: string, runnerId: string): Promise<boolean> {
+    return (await this.claimJob(jobId, runnerId)) !== null;
+  }
+
+  /** The claimed job, or null when it is not claimable (not pending, attempts used up) or absent. */
+  claimJob(jobId: string, runnerId: string): Promise<Job | null> {
     return this.orNull(this.rpc.call('Claim', { job_id: jobId, runner_id: runnerId }), true);
   }
 
-  claimWithInstance(jobId: string, runnerId: string, instanceId: string): Promise<Job | null> {
+  async claimWithInstance(jobId: string, runnerId: string, instanceId: string): Promise<boolean> {
+    return (await this.claimJobWithInstance(jobId, runnerId, instanceId)) !== null;
+  }
+
+  claimJobWithInstance(jobId: string, runnerId: string, instanceId: string): Promise<Job | null> {
     return this.orNull(this.rpc.call('ClaimWithInstance', {
       job_id: jobId, runner_id: runnerId, instance_id: instanceId,
     }), true);
@@ -113,15 +123,34 @@ export class RemoteJobStore {
     return (await this.rpc.call('Cancel', { job_id: jobId, reason })).cancelled;
   }
 
-  /** Running jobs whose heartbeat is older than stalledBefore. */
-  async findStalled(stalledBefore: number, limit?: number): Promise<Job[]> {
+  /**
+   * FlowMonkey's rule: running jobs with no heartbeat for three of their own heartbeat
+   * intervals (heartbeatAt < now - 3 * heartbeatMs), oldest heartbeat first, at most limit
+   * (default 100). Considers the 1000 running jobs with the oldest heartbeats.
+   */
+  async findStalled(now: number, limit = 100): Promise<Job[]> {
+    const jobs = await this.findStalledBefore(now, kStalledScan);
+    return jobs.filter((j) => (j.heartbeatAt ?? 0) < now - 3 * j.heartbeatMs).slice(0, limit);
+  }
+
+  /** The server's rule: running jobs whose heartbeat is older than stalledBefore. */
+  async findStalledBefore(stalledBefore: number, limit?: number): Promise<Job[]> {
     const r = await this.rpc.call('FindStalled', { stalled_before: stalledBefore, limit: limit ?? 0 });
     return r.jobs.map(jobFromProto);
   }
 
-  /** Puts stalled jobs back to pending (or failed when out of attempts). */
-  async resetStalled(jobIds: string[], stalledBefore = Date.now()): Promise<{ count: number; failed: number }> {
-    const r = await this.rpc.call('ResetStalled', { job_ids: jobIds, stalled_before: stalledBefore });
+  /**
+   * Puts one running job back to pending; true when it did. A job out of attempts becomes
+   * failed (error STALLED) and answers false.
+   */
+  async resetStalled(jobId: string): Promise<boolean> {
+    const r = await this.resetStalledJobs([jobId]);
+    return r.count > r.failed;
+  }
+
+  /** Puts running jobs back to pending (or failed when out of attempts); with stalledBefore only those whose heartbeat is older. */
+  async resetStalledJobs(jobIds: string[], stalledBefore?: number): Promise<{ count: number; failed: number }> {
+    const r = await this.rpc.call('ResetStalled', { job_ids: jobIds, stalled_before: stalledBefore ?? 0 });
     return { count: r.count, failed: r.failed };
   }
 
@@ -141,24 +170,40 @@ export class RemoteJobStore {
     return out;
   }
 
-  saveCheckpoint(jobId: string, who: string | Runner, checkpoint: unknown): Promise<boolean> {
-    return this.fenced('SaveCheckpoint', jobId, who, { checkpoint_json: toJson(checkpoint) });
+  /** Fenced by the instance id (a string), as FlowMonkey does, or by a Runner. */
+  saveCheckpoint(jobId: string, instanceId: string | Runner, data: unknown): Promise<boolean> {
+    return this.fenced('SaveCheckpoint', jobId, instance(instanceId), { checkpoint_json: toJson(data) });
   }
 
-  async getCheckpoint(jobId: string): Promise<unknown | undefined> {
-    return fromJson((await this.rpc.call('GetCheckpoint', { job_id: jobId })).checkpoint_json);
+  /** The checkpoint, or null when the job has none or does not exist. */
+  async getCheckpoint(jobId: string): Promise<unknown | null> {
+    try {
+      return fromJson((await this.rpc.call('GetCheckpoint', { job_id: jobId })).checkpoint_json) ?? null;
+    } catch (error) {
+      if (isCode(error, Code.NOT_FOUND)) return null;
+      throw error;
+    }
   }
 
-  updateProgress(jobId: string, who: string | Runner, percent: number, message = ''): Promise<boolean> {
-    return this.fenced('UpdateProgress', jobId, who, { progress: { percent, message } });
+  /** Fenced by the instance id (a string), as FlowMonkey does, or by a Runner. */
+  updateProgress(jobId: string, instanceId: string | Runner, progress: JobProgress): Promise<boolean> {
+    return this.fenced('UpdateProgress', jobId, instance(instanceId), {
+      progress: { percent: progress.percent, message: progress.message ?? '' },
+    });
   }
 
   async isInstanceActive(jobId: string, instanceId: string): Promise<boolean> {
     return (await this.rpc.call('IsInstanceActive', { job_id: jobId, instance_id: instanceId })).active;
   }
 
-  async getInstanceId(jobId: string): Promise<string | undefined> {
-    return opt((await this.rpc.call('GetInstanceId', { job_id: jobId })).instance_id) ?? undefined;
+  /** The current instance id, or null when there is none (or no such job). */
+  async getInstanceId(jobId: string): Promise<string | null> {
+    try {
+      return opt((await this.rpc.call('GetInstanceId', { job_id: jobId })).instance_id) || null;
+    } catch (error) {
+      if (isCode(error, Code.NOT_FOUND)) return null;
+      throw error;
+    }
   }
 
   async deleteOld(before: number): Promise<number> {

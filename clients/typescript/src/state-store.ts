@@ -1,8 +1,14 @@
 // StateStore over flowmonkey.v1.ExecutionStore.
 import { randomUUID } from 'node:crypto';
-import { executionFromProto, executionToProto, toEnum } from './convert';
+import { executionFromProto, executionToProto, executionVersion, toEnum } from './convert';
 import { Code, Connection, isCode, ServiceClient } from './grpc';
 import type { Execution, ExecutionStatus, Lock, StateStore } from './types';
+
+/** FlowMonkey's Lock, plus this service's fencing token. */
+export interface RemoteLock extends Lock {
+  /** Grows every time the lease changes hands. */
+  readonly fencingToken: number;
+}
 
 export class RemoteStateStore implements StateStore {
   private readonly rpc: ServiceClient;
@@ -48,7 +54,7 @@ export class RemoteStateStore implements StateStore {
     return r.executions.map(executionFromProto);
   }
 
-  async acquireLock(id: string, ttlMs: number): Promise<Lock | null> {
+  async acquireLock(id: string, ttlMs: number): Promise<RemoteLock | null> {
     const owner = randomUUID();
     const r = await this.rpc.call('AcquireLock', { execution_id: id, owner, ttl_ms: ttlMs });
     if (!r.acquired) return null;
@@ -71,11 +77,24 @@ export class RemoteStateStore implements StateStore {
     };
   }
 
-  async findByIdempotencyKey(flowId: string, key: string, windowMs: number): Promise<Execution | null> {
-    const r = await this.rpc.call('FindByIdempotencyKey', {
-      flow_id: flowId, idempotency_key: key, window_ms: windowMs,
-    });
-    return r.found ? executionFromProto(r.execution) : null;
+  /**
+   * FlowMonkey's rule: an execution of the flow with this key whose idempotencyExpiresAt is
+   * set and still in the future. windowMs is not used for matching (the engine already
+   * turned it into idempotencyExpiresAt when it created the execution), as in FlowMonkey's
+   * MemoryStore.
+   */
+  async findByIdempotencyKey(flowId: string, key: string, _windowMs: number): Promise<Execution | null> {
+    const r = await this.rpc.call('FindByIdempotencyKey', { flow_id: flowId, idempotency_key: key, window_ms: 0 });
+    if (!r.found) return null;
+    const execution = executionFromProto(r.execution);
+    const expiresAt = execution.idempotencyExpiresAt;
+    return expiresAt !== undefined && expiresAt > Date.now() ? execution : null;
+  }
+
+  /** load() plus this service's optimistic-concurrency version (also executionVersion(e)). */
+  async loadWithVersion(id: string): Promise<{ execution: Execution; version: number } | null> {
+    const execution = await this.load(id);
+    return execution ? { execution, version: executionVersion(execution) ?? 0 } : null;
   }
 
   async findChildren(parentId: string): Promise<Execution[]> {

@@ -1,21 +1,20 @@
-// FlowMonkey's own shapes (as @flowmonkey/core declares them), camelCase, optional fields
-// undefined rather than null. Extra fields this service adds are marked.
+// FlowMonkey's own shapes (@flowmonkey/core's types/ and interfaces/, and @flowmonkey/postgres's
+// JobStore), camelCase, with the same field names, optionality, unions and readonly markers:
+// objects this client returns are assignable to FlowMonkey's and back, and carry no extra
+// enumerable fields (this service's extras, such as an execution's version, are
+// non-enumerable properties: see executionVersion()). test/types/conformance.ts checks every
+// type and class here against a separate restatement of FlowMonkey's declarations.
 
 export type ExecutionStatus =
   | 'pending' | 'running' | 'waiting' | 'cancelling' | 'cancelled' | 'completed' | 'failed';
 
-export interface ExecutionError {
-  code: string;
-  message: string;
-  stepId?: string;
-  details?: unknown;
-  timestamp?: number;
-}
+/** Why an execution was cancelled. */
+export type CancellationSource = 'user' | 'timeout' | 'system' | 'parent';
 
-export interface Cancellation {
-  source: 'user' | 'timeout' | 'parent' | 'system' | string;
-  reason?: string;
-  cancelledAt: number;
+export interface CancellationInfo {
+  readonly source: CancellationSource;
+  readonly reason?: string;
+  readonly cancelledAt: number;
 }
 
 export interface TimeoutConfig {
@@ -23,10 +22,29 @@ export interface TimeoutConfig {
   waitTimeoutMs?: number;
 }
 
+/** The error recorded on a failed execution (FlowMonkey's ExecutionErrorType). */
+export interface ExecutionError {
+  readonly code: string;
+  readonly message: string;
+  readonly stepId: string;
+  readonly details?: unknown;
+  readonly timestamp: number;
+}
+
+export interface StepHistory {
+  readonly stepId: string;
+  readonly handlerType: string;
+  readonly outcome: 'success' | 'failure' | 'wait' | 'waiting' | 'waited';
+  readonly startedAt: number;
+  readonly completedAt: number;
+  readonly durationMs: number;
+  readonly error?: unknown;
+}
+
 export interface Execution {
-  id: string;
-  flowId: string;
-  flowVersion: string;
+  readonly id: string;
+  readonly flowId: string;
+  readonly flowVersion: string;
   currentStepId: string;
   status: ExecutionStatus;
   context: Record<string, unknown>;
@@ -34,28 +52,24 @@ export interface Execution {
   waitReason?: string;
   error?: ExecutionError;
   stepCount: number;
-  history?: unknown[];
-  tenantId?: string;
-  metadata?: Record<string, unknown>;
-  createdAt: number;
+  history?: StepHistory[];
+  readonly createdAt: number;
   updatedAt: number;
+  readonly tenantId?: string;
+  metadata?: Record<string, unknown>;
   idempotencyKey?: string;
   idempotencyExpiresAt?: number;
-  cancellation?: Cancellation;
+  cancellation?: CancellationInfo;
   parentExecutionId?: string;
   waitStartedAt?: number;
   timeoutConfig?: TimeoutConfig;
   retryAttempts?: Record<string, number>;
-  /** This service's optimistic-concurrency counter (read-only; ignored on save). */
-  version?: number;
 }
 
 export interface Lock {
   release(): Promise<void>;
   /** False when the lease was lost (expired and taken, or released). */
   extend(ttlMs: number): Promise<boolean>;
-  /** This service's fencing token: grows every time the lease changes hands. */
-  readonly fencingToken: number;
 }
 
 /** FlowMonkey's StateStore. */
@@ -72,26 +86,65 @@ export interface StateStore {
   findTimedOutWaits?(now: number): Promise<Execution[]>;
 }
 
-/** A flow definition: FlowMonkey's Flow (id, version, initialStepId, steps, ...). */
-export interface Flow {
-  id: string;
-  version: string;
-  name?: string;
-  description?: string;
-  initialStepId: string;
-  steps: Record<string, { id: string; type: string; [key: string]: unknown }>;
-  [key: string]: unknown;
+// ---- flows ----
+
+export type InputSelector =
+  | { type: 'key'; key: string }
+  | { type: 'keys'; keys: string[] }
+  | { type: 'path'; path: string }
+  | { type: 'template'; template: unknown }
+  | { type: 'full' }
+  | { type: 'static'; value: unknown };
+
+export interface StepTransitions {
+  readonly onSuccess?: string | null;
+  readonly onFailure?: string | null;
+  readonly onResume?: string;
 }
 
+export interface Step {
+  readonly id: string;
+  readonly type: string;
+  readonly config: Record<string, unknown>;
+  readonly input: InputSelector;
+  readonly outputKey?: string;
+  readonly transitions: StepTransitions;
+  readonly name?: string;
+}
+
+/** A flow definition (FlowMonkey's Flow). */
+export interface Flow {
+  readonly id: string;
+  readonly version: string;
+  readonly name?: string;
+  readonly initialStepId: string;
+  readonly steps: Record<string, Step>;
+}
+
+export interface ValidationIssue {
+  readonly path: string;
+  readonly message: string;
+  readonly severity: 'error' | 'warning';
+}
+
+/** FlowMonkey's FlowRegistry: synchronous, served from memory. */
 export interface FlowRegistry {
-  register(flow: Flow): void | Promise<void>;
+  register(flow: Flow): void;
   get(id: string, version?: string): Flow | undefined;
   has(id: string): boolean;
   flowIds(): string[];
   versions(id: string): string[];
+  validate(flow: Flow): ValidationIssue[];
 }
 
+// ---- jobs ----
+
 export type JobStatus = 'pending' | 'running' | 'completed' | 'failed' | 'cancelled';
+
+export interface JobProgress {
+  percent: number;
+  message?: string;
+}
 
 export interface JobError {
   code: string;
@@ -117,22 +170,115 @@ export interface Job {
   updatedAt: number;
   instanceId?: string;
   checkpoint?: unknown;
-  progress?: { percent: number; message?: string };
+  progress?: JobProgress;
 }
 
-export type ResumeTokenStatus = 'pending' | 'used' | 'revoked' | 'expired';
+export interface CreateJobParams {
+  executionId: string;
+  stepId: string;
+  handler: string;
+  input: unknown;
+  maxAttempts?: number;
+  heartbeatMs?: number;
+}
+
+/** FlowMonkey's JobStore (as @flowmonkey/postgres declares it). */
+export interface JobStore {
+  getOrCreate(params: CreateJobParams): Promise<Job>;
+  get(jobId: string): Promise<Job | null>;
+  getForStep(executionId: string, stepId: string): Promise<Job | null>;
+  claim(jobId: string, runnerId: string): Promise<boolean>;
+  heartbeat(jobId: string, runnerId: string): Promise<boolean>;
+  complete(jobId: string, runnerId: string, result: unknown): Promise<boolean>;
+  fail(jobId: string, runnerId: string, error: JobError): Promise<boolean>;
+  findStalled(now: number, limit?: number): Promise<Job[]>;
+  resetStalled(jobId: string): Promise<boolean>;
+  listByStatus(status: JobStatus, limit?: number): Promise<Job[]>;
+  listForExecution(executionId: string): Promise<Job[]>;
+  claimWithInstance(jobId: string, runnerId: string, instanceId: string): Promise<boolean>;
+  saveCheckpoint(jobId: string, instanceId: string, data: unknown): Promise<boolean>;
+  getCheckpoint(jobId: string): Promise<unknown | null>;
+  updateProgress(jobId: string, instanceId: string, progress: JobProgress): Promise<boolean>;
+  isInstanceActive(jobId: string, instanceId: string): Promise<boolean>;
+  getInstanceId(jobId: string): Promise<string | null>;
+}
+
+// ---- resume tokens ----
+
+export type TokenStatus = 'active' | 'used' | 'expired' | 'revoked';
 
 export interface ResumeToken {
-  id: string;
   token: string;
   executionId: string;
   stepId: string;
-  status: ResumeTokenStatus;
-  metadata?: Record<string, unknown>;
+  status: TokenStatus;
   createdAt: number;
-  expiresAt: number;
-  usedAt?: number;
-  revokedAt?: number;
+  expiresAt?: number | null;
+  usedAt?: number | null;
+  metadata?: Record<string, unknown>;
+}
+
+export interface GenerateTokenOptions {
+  /** Lifetime in ms. Unset: this service's default of 7 days (FlowMonkey's own stores: never). */
+  expiresInMs?: number;
+  metadata?: Record<string, unknown>;
+}
+
+export interface ResumeTokenManager {
+  generate(executionId: string, stepId: string, options?: GenerateTokenOptions): Promise<ResumeToken>;
+  get(token: string): Promise<ResumeToken | null>;
+  validate(token: string): Promise<{ valid: boolean; reason?: string }>;
+  markUsed(token: string): Promise<void>;
+  revoke(token: string): Promise<void>;
+  listByExecution(executionId: string): Promise<ResumeToken[]>;
+  cleanupExpired(): Promise<number>;
+}
+
+// ---- context storage ----
+
+export interface ContextReference {
+  _ref: string;
+  summary?: string;
+  size: number;
+  type?: string;
+  createdAt: number;
+}
+
+export interface ContextStorage {
+  set(executionId: string, key: string, value: unknown): Promise<ContextReference>;
+  get(executionId: string, key: string): Promise<unknown>;
+  delete(executionId: string, key: string): Promise<void>;
+  list(executionId: string): Promise<string[]>;
+  cleanup(executionId: string): Promise<void>;
+}
+
+// ---- events ----
+
+/** What the engine reports through its event bus (FlowMonkey's StepResult). */
+export interface StepResult {
+  readonly outcome: 'success' | 'failure' | 'wait' | 'waiting' | 'waited';
+  readonly output?: unknown;
+  readonly error?: { readonly code: string; readonly message: string; readonly retryable?: boolean; readonly details?: unknown };
+  readonly wakeAt?: number;
+  readonly waitReason?: string;
+  readonly resumeToken?: string;
+  readonly waitData?: Record<string, unknown>;
+  readonly nextStepOverride?: string | null;
+}
+
+/** The engine's event bus (its 4th constructor argument); every method optional. */
+export interface EventBus {
+  onExecutionCreated?(e: { executionId: string; flowId: string; context: Record<string, unknown> }): void;
+  onExecutionStarted?(e: { executionId: string; flowId: string; stepId: string }): void;
+  onStepStarted?(e: { executionId: string; stepId: string; input: unknown }): void;
+  onStepCompleted?(e: { executionId: string; stepId: string; result: StepResult; durationMs: number }): void;
+  onExecutionCompleted?(e: { executionId: string; context: Record<string, unknown>; totalSteps: number }): void;
+  onExecutionFailed?(e: { executionId: string; stepId: string; error: { code: string; message: string } }): void;
+  onExecutionWaiting?(e: { executionId: string; stepId: string; wakeAt?: number; reason?: string }): void;
+  onExecutionResumed?(e: { executionId: string; flowId: string; stepId: string }): void;
+  onExecutionCancelled?(e: {
+    executionId: string; source: string; reason?: string; childrenCancelled: number; tokensInvalidated: number;
+  }): void;
 }
 
 export interface ExecutionEvent {
