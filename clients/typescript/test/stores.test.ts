@@ -1,9 +1,11 @@
 // Runs FlowMonkey's store interfaces against a real server (FM_TARGET, set by
-// scripts/with-test-server). Services missing from proto/ are reported as skipped.
+// scripts/with-test-server), through the installed package (test/run.sh runs this file in a
+// temporary project where the packed tarball is installed). Services missing from proto/
+// are reported as skipped.
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, test, TestContext } from 'node:test';
-import { Code, connect, isCode, Execution, Stores } from '../src';
+import { Code, connect, isCode, Execution, executionVersion, Stores } from '@flowmonkey/store-client';
 
 const target = process.env.FM_TARGET;
 if (!target) throw new Error('FM_TARGET is not set: run via test/run.sh');
@@ -57,17 +59,18 @@ describe('StateStore', () => {
     assert.equal(loaded.flowId, 'order-flow');
     assert.equal(loaded.stepCount, 1);
     for (const key of ['wakeAt', 'waitReason', 'error', 'tenantId', 'metadata', 'idempotencyKey',
-      'cancellation', 'parentExecutionId', 'waitStartedAt', 'history'] as const) {
-      assert.equal(loaded[key], undefined, key);
-      assert.ok(!(key in loaded) || loaded[key] === undefined, key);
+      'cancellation', 'parentExecutionId', 'waitStartedAt', 'history', 'version'] as const) {
+      assert.ok(!Object.keys(loaded).includes(key), key);
     }
     assert.ok(!Object.values(loaded).includes(null), 'no nulls');
+    assert.ok((executionVersion(loaded) ?? 0) >= 1, 'the version is reachable');
   });
 
   it('optional and nested fields survive a save', async () => {
     const e = newExecution({
-      status: 'failed', tenantId: 'acme', metadata: { source: 'api' }, history: [{ stepId: 'validate' }],
-      error: { code: 'E_CARD', message: 'card declined', stepId: 'charge', details: { retry: false } },
+      status: 'failed', tenantId: 'acme', metadata: { source: 'api' },
+      history: [{ stepId: 'validate', handlerType: 'noop', outcome: 'success', startedAt: 1, completedAt: 2, durationMs: 1 }],
+      error: { code: 'E_CARD', message: 'card declined', stepId: 'charge', details: { retry: false }, timestamp: 5 },
       waitReason: 'approval', retryAttempts: { charge: 2 }, parentExecutionId: 'parent-1',
     });
     await stores.stateStore.save(e);
@@ -75,7 +78,7 @@ describe('StateStore', () => {
     assert.ok(loaded);
     assert.equal(loaded.tenantId, 'acme');
     assert.deepEqual(loaded.metadata, { source: 'api' });
-    assert.deepEqual(loaded.history, [{ stepId: 'validate' }]);
+    assert.deepEqual(loaded.history, e.history);
     assert.equal(loaded.error?.code, 'E_CARD');
     assert.equal(loaded.error?.stepId, 'charge');
     assert.deepEqual(loaded.error?.details, { retry: false });
@@ -156,10 +159,11 @@ describe('JobStore', () => {
     assert.equal(job.runnerId, undefined);
     assert.equal((await stores.jobStore.getOrCreate(params)).id, job.id);
 
-    const claimed = await stores.jobStore.claim(job.id, 'worker-1');
+    assert.equal(await stores.jobStore.claim(job.id, 'worker-1'), true);
+    const claimed = await stores.jobStore.get(job.id);
     assert.equal(claimed?.status, 'running');
     assert.equal(claimed?.runnerId, 'worker-1');
-    assert.equal(await stores.jobStore.claim(job.id, 'worker-2'), null);
+    assert.equal(await stores.jobStore.claim(job.id, 'worker-2'), false);
     assert.equal(await stores.jobStore.heartbeat(job.id, 'worker-1'), true);
     assert.equal(await stores.jobStore.complete(job.id, 'worker-2', { sent: true }), false);
     assert.equal(await stores.jobStore.complete(job.id, 'worker-1', { sent: true }), true);
@@ -189,17 +193,17 @@ describe('ResumeTokenManager', () => {
     const e = newExecution({ status: 'waiting' });
     await stores.stateStore.save(e);
     const t = await stores.resumeTokenManager.generate(e.id, 'approval', {
-      expiresIn: 60_000, metadata: { approver: 'manager@example.com' },
+      expiresInMs: 60_000, metadata: { approver: 'manager@example.com' },
     });
     assert.ok(t.token.length >= 40);
-    assert.equal(t.status, 'pending');
+    assert.equal(t.status, 'active');
     assert.deepEqual((await stores.resumeTokenManager.validate(t.token)).valid, true);
     const info = await stores.resumeTokenManager.get(t.token);
     assert.equal(info?.executionId, e.id);
     assert.deepEqual(info?.metadata, { approver: 'manager@example.com' });
 
-    const used = await stores.resumeTokenManager.markUsed(t.token);
-    assert.equal(used.status, 'used');
+    await stores.resumeTokenManager.markUsed(t.token);
+    assert.equal((await stores.resumeTokenManager.get(t.token))?.status, 'used');
     await assert.rejects(stores.resumeTokenManager.markUsed(t.token),
       (err: unknown) => isCode(err, Code.FAILED_PRECONDITION));
     assert.equal((await stores.resumeTokenManager.validate(t.token)).valid, false);
@@ -232,16 +236,20 @@ describe('FlowRegistry', () => {
     const id = `flow-${randomUUID()}`;
     const flow = (version: string) => ({
       id, version, name: 'Order', initialStepId: 'start',
-      steps: { start: { id: 'start', type: 'noop', transitions: { onSuccess: 'end' } }, end: { id: 'end', type: 'noop' } },
+      steps: {
+        start: { id: 'start', type: 'noop', config: {}, input: { type: 'full' as const }, transitions: { onSuccess: 'end' } },
+        end: { id: 'end', type: 'noop', config: {}, input: { type: 'full' as const }, transitions: {} },
+      },
     });
-    await stores.flowRegistry.register(flow('1.9.0'));
-    await stores.flowRegistry.register(flow('1.10.0'));
+    stores.flowRegistry.register(flow('1.9.0'));
+    stores.flowRegistry.register(flow('1.10.0'));
+    await stores.flowRegistry.flush();
     assert.equal(stores.flowRegistry.get(id)?.version, '1.10.0');
     assert.equal(stores.flowRegistry.get(id, '1.9.0')?.initialStepId, 'start');
     assert.ok(stores.flowRegistry.has(id));
     assert.deepEqual(stores.flowRegistry.versions(id), ['1.10.0', '1.9.0']);
 
-    const fresh = await connect({ target });  // loads the cache once from the server
+    const fresh = await connect({ target, flowRefreshMs: 0 });  // loads the cache from the server
     try {
       assert.equal(fresh.flowRegistry.get(id)?.version, '1.10.0');
       assert.ok(fresh.flowRegistry.flowIds().includes(id));
@@ -261,11 +269,11 @@ describe('ContextStorage', () => {
     const e = newExecution();
     await stores.stateStore.save(e);
     const ref = await storage.set(e.id, 'big', { rows: [1, 2, 3] });
-    assert.equal(ref.ref, `storage://${e.id}/big`);
+    assert.equal(ref._ref, `storage://${e.id}/big`);
     assert.deepEqual(await storage.get(e.id, 'big'), { rows: [1, 2, 3] });
-    assert.equal((await storage.list(e.id)).length, 1);
-    assert.equal(await storage.delete(e.id, 'big'), true);
-    assert.equal(await storage.get(e.id, 'big'), undefined);
+    assert.deepEqual(await storage.list(e.id), ['big']);
+    await storage.delete(e.id, 'big');
+    assert.equal(await storage.find(e.id, 'big'), undefined);
   });
 });
 

@@ -1,0 +1,122 @@
+// Type-level conformance: compiled under `strict` (test/types/tsconfig.json, against the
+// package's published declarations in dist/cjs), never run. Every client class must be
+// assignable to the FlowMonkey interface it stands in for, every data type must be the
+// same type as FlowMonkey's (same fields, optionality, unions, readonly markers), and the
+// engine's constructor must accept the stores exactly as the README shows. Any mismatch is
+// a compile error, and test/run.sh fails on any error.
+import * as FM from './flowmonkey-core';
+import {
+  connect,
+  FlowValidationError,
+  RemoteContextStorage,
+  RemoteEventStore,
+  RemoteFlowRegistry,
+  RemoteJobStore,
+  RemoteResumeTokenManager,
+  RemoteStateStore,
+} from '@flowmonkey/store-client';
+import type * as Client from '@flowmonkey/store-client';
+
+// Exact type identity (sensitive to optionality and readonly), and a checker that only
+// compiles for `true`.
+type Same<A, B> = (<T>() => T extends A ? 1 : 2) extends (<T>() => T extends B ? 1 : 2) ? true : false;
+function same<T extends true>(): T | void {}
+
+// ---- data types: identical to FlowMonkey's ----
+same<Same<Client.ExecutionStatus, FM.ExecutionStatus>>();
+same<Same<Client.CancellationSource, FM.CancellationSource>>();
+same<Same<Client.CancellationInfo, FM.CancellationInfo>>();
+same<Same<Client.TimeoutConfig, FM.TimeoutConfig>>();
+same<Same<Client.ExecutionError, FM.ExecutionError>>();
+same<Same<Client.StepHistory, FM.StepHistory>>();
+same<Same<Client.Execution, FM.Execution>>();
+same<Same<Client.InputSelector, FM.InputSelector>>();
+same<Same<Client.StepTransitions, FM.StepTransitions>>();
+same<Same<Client.Step, FM.Step>>();
+same<Same<Client.Flow, FM.Flow>>();
+same<Same<Client.ValidationIssue, FM.ValidationIssue>>();
+same<Same<Client.TokenStatus, FM.TokenStatus>>();
+same<Same<Client.ResumeToken, FM.ResumeToken>>();
+same<Same<Client.ContextReference, FM.ContextReference>>();
+same<Same<Client.JobStatus, FM.JobStatus>>();
+same<Same<Client.JobProgress, FM.JobProgress>>();
+same<Same<Client.JobError, FM.JobError>>();
+same<Same<Client.Job, FM.Job>>();
+same<Same<Client.CreateJobParams, FM.CreateJobParams>>();
+same<Same<Client.StepResult, FM.StepResult>>();
+
+// ---- the interfaces the client re-declares are FlowMonkey's ----
+same<Same<Client.StateStore, FM.StateStore>>();
+same<Same<Client.Lock, FM.Lock>>();
+same<Same<Client.FlowRegistry, FM.FlowRegistry>>();
+same<Same<Client.ResumeTokenManager, FM.ResumeTokenManager>>();
+same<Same<Client.ContextStorage, FM.ContextStorage>>();
+same<Same<Client.JobStore, FM.JobStore>>();
+same<Same<Client.EventBus, FM.EventBus>>();
+
+// ---- every class stands in for FlowMonkey's interface ----
+declare const stateStore: RemoteStateStore;
+declare const flowRegistry: RemoteFlowRegistry;
+declare const tokens: RemoteResumeTokenManager;
+declare const context: RemoteContextStorage;
+declare const jobs: RemoteJobStore;
+declare const events: RemoteEventStore;
+
+export const asStateStore: FM.StateStore = stateStore;
+export const asFlowRegistry: FM.FlowRegistry = flowRegistry;
+export const asTokenManager: FM.ResumeTokenManager = tokens;
+export const asContextStorage: FM.ContextStorage = context;
+export const asJobStore: FM.JobStore = jobs;
+export const asEventBus: FM.EventBus = events;
+export const asEventStore: FM.EventStore = events;
+
+// The optional StateStore methods are all there (an engine checks for them at run time).
+export const optionalMethods: Required<FM.StateStore> = stateStore;
+
+// Methods return exactly FlowMonkey's types (not merely something assignable).
+same<Same<ReturnType<RemoteStateStore['load']>, Promise<FM.Execution | null>>>();
+same<Same<ReturnType<RemoteStateStore['findByIdempotencyKey']>, Promise<FM.Execution | null>>>();
+same<Same<ReturnType<RemoteFlowRegistry['register']>, void>>();
+same<Same<ReturnType<RemoteFlowRegistry['validate']>, FM.ValidationIssue[]>>();
+same<Same<ReturnType<RemoteFlowRegistry['versions']>, string[]>>();
+same<Same<ReturnType<RemoteResumeTokenManager['generate']>, Promise<FM.ResumeToken>>>();
+same<Same<ReturnType<RemoteResumeTokenManager['markUsed']>, Promise<void>>>();
+same<Same<ReturnType<RemoteResumeTokenManager['revoke']>, Promise<void>>>();
+same<Same<ReturnType<RemoteContextStorage['set']>, Promise<FM.ContextReference>>>();
+same<Same<ReturnType<RemoteContextStorage['list']>, Promise<string[]>>>();
+same<Same<ReturnType<RemoteContextStorage['delete']>, Promise<void>>>();
+same<Same<ReturnType<RemoteContextStorage['cleanup']>, Promise<void>>>();
+same<Same<ReturnType<RemoteJobStore['claim']>, Promise<boolean>>>();
+same<Same<ReturnType<RemoteJobStore['claimWithInstance']>, Promise<boolean>>>();
+same<Same<ReturnType<RemoteJobStore['resetStalled']>, Promise<boolean>>>();
+same<Same<ReturnType<RemoteJobStore['getCheckpoint']>, Promise<unknown>>>();
+same<Same<ReturnType<RemoteJobStore['getInstanceId']>, Promise<string | null>>>();
+
+// FlowMonkey's option names are the client's.
+same<Same<Parameters<FM.ResumeTokenManager['generate']>[2], Parameters<Client.ResumeTokenManager['generate']>[2]>>();
+export async function generateWithFlowMonkeysOptions(): Promise<FM.ResumeToken> {
+  return tokens.generate('exec', 'step', { expiresInMs: 60_000, metadata: { by: 'me' } });
+}
+
+// The validation error has FlowMonkey's FlowValidationError shape.
+declare const invalid: FlowValidationError;
+export const asValidationError: FM.FlowValidationErrorShape = invalid;
+
+// ---- the README's switch, as FlowMonkey's engine is called ----
+declare const handlers: FM.HandlerRegistryLike;
+export async function readmeSwitch(): Promise<FM.Engine[]> {
+  const stores = await connect({ target: '127.0.0.1:50051' });
+  const minimal = new FM.Engine(stores.stateStore, handlers, stores.flowRegistry);
+  const full = new FM.Engine(stores.stateStore, handlers, stores.flowRegistry, stores.eventStore, {
+    tokenManager: stores.resumeTokenManager,
+  });
+  const context: FM.ContextStorage | undefined = stores.contextStorage;
+  void context;
+  return [minimal, full];
+}
+
+// A FlowMonkey execution goes into save() and comes back out of load() as FlowMonkey's type.
+export async function roundTrip(e: FM.Execution): Promise<FM.Execution | null> {
+  await stateStore.save(e);
+  return stateStore.load(e.id);
+}
