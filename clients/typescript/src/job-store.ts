@@ -1,6 +1,7 @@
-// FlowMonkey's job store over flowmonkey.v1.JobStore. Fenced operations (heartbeat,
+// FlowMonkey's JobStore over flowmonkey.v1.JobStore. Fenced operations (heartbeat,
 // complete, fail, checkpoint, progress) answer false when the caller is not the job's
-// current runner (or instance) of a running job.
+// current runner (or instance) of a running job, or the job does not exist; claim and
+// claimWithInstance answer whether they claimed (claimJob/claimJobWithInstance answer the job).
 import { compact, fromEnum, fromJson, opt, toEnum, toJson } from './convert';
 import { Code, Connection, isCode, ServiceClient } from './grpc';
 import type { CreateJobParams, Job, JobError, JobProgress, JobStatus, JobStore } from './types';
@@ -216,7 +217,8 @@ export class RemoteJobStore implements JobStore {
       await this.rpc.call(method, { job_id: jobId, runner_id: runnerId, instance_id: instanceId ?? '', ...extra });
       return true;
     } catch (error) {
-      if (isCode(error, Code.FAILED_PRECONDITION)) return false;
+      // Not this worker's running job, or no such job: false, as FlowMonkey's store answers.
+      if (isCode(error, Code.FAILED_PRECONDITION) || isCode(error, Code.NOT_FOUND)) return false;
       throw error;
     }
   }
