@@ -28,7 +28,13 @@ if tar tzf "$project/$tarball" | grep -q '\.\./'; then echo "tarball has paths a
 rm -rf dist-test
 npx --no-install tsc -p test/tsconfig.json
 node scripts/pack-test-project.mjs "$project" "$tarball"
-(cd "$project" && npm ci --offline --no-audit --no-fund --loglevel=error)
+install_offline() { (cd "$project" && npm ci --offline --no-audit --no-fund --loglevel=error); }
+if ! install_offline; then
+  # The npm cache was emptied since node_modules was installed: fill it again from the
+  # committed lockfile, then install offline.
+  npm ci --no-audit --no-fund --loglevel=error
+  install_offline
+fi
 
 # Type-level conformance, against the installed package's declarations as a user's
 # compiler sees them (its package.json "exports", node16 resolution): the CommonJS view
