@@ -120,3 +120,18 @@ export async function roundTrip(e: FM.Execution): Promise<FM.Execution | null> {
   await stateStore.save(e);
   return stateStore.load(e.id);
 }
+
+// ---- what the client used to accept and FlowMonkey does not: must not compile ----
+export function rejected(): void {
+  // @ts-expect-error FlowMonkey's option is expiresInMs
+  void tokens.generate('exec', 'step', { expiresIn: 60_000 });
+  // @ts-expect-error FlowMonkey has no 'pending' token status (it is 'active')
+  const status: Client.TokenStatus = 'pending';
+  // @ts-expect-error FlowMonkey's cancellation sources are a closed union
+  const source: Client.CancellationSource = 'admin';
+  // @ts-expect-error FlowMonkey's execution has no version field
+  const version = ({} as Client.Execution).version;
+  // @ts-expect-error FlowMonkey's context reference is { _ref, size }, not { ref, sizeBytes }
+  const ref: Client.ContextReference = { ref: 'storage://e/k', sizeBytes: 1, createdAt: 0 };
+  void [status, source, version, ref];
+}
