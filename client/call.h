@@ -41,6 +41,32 @@ inline bool Retryable(Retry retry, grpc::StatusCode code) {
          (retry == Retry::kIdempotent && code == grpc::StatusCode::UNKNOWN);
 }
 
+// A fresh context for one attempt: its deadline and the API key.
+inline void PrepareContext(const CallOptions& options, grpc::ClientContext& context) {
+  context.set_deadline(std::chrono::system_clock::now() +
+                       absl::ToChronoMilliseconds(options.timeout));
+  if (!options.api_key.empty()) context.AddMetadata("authorization", "Bearer " + options.api_key);
+}
+
+// The attempts of a streaming call: `attempt` runs with a fresh context, again while it
+// answers UNAVAILABLE and `may_repeat()` (e.g. nothing was handed to the caller yet).
+inline grpc::Status StreamCall(const CallOptions& options,
+                               const std::function<grpc::Status(grpc::ClientContext*)>& attempt,
+                               const std::function<bool()>& may_repeat = [] { return true; }) {
+  absl::Duration backoff = options.initial_backoff;
+  for (int n = 1;; ++n) {
+    grpc::ClientContext context;
+    PrepareContext(options, context);
+    const grpc::Status status = attempt(&context);
+    if (status.error_code() != grpc::StatusCode::UNAVAILABLE || n >= options.max_attempts ||
+        !may_repeat()) {
+      return status;
+    }
+    std::this_thread::sleep_for(absl::ToChronoMilliseconds(backoff));
+    backoff *= 2;
+  }
+}
+
 template <typename Request, typename Response>
 absl::StatusOr<Response> UnaryCall(
     const CallOptions& options, Retry retry, const Request& request,
@@ -49,9 +75,7 @@ absl::StatusOr<Response> UnaryCall(
   const int attempts = std::max(1, options.max_attempts);
   for (int attempt = 1;; ++attempt) {
     grpc::ClientContext context;
-    context.set_deadline(std::chrono::system_clock::now() +
-                         absl::ToChronoMilliseconds(options.timeout));
-    if (!options.api_key.empty()) context.AddMetadata("authorization", "Bearer " + options.api_key);
+    PrepareContext(options, context);
     Response response;
     const grpc::Status status = call(&context, request, &response);
     if (status.ok()) return response;

@@ -18,14 +18,15 @@
 #include "server/pg/pool.h"
 #include "server/pg/resume_token_store.h"
 #include "server/reflection_v1.h"
-#include "server/rpc/admin_service.h"
+#include "flowmonkey/v1/admin.fm_service.h"
+#include "flowmonkey/v1/event.fm_service.h"
+#include "flowmonkey/v1/execution.fm_service.h"
+#include "flowmonkey/v1/job.fm_service.h"
+#include "flowmonkey/v1/resume_token.fm_service.h"
+#include "server/pg/admin.h"
 #include "server/rpc/context_service.h"
-#include "server/rpc/event_service.h"
-#include "server/rpc/execution_service.h"
 #include "server/rpc/flow_service.h"
-#include "server/rpc/job_service.h"
 #include "server/rpc/parse_errors.h"
-#include "server/rpc/resume_token_service.h"
 #include "server/tenant_guard.h"
 #include "server/version.h"
 #include "spdlog/spdlog.h"
@@ -33,24 +34,19 @@
 namespace flowmonkey {
 namespace {
 
-constexpr const char* kServiceNames[] = {"",
-                                         "flowmonkey.v1.ExecutionStore",
-                                         "flowmonkey.v1.ResumeTokens",
-                                         "flowmonkey.v1.JobStore",
-                                         "flowmonkey.v1.Admin",
-                                         "flowmonkey.v1.EventStore",
-                                         "flowmonkey.v1.FlowStore",
-                                         "flowmonkey.v1.ContextStorage"};
+// The services gRPC itself adds (health, reflection v1alpha) and reflection v1.
+const char* const kInfrastructureServices[] = {"grpc.health.v1.Health",
+                                               "grpc.reflection.v1alpha.ServerReflection",
+                                               "grpc.reflection.v1.ServerReflection"};
 
-// Every service this server serves: the method labels of the metrics.
-std::vector<std::string> ServedServices() {
-  std::vector<std::string> services = {"grpc.health.v1.Health",
-                                       "grpc.reflection.v1alpha.ServerReflection",
-                                       "grpc.reflection.v1.ServerReflection"};
-  for (const char* name : kServiceNames) {
-    if (*name != '\0') services.emplace_back(name);
-  }
-  return services;
+// A contract service with its full name ("flowmonkey.v1.JobStore").
+struct Served {
+  grpc::Service* service;
+  const char* name;
+};
+template <typename Service>
+Served Entry(Service& service) {
+  return {&service, Service::service_full_name()};
 }
 
 pg::PoolOptions PoolOptionsFrom(const ServerOptions& options) {
@@ -98,20 +94,10 @@ struct Server::Parts {
         jobs(pool, options.batching, BatchOptionsFor(metrics)),
         tokens(pool),
         maintenance(pool),
+        admin(pool, options.table_prefix),
         executor(std::max(options.workers, options.pool_size)),
         execution_service(executions, executor),
-        admin_service(
-            [this,
-             prefix = options.table_prefix]() -> absl::StatusOr<v1::GetSchemaVersionResponse> {
-              absl::StatusOr<int> version = pg::SchemaVersion(pool);
-              if (!version.ok()) return version.status();
-              v1::GetSchemaVersionResponse response;
-              response.set_version(*version);
-              response.set_latest_known_version(pg::LatestKnownVersion());
-              response.set_table_prefix(prefix);
-              return response;
-            },
-            executor),
+        admin_service(admin, executor),
         event_service(events, executor),
         flow_service(flows, executor),
         context_budget(options.max_inflight_context_bytes),
@@ -133,17 +119,39 @@ struct Server::Parts {
   pg::BatchedJobStore jobs;
   pg::PgResumeTokenStore tokens;
   pg::PgMaintenance maintenance;
+  pg::PgAdmin admin;
   // Before the executor, whose tasks use it; set when API keys are configured.
   std::unique_ptr<TenantGuard> tenant_guard;
   rpc::Executor executor;
-  rpc::ExecutionService execution_service;
+  rpc::ExecutionStoreService execution_service;
   rpc::AdminService admin_service;
-  rpc::EventService event_service;
-  rpc::FlowService flow_service;
+  rpc::EventStoreService event_service;
+  rpc::FlowStoreService flow_service;
   rpc::ByteBudget context_budget;
-  rpc::ContextService context_service;
-  rpc::JobService job_service;
-  rpc::ResumeTokenService token_service;
+  rpc::ContextStorageService context_service;
+  rpc::JobStoreService job_service;
+  rpc::ResumeTokensService token_service;
+
+  // The contract's services, registered from this one list, which also names them for
+  // health, metrics and reflection.
+  std::vector<Served> Services() {
+    return {Entry(execution_service), Entry(admin_service), Entry(token_service),
+            Entry(job_service),       Entry(event_service), Entry(flow_service),
+            Entry(context_service)};
+  }
+  std::vector<std::string> ServiceNames() {
+    std::vector<std::string> names;
+    for (const Served& served : Services()) names.emplace_back(served.name);
+    return names;
+  }
+  // Every service served: the method labels of the metrics, and what reflection lists.
+  std::vector<std::string> ServedServices() {
+    std::vector<std::string> names = ServiceNames();
+    names.insert(names.end(), std::begin(kInfrastructureServices),
+                 std::end(kInfrastructureServices));
+    return names;
+  }
+
   // gRPC's plugin serves v1alpha; this, v1 (server/reflection_v1.h).
   ReflectionV1Service reflection_v1{ServedServices()};
 };
@@ -200,16 +208,10 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& optio
       return absl::UnavailableError(
           absl::StrCat("cannot serve metrics on ", options.metrics_listen));
     }
-    creators.push_back(server->parts_->metrics.InterceptorFactory(ServedServices()));
+    creators.push_back(server->parts_->metrics.InterceptorFactory(server->parts_->ServedServices()));
   }
   builder.experimental().SetInterceptorCreators(std::move(creators));
-  builder.RegisterService(&server->parts_->execution_service);
-  builder.RegisterService(&server->parts_->admin_service);
-  builder.RegisterService(&server->parts_->token_service);
-  builder.RegisterService(&server->parts_->job_service);
-  builder.RegisterService(&server->parts_->event_service);
-  builder.RegisterService(&server->parts_->flow_service);
-  builder.RegisterService(&server->parts_->context_service);
+  for (const Served& served : server->parts_->Services()) builder.RegisterService(served.service);
   builder.RegisterService(&server->parts_->reflection_v1);
   server->grpc_server_ = builder.BuildAndStart();
   if (!server->grpc_server_ || server->port_ == 0) {
@@ -251,7 +253,8 @@ void Server::SetServing(bool serving) {
     health_known_ = true;
   }
   auto* health = grpc_server_->GetHealthCheckService();
-  for (const char* name : kServiceNames) health->SetServingStatus(name, serving);
+  health->SetServingStatus("", serving);  // the server as a whole
+  for (const std::string& name : parts_->ServiceNames()) health->SetServingStatus(name, serving);
 }
 
 void Server::MonitorHealth() {

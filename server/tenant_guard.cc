@@ -59,39 +59,8 @@ absl::StatusOr<pg::RecordOwners> LookUpOwners(pg::Owners& owners,
   return owners.OfRecords(records);
 }
 
-std::string_view MethodOf(std::string_view rpc) {
-  const size_t dot = rpc.rfind('.');
-  return dot == std::string_view::npos ? rpc : rpc.substr(dot + 1);
-}
-
-bool IsRead(std::string_view rpc) {
-  const absl::string_view method(MethodOf(rpc).data(), MethodOf(rpc).size());
-  for (const char* prefix :
-       {"Get", "Find", "List", "Query", "Validate", "Is", "Latest", "Versions"}) {
-    if (absl::StartsWith(method, prefix)) return true;
-  }
-  return false;
-}
-
-// Writes whose target may already be gone without that being an error.
-bool IsRemoval(std::string_view rpc) {
-  const absl::string_view method(MethodOf(rpc).data(), MethodOf(rpc).size());
-  return absl::StartsWith(method, "Delete") || absl::StartsWith(method, "Release") ||
-         absl::StartsWith(method, "Clear");
-}
-
-// Services whose data belongs to no tenant.
-bool IsShared(std::string_view rpc) {
-  return absl::StartsWith(absl::string_view(rpc.data(), rpc.size()), "Admin.");
-}
-
-// Flow definitions: readable by every tenant, writable by their owner (AdmitFlowWrite).
-bool IsFlowStore(std::string_view rpc) {
-  return absl::StartsWith(absl::string_view(rpc.data(), rpc.size()), "FlowStore.");
-}
-
-absl::Status OutOfScope(std::string_view rpc, Kind kind, const std::string& id) {
-  if (IsRead(rpc)) return absl::NotFoundError(absl::StrCat(KindName(kind), " ", id, " not found"));
+absl::Status OutOfScope(const rpc::Method& method, Kind kind, const std::string& id) {
+  if (method.reads()) return absl::NotFoundError(absl::StrCat(KindName(kind), " ", id, " not found"));
   return absl::PermissionDeniedError(
       absl::StrCat(KindName(kind), " ", id, " belongs to another tenant"));
 }
@@ -310,16 +279,17 @@ absl::StatusOr<rpc::CallScope> TenantGuard::ScopeOf(const grpc::ServerContextBas
   return scope;
 }
 
-absl::Status TenantGuard::AdmitFlowWrite(const rpc::CallScope& scope, std::string_view rpc,
+absl::Status TenantGuard::AdmitFlowWrite(const rpc::CallScope& scope, const rpc::Method& method,
                                          const google::protobuf::Message& request) {
   const std::optional<std::string> flow_id = FlowIdOf(request);
   if (!flow_id.has_value()) {
     return absl::PermissionDeniedError(
-        absl::StrCat(std::string(rpc), " names no flow: it needs an operator key (tenant *)"));
+        absl::StrCat(method.name, " names no flow: it needs an operator key (tenant *)"));
   }
   if (flow_id->empty()) return absl::OkStatus();  // the store answers INVALID_ARGUMENT
   // Saving a version of a flow nobody owns yet makes the key's tenant its owner.
-  absl::StatusOr<pg::FlowOwner> owner = MethodOf(rpc) == "Save"
+  const bool saves = request.GetDescriptor() == v1::SaveFlowRequest::descriptor();
+  absl::StatusOr<pg::FlowOwner> owner = saves
                                             ? owners_.ClaimFlow(*flow_id, *scope.tenant)
                                             : owners_.OfFlow(*flow_id);
   if (!owner.ok()) return owner.status();
@@ -338,15 +308,24 @@ absl::Status TenantGuard::AdmitFlowWrite(const rpc::CallScope& scope, std::strin
                    " is shared by all tenants: only an operator key (tenant *) may change it"));
 }
 
-absl::Status TenantGuard::Admit(rpc::CallScope& scope, std::string_view rpc,
+absl::Status TenantGuard::Admit(rpc::CallScope& scope, const rpc::Method& method,
                                 google::protobuf::Message& request) {
-  if (IsFlowStore(rpc)) return IsRead(rpc) ? absl::OkStatus() : AdmitFlowWrite(scope, rpc, request);
-  if (IsShared(rpc)) return absl::OkStatus();
+  switch (method.policy.tenant_scope()) {
+    case v1::FLOW_DEFINITIONS:
+      return method.reads() ? absl::OkStatus() : AdmitFlowWrite(scope, method, request);
+    case v1::SERVICE:
+      return absl::OkStatus();
+    case v1::TENANT_DATA:
+      break;
+    default:  // a method without a policy never reaches here (tests/unit/contract_test.cc)
+      return absl::PermissionDeniedError(
+          absl::StrCat(method.name, " declares no tenant scope: it needs an operator key"));
+  }
   RequestScan scan(*scope.tenant);
   if (auto s = scan.Scan(request, true); !s.ok()) return s;
   if (!scan.scoped()) {
     return absl::PermissionDeniedError(absl::StrCat(
-        std::string(rpc),
+        method.name,
         " spans every tenant: it needs an operator key (tenant *), or name a tenant_id"));
   }
   if (scan.references().empty()) return absl::OkStatus();
@@ -355,7 +334,7 @@ absl::Status TenantGuard::Admit(rpc::CallScope& scope, std::string_view rpc,
   for (const Reference& reference : scan.references()) {
     const auto owner = owners->find(std::pair<Kind, std::string>{reference.kind, reference.id});
     if (owner == owners->end()) {
-      if (reference.kind == kExecution && !reference.written && !IsRead(rpc) && !IsRemoval(rpc)) {
+      if (reference.kind == kExecution && !reference.written && !method.reads() && !method.removes()) {
         return absl::NotFoundError(absl::StrCat("execution ", reference.id, " not found"));
       }
       continue;
@@ -363,7 +342,7 @@ absl::Status TenantGuard::Admit(rpc::CallScope& scope, std::string_view rpc,
     if (owner->second != scope.tenant) {
       // A read of another tenant's token answers exactly as for an unknown token (Validate:
       // OK, valid=false, not_found): it runs with a fresh random token, which no row has.
-      if (IsRead(rpc) && reference.field != nullptr) {
+      if (method.reads() && reference.field != nullptr) {
         absl::StatusOr<std::string> unknown = NewResumeToken();
         if (!unknown.ok()) return unknown.status();
         reference.message->GetReflection()->SetString(reference.message, reference.field,
@@ -371,16 +350,16 @@ absl::Status TenantGuard::Admit(rpc::CallScope& scope, std::string_view rpc,
         continue;
       }
       // The id of a token is a hash, never the token itself, in any message.
-      return OutOfScope(rpc, reference.kind, reference.kind == kToken ? "(token)" : reference.id);
+      return OutOfScope(method, reference.kind, reference.kind == kToken ? "(token)" : reference.id);
     }
     if (reference.kind == kExecution) scope.visible_executions.insert(reference.id);
   }
   return absl::OkStatus();
 }
 
-absl::Status TenantGuard::Screen(const rpc::CallScope& scope, std::string_view rpc,
+absl::Status TenantGuard::Screen(const rpc::CallScope& scope, const rpc::Method& method,
                                  google::protobuf::Message& response) {
-  if (IsFlowStore(rpc) || IsShared(rpc)) return absl::OkStatus();
+  if (method.policy.tenant_scope() != v1::TENANT_DATA) return absl::OkStatus();
   std::vector<Reference> unknown;
   ResponseScreen::CollectUnknown(response, scope, unknown);
   pg::RecordOwners owners;
@@ -395,7 +374,7 @@ absl::Status TenantGuard::Screen(const rpc::CallScope& scope, std::string_view r
     return owner != owners.end() && owner->second == scope.tenant;
   };
   if (!ResponseScreen::Prune(response, visible, *scope.tenant)) {
-    return IsRead(rpc) ? absl::NotFoundError("not found")
+    return method.reads() ? absl::NotFoundError("not found")
                        : absl::PermissionDeniedError("belongs to another tenant");
   }
   return absl::OkStatus();

@@ -13,6 +13,7 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/status/statusor.h"
 #include "google/protobuf/message.h"
+#include "server/rpc/method.h"
 
 namespace flowmonkey::rpc {
 
@@ -31,13 +32,13 @@ class CallGuard {
 
   // The scope of the call behind `context`.
   virtual absl::StatusOr<CallScope> ScopeOf(const grpc::ServerContextBase& context) const = 0;
-  // For a restricted scope: refuses `request` of `rpc` ("Service.Method") or narrows it to
-  // the scope (e.g. fills in a tenant filter).
-  virtual absl::Status Admit(CallScope& scope, std::string_view rpc,
+  // For a restricted scope: refuses `request` of `method` or narrows it to the scope (e.g.
+  // fills in a tenant filter), as the method's declared policy says.
+  virtual absl::Status Admit(CallScope& scope, const Method& method,
                              google::protobuf::Message& request) = 0;
   // For a restricted scope: drops from `response` what lies outside the scope, or fails
   // the call when the response is a single record outside it.
-  virtual absl::Status Screen(const CallScope& scope, std::string_view rpc,
+  virtual absl::Status Screen(const CallScope& scope, const Method& method,
                               google::protobuf::Message& response) = 0;
 };
 
@@ -45,16 +46,16 @@ class CallGuard {
 // when the call is restricted, then screens the response.
 template <typename Request, typename Response, typename Call>
 absl::StatusOr<Response> Guarded(CallGuard* guard, const grpc::ServerContextBase& context,
-                                 std::string_view rpc, const Request& request, Call&& call) {
+                                 const Method& method, const Request& request, Call&& call) {
   if (guard == nullptr) return call(request);
   absl::StatusOr<CallScope> scope = guard->ScopeOf(context);
   if (!scope.ok()) return scope.status();
   if (!scope->restricted()) return call(request);
   Request narrowed = request;
-  if (absl::Status s = guard->Admit(*scope, rpc, narrowed); !s.ok()) return s;
+  if (absl::Status s = guard->Admit(*scope, method, narrowed); !s.ok()) return s;
   absl::StatusOr<Response> response = call(narrowed);
   if (!response.ok()) return response;
-  if (absl::Status s = guard->Screen(*scope, rpc, *response); !s.ok()) return s;
+  if (absl::Status s = guard->Screen(*scope, method, *response); !s.ok()) return s;
   return response;
 }
 

@@ -5,6 +5,7 @@
 #include "absl/cleanup/cleanup.h"
 #include "absl/strings/str_cat.h"
 #include "server/rpc/server_stream.h"
+#include "server/rpc/method.h"
 #include "server/rpc/unary.h"
 
 namespace flowmonkey::rpc {
@@ -30,8 +31,8 @@ class SetReactor final : public grpc::ServerReadReactor<grpc::ByteBuffer> {
   }
 
   void OnReadDone(bool ok) override {
-    if (!ok) {  // a clean half-close, or a broken stream: Store tells them apart
-      Store();
+    if (!ok) {  // a clean half-close, or a broken stream: Settle tells them apart
+      Settle();
       return;
     }
     ++messages_;
@@ -51,6 +52,16 @@ class SetReactor final : public grpc::ServerReadReactor<grpc::ByteBuffer> {
       return;
     }
     StartRead(&buffer_);
+  }
+
+  // The probe of Settle: a call that gRPC has failed (a message over the size limit, a
+  // deadline, a reset stream, shutdown) refuses this send; a half-closed live one takes it.
+  void OnSendInitialMetadataDone(bool ok) override {
+    if (!ok) {
+      Finish(grpc::Status(grpc::StatusCode::CANCELLED, "cancelled; nothing was stored"));
+      return;
+    }
+    Store();
   }
 
   void OnDone() override {
@@ -108,11 +119,20 @@ class SetReactor final : public grpc::ServerReadReactor<grpc::ByteBuffer> {
         absl::StrCat("value_json: ", size, " bytes or more, over the maximum of ", max_bytes_));
   }
 
-  void Store() {
+  // A failed read looks like a clean half-close here (OnReadDone(false) for both), and
+  // IsCancelled() learns of a failure gRPC made itself (a message over the size limit)
+  // only some time later. So the end of the stream is confirmed by one more operation on
+  // the call: gRPC has already cancelled a failed call when it reports the failed read,
+  // and refuses any later send on it. Only then is the value stored.
+  void Settle() {
     if (context_->IsCancelled()) {  // never store what may be a truncated value
       Finish(grpc::Status(grpc::StatusCode::CANCELLED, "cancelled; nothing was stored"));
       return;
     }
+    StartSendInitialMetadata();
+  }
+
+  void Store() {
     if (total_ >= 0 && static_cast<int64_t>(value_json_.size()) != total_) {
       Finish(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
                           "value_json_chunk: the stream ended before total_size_bytes arrived"));
@@ -123,7 +143,7 @@ class SetReactor final : public grpc::ServerReadReactor<grpc::ByteBuffer> {
       // would double the memory it takes.
       absl::StatusOr<v1::ContextReference> reference =
           Guarded<v1::ContextValue, v1::ContextReference>(
-              executor_.guard(), *context_, "ContextStorage.Set", head_,
+              executor_.guard(), *context_, Method::Named("flowmonkey.v1.ContextStorage.Set"), head_,
               [this](const v1::ContextValue& admitted) {
                 v1::ContextValue value = admitted;
                 *value.mutable_value_json() = std::move(value_json_);
@@ -168,19 +188,19 @@ class SetReactor final : public grpc::ServerReadReactor<grpc::ByteBuffer> {
 
 }  // namespace
 
-grpc::ServerReadReactor<grpc::ByteBuffer>* ContextService::Set(grpc::CallbackServerContext* c,
+grpc::ServerReadReactor<grpc::ByteBuffer>* ContextStorageService::Set(grpc::CallbackServerContext* c,
                                                                grpc::ByteBuffer* resp) {
   return new SetReactor(c, store_, executor_, max_bytes_, budget_, resp);
 }
 
-grpc::ServerWriteReactor<v1::GetContextResponse>* ContextService::Get(
+grpc::ServerWriteReactor<v1::GetContextResponse>* ContextStorageService::Get(
     grpc::CallbackServerContext* c, const v1::GetContextRequest* req) {
   using Stream = ServerStream<v1::GetContextResponse>;
   return Stream::Start(
-      c, executor_, "ContextStorage.Get",
+      c, executor_, Method::Named("flowmonkey.v1.ContextStorage.Get"),
       [this, c, request = *req](const Stream::Push& push) -> absl::Status {
         absl::StatusOr<v1::ContextValue> value = Guarded<v1::GetContextRequest, v1::ContextValue>(
-            executor_.guard(), *c, "ContextStorage.Get", request,
+            executor_.guard(), *c, Method::Named("flowmonkey.v1.ContextStorage.Get"), request,
             [this](const v1::GetContextRequest& r) { return store_.Get(r); });
         if (!value.ok()) return value.status();
         // Held until the last chunk is written. The size is known only once the value is
@@ -204,25 +224,6 @@ grpc::ServerWriteReactor<v1::GetContextResponse>* ContextService::Get(
         }
         return absl::OkStatus();
       });
-}
-
-grpc::ServerUnaryReactor* ContextService::Delete(grpc::CallbackServerContext* c,
-                                                 const v1::DeleteContextRequest* req,
-                                                 v1::DeleteContextResponse* resp) {
-  return Serve(c, executor_, store_, &ContextStorage::Delete, req, resp, "ContextStorage.Delete");
-}
-
-grpc::ServerUnaryReactor* ContextService::List(grpc::CallbackServerContext* c,
-                                               const v1::ListContextRequest* req,
-                                               v1::ListContextResponse* resp) {
-  return Serve(c, executor_, store_, &ContextStorage::List, req, resp, "ContextStorage.List");
-}
-
-grpc::ServerUnaryReactor* ContextService::ClearExecution(
-    grpc::CallbackServerContext* c, const v1::ClearExecutionContextRequest* req,
-    v1::ClearExecutionContextResponse* resp) {
-  return Serve(c, executor_, store_, &ContextStorage::ClearExecution, req, resp,
-               "ContextStorage.ClearExecution");
 }
 
 }  // namespace flowmonkey::rpc

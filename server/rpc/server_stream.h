@@ -20,6 +20,7 @@
 #include "absl/status/status.h"
 #include "common/grpc_status.h"
 #include "server/rpc/executor.h"
+#include "server/rpc/method.h"
 #include "spdlog/spdlog.h"
 
 namespace flowmonkey::rpc {
@@ -31,9 +32,9 @@ class ServerStream final : public grpc::ServerWriteReactor<Response> {
   using Producer = std::function<absl::Status(const Push& push)>;
 
   static grpc::ServerWriteReactor<Response>* Start(grpc::CallbackServerContext* context,
-                                                   Executor& executor, std::string_view rpc,
+                                                   Executor& executor, const Method& method,
                                                    Producer produce) {
-    auto* stream = new ServerStream(rpc);
+    auto* stream = new ServerStream(method.name);
     executor.Submit([stream, context, produce = std::move(produce)] {
       absl::Status status;
       if (context->IsCancelled() || context->deadline() < std::chrono::system_clock::now()) {

@@ -14,6 +14,7 @@
 #include "core/async_call.h"
 #include "common/grpc_status.h"
 #include "server/rpc/executor.h"
+#include "server/rpc/method.h"
 #include "spdlog/spdlog.h"
 
 namespace flowmonkey::rpc {
@@ -39,30 +40,29 @@ void FinishWith(grpc::ServerUnaryReactor* reactor, Response* response,
 template <typename Store, typename Request, typename Response>
 grpc::ServerUnaryReactor* Serve(grpc::CallbackServerContext* context, Executor& executor,
                                 Store& store,
-                                absl::StatusOr<Response> (Store::*method)(const Request&),
+                                absl::StatusOr<Response> (Store::*call)(const Request&),
                                 const Request* request, Response* response,
-                                std::string_view rpc) {
+                                const Method& method) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  auto finish = [reactor, response, rpc](absl::StatusOr<Response> result) {
-    FinishWith(reactor, response, std::move(result), rpc);
+  auto finish = [reactor, response, &method](absl::StatusOr<Response> result) {
+    FinishWith(reactor, response, std::move(result), method.name);
   };
   // A store that takes the call without blocking (group commit) gets it from this thread;
   // calls that a guard must scope first take the worker path below.
-  if (executor.guard() == nullptr) {
+  if (method.policy.batchable() && executor.guard() == nullptr) {
     if (auto* async = dynamic_cast<AsyncCall<Request, Response>*>(&store);
         async != nullptr && async->Start(*request, finish)) {
       return reactor;
     }
   }
-  executor.Submit([=, &store, &executor] {
+  executor.Submit([=, &store, &executor, &method] {
     if (context->IsCancelled() || context->deadline() < std::chrono::system_clock::now()) {
       reactor->Finish(grpc::Status(grpc::StatusCode::DEADLINE_EXCEEDED,
                                    "deadline passed before the call was served"));
       return;
     }
-    finish(Guarded<Request, Response>(
-        executor.guard(), *context, rpc, *request,
-        [&store, method](const Request& r) { return (store.*method)(r); }));
+    finish(Guarded<Request, Response>(executor.guard(), *context, method, *request,
+                                      [&store, call](const Request& r) { return (store.*call)(r); }));
   });
   return reactor;
 }
