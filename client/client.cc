@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "client/remote_context_storage.h"
+#include "flowmonkey/v1/admin.fm_remote.h"
 #include "flowmonkey/v1/event.fm_remote.h"
 #include "flowmonkey/v1/execution.fm_remote.h"
 #include "client/remote_flow_store.h"
@@ -71,6 +72,7 @@ absl::StatusOr<Stores> Connect(const ClientOptions& options) {
   stores.events = std::make_unique<RemoteEventStore>(stores.channel, call);
   stores.flows = std::make_unique<RemoteFlowStore>(stores.channel, call);
   stores.contexts = std::make_unique<RemoteContextStorage>(stores.channel, call);
+  stores.admin = std::make_unique<RemoteAdmin>(stores.channel, call);
   return stores;
 }
 

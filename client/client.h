@@ -17,6 +17,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "client/call.h"
+#include "core/admin.h"
 #include "core/context_storage.h"
 #include "core/event_store.h"
 #include "core/execution_store.h"
@@ -69,6 +70,7 @@ struct Stores {
   std::unique_ptr<EventStore> events;
   std::unique_ptr<FlowStore> flows;
   std::unique_ptr<ContextStorage> contexts;
+  std::unique_ptr<Admin> admin;
 };
 
 // UNAVAILABLE when the server cannot be reached within connect_timeout.

@@ -45,57 +45,62 @@ std::vector<std::string> NormalizeFlagNames(int argc, char** argv) {
   return args;
 }
 
+// Every default is ServerOptions'; a flag only says where else the value may come from.
+const flowmonkey::ServerOptions kDefaults;
+
+int Ms(absl::Duration d) { return static_cast<int>(absl::ToInt64Milliseconds(d)); }
+
 }  // namespace
 
-ABSL_FLAG(std::string, listen, EnvOr("FM_LISTEN", "0.0.0.0:50051"),
+ABSL_FLAG(std::string, listen, EnvOr("FM_LISTEN", kDefaults.listen.c_str()),
           "address:port to serve gRPC on (env FM_LISTEN)");
-ABSL_FLAG(std::string, database_url, EnvOr("DATABASE_URL", ""),
+ABSL_FLAG(std::string, database_url, EnvOr("DATABASE_URL", kDefaults.database_url.c_str()),
           "PostgreSQL connection string or URI (env DATABASE_URL)");
-ABSL_FLAG(int, pool_size, EnvIntOr("FM_POOL_SIZE", 16),
+ABSL_FLAG(int, pool_size, EnvIntOr("FM_POOL_SIZE", kDefaults.pool_size),
           "PostgreSQL connections, 1 to 1000, opened lazily (env FM_POOL_SIZE)");
-ABSL_FLAG(std::string, table_prefix, EnvOr("FM_TABLE_PREFIX", "fm_"),
+ABSL_FLAG(std::string, table_prefix, EnvOr("FM_TABLE_PREFIX", kDefaults.table_prefix.c_str()),
           "prefix of every table name (env FM_TABLE_PREFIX)");
 ABSL_FLAG(std::string, log_level, EnvOr("FM_LOG_LEVEL", "info"),
           "trace, debug, info, warn, error, critical, off (env FM_LOG_LEVEL); debug logs "
           "every request");
-ABSL_FLAG(bool, prepare_statements, EnvBoolOr("FM_PREPARE_STATEMENTS", true),
+ABSL_FLAG(bool, prepare_statements, EnvBoolOr("FM_PREPARE_STATEMENTS", kDefaults.prepare_statements),
           "use server-side prepared statements (off for PgBouncer without support for them) "
           "(env FM_PREPARE_STATEMENTS)");
-ABSL_FLAG(int, workers, EnvIntOr("FM_WORKERS", 64),
+ABSL_FLAG(int, workers, EnvIntOr("FM_WORKERS", kDefaults.workers),
           "threads that run store calls and wait on group commits; at least --pool-size are "
           "started (env FM_WORKERS)");
-ABSL_FLAG(bool, batching, EnvBoolOr("FM_BATCHING", true),
+ABSL_FLAG(bool, batching, EnvBoolOr("FM_BATCHING", kDefaults.batching),
           "group commit: concurrent execution Saves and Gets, event Records and RecordBatches "
           "and job Completes become one statement each (env FM_BATCHING)");
-ABSL_FLAG(std::string, metrics_listen, EnvOr("FM_METRICS_LISTEN", ""),
+ABSL_FLAG(std::string, metrics_listen, EnvOr("FM_METRICS_LISTEN", kDefaults.metrics_listen.c_str()),
           "host:port for the Prometheus /metrics endpoint, off when empty (env FM_METRICS_LISTEN)");
-ABSL_FLAG(int64_t, max_context_bytes, EnvInt64Or("FM_MAX_CONTEXT_BYTES", 64 * 1024 * 1024),
+ABSL_FLAG(int64_t, max_context_bytes, EnvInt64Or("FM_MAX_CONTEXT_BYTES", kDefaults.max_context_bytes),
           "largest context value in bytes, at most 256 MiB (env FM_MAX_CONTEXT_BYTES)");
 ABSL_FLAG(int64_t, max_inflight_context_bytes,
-          EnvInt64Or("FM_MAX_INFLIGHT_CONTEXT_BYTES", 128LL * 1024 * 1024),
+          EnvInt64Or("FM_MAX_INFLIGHT_CONTEXT_BYTES", kDefaults.max_inflight_context_bytes),
           "bytes of context values all calls in flight may hold (Set and Get), beyond it "
           "RESOURCE_EXHAUSTED; at least --max-context-bytes (env FM_MAX_INFLIGHT_CONTEXT_BYTES)");
-ABSL_FLAG(bool, migrate, true, "apply pending migrations at start-up");
-ABSL_FLAG(int, maintenance_interval_ms, EnvIntOr("FM_MAINTENANCE_INTERVAL_MS", 30000),
+ABSL_FLAG(bool, migrate, kDefaults.migrate_on_start, "apply pending migrations at start-up");
+ABSL_FLAG(int, maintenance_interval_ms, EnvIntOr("FM_MAINTENANCE_INTERVAL_MS", Ms(kDefaults.maintenance_interval)),
           "background maintenance every this many ms, 0 = off: requeue or fail stalled jobs, "
           "expire resume tokens, delete expired idempotency keys (env "
           "FM_MAINTENANCE_INTERVAL_MS)");
-ABSL_FLAG(int, drain_timeout_ms, EnvIntOr("FM_DRAIN_TIMEOUT_MS", 10000),
+ABSL_FLAG(int, drain_timeout_ms, EnvIntOr("FM_DRAIN_TIMEOUT_MS", Ms(kDefaults.drain_timeout)),
           "on SIGTERM, how long in-flight calls may finish (env FM_DRAIN_TIMEOUT_MS)");
-ABSL_FLAG(int, shutdown_grace_ms, EnvIntOr("FM_SHUTDOWN_GRACE_MS", 0),
+ABSL_FLAG(int, shutdown_grace_ms, EnvIntOr("FM_SHUTDOWN_GRACE_MS", Ms(kDefaults.shutdown_grace)),
           "on SIGTERM, how long health reports NOT_SERVING while calls are still accepted, "
           "before new calls are refused (env FM_SHUTDOWN_GRACE_MS)");
-ABSL_FLAG(std::string, tls_cert, EnvOr("FM_TLS_CERT", ""),
+ABSL_FLAG(std::string, tls_cert, EnvOr("FM_TLS_CERT", kDefaults.security.tls_cert_file.c_str()),
           "PEM certificate chain: serve TLS instead of plain text (env FM_TLS_CERT)");
-ABSL_FLAG(std::string, tls_key, EnvOr("FM_TLS_KEY", ""),
+ABSL_FLAG(std::string, tls_key, EnvOr("FM_TLS_KEY", kDefaults.security.tls_key_file.c_str()),
           "PEM private key of --tls-cert (env FM_TLS_KEY)");
-ABSL_FLAG(std::string, tls_client_ca, EnvOr("FM_TLS_CLIENT_CA", ""),
+ABSL_FLAG(std::string, tls_client_ca, EnvOr("FM_TLS_CLIENT_CA", kDefaults.security.tls_client_ca_file.c_str()),
           "PEM CA bundle: mutual TLS, client certificates signed by it are required "
           "(env FM_TLS_CLIENT_CA)");
-ABSL_FLAG(std::string, api_keys_file, EnvOr("FM_API_KEYS_FILE", ""),
+ABSL_FLAG(std::string, api_keys_file, EnvOr("FM_API_KEYS_FILE", kDefaults.security.api_keys_file.c_str()),
           "API keys, one '<sha256-hex-of-key> <tenant or *>' per line; needs TLS; re-read "
           "on SIGHUP (env FM_API_KEYS_FILE)");
-ABSL_FLAG(int, max_message_bytes, EnvIntOr("FM_MAX_MESSAGE_BYTES", 4 * 1024 * 1024),
+ABSL_FLAG(int, max_message_bytes, EnvIntOr("FM_MAX_MESSAGE_BYTES", kDefaults.max_message_bytes),
           "largest request accepted; larger ones get RESOURCE_EXHAUSTED (env "
           "FM_MAX_MESSAGE_BYTES)");
 

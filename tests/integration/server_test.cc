@@ -90,8 +90,30 @@ TEST(Server, HealthReportsServingWithADatabase) {
   auto server = Server::Start(TestServerOptions(TestDatabase::Instance().NewPrefix()));
   ASSERT_TRUE(server.ok());
   EXPECT_EQ(Health((*server)->port(), ""), grpc::health::v1::HealthCheckResponse::SERVING);
-  EXPECT_EQ(Health((*server)->port(), "flowmonkey.v1.ExecutionStore"),
-            grpc::health::v1::HealthCheckResponse::SERVING);
+  // Every service of the contract, named from the one list the server registers.
+  for (const char* service :
+       {"flowmonkey.v1.ExecutionStore", "flowmonkey.v1.ResumeTokens", "flowmonkey.v1.JobStore",
+        "flowmonkey.v1.Admin", "flowmonkey.v1.EventStore", "flowmonkey.v1.FlowStore",
+        "flowmonkey.v1.ContextStorage"}) {
+    EXPECT_EQ(Health((*server)->port(), service), grpc::health::v1::HealthCheckResponse::SERVING)
+        << service;
+  }
+}
+
+// Admin is served like every other service: through the client's store, with the policy
+// its contract declares.
+TEST(Server, TheClientAsksTheSchemaVersion) {
+  auto server = Server::Start(TestServerOptions(TestDatabase::Instance().NewPrefix()));
+  ASSERT_TRUE(server.ok());
+  client::ClientOptions client_options;
+  client_options.target = absl::StrCat("127.0.0.1:", (*server)->port());
+  auto stores = client::Connect(client_options);
+  ASSERT_TRUE(stores.ok());
+  absl::StatusOr<v1::GetSchemaVersionResponse> version =
+      stores->admin->GetSchemaVersion(v1::GetSchemaVersionRequest());
+  ASSERT_TRUE(version.ok()) << version.status();
+  EXPECT_EQ(version->version(), pg::LatestKnownVersion());
+  EXPECT_EQ(version->latest_known_version(), pg::LatestKnownVersion());
 }
 
 TEST(Server, UnreachableDatabaseMeansNotServingAndUnavailable) {
