@@ -6,10 +6,16 @@
 //   flowmonkey-bench --database-url=... --target=127.0.0.1:50051
 //       --scenario=save,get,create --concurrency=32 --duration=10
 
+#include <sys/resource.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <atomic>
+#include <cctype>
 #include <chrono>
 #include <cstdio>
+#include <filesystem>
+#include <fstream>
 #include <functional>
 #include <random>
 #include <string>
@@ -40,6 +46,8 @@ ABSL_FLAG(double, duration, 10, "seconds of measurement per scenario and mode");
 ABSL_FLAG(int, rows, 100000, "executions in the table for save/get");
 ABSL_FLAG(bool, direct, true, "measure the direct per-statement baseline");
 ABSL_FLAG(bool, remote, true, "measure through the server");
+ABSL_FLAG(int, server_pid, 0,
+          "the server's process id: its CPU per call is printed (scripts/bench passes it)");
 
 namespace flowmonkey::bench {
 namespace {
@@ -49,7 +57,50 @@ struct Result {
   double p50_ms = 0;
   double p99_ms = 0;
   int64_t errors = 0;
+  // CPU per call over the measured window, µs: this process (the load generator, and the
+  // store itself in direct mode), the server process, every PostgreSQL process.
+  double client_us = 0;
+  double server_us = -1;  // -1: not measured
+  double postgres_us = 0;
 };
+
+// User + system CPU time in seconds.
+double SelfCpu() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  return static_cast<double>(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) +
+         static_cast<double>(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6;
+}
+
+// User + system CPU seconds of process `pid` from /proc/<pid>/stat, or -1; `comm` gets its
+// name.
+double ProcessCpu(const std::string& pid, std::string* comm = nullptr) {
+  std::ifstream in("/proc/" + pid + "/stat");
+  std::string line;
+  if (!std::getline(in, line)) return -1;
+  const size_t open = line.find('('), close = line.rfind(')');
+  if (open == std::string::npos || close == std::string::npos) return -1;
+  if (comm != nullptr) *comm = line.substr(open + 1, close - open - 1);
+  std::vector<std::string> fields = absl::StrSplit(line.substr(close + 2), ' ');
+  // After the name: state is field 3 of stat(5), utime 14 and stime 15.
+  if (fields.size() < 13) return -1;
+  const double ticks = static_cast<double>(sysconf(_SC_CLK_TCK));
+  return (std::stod(fields[11]) + std::stod(fields[12])) / ticks;
+}
+
+// CPU seconds of every process named "postgres" (the postmaster, its backends, the WAL
+// writer...): what the database spends, whoever it serves.
+double PostgresCpu() {
+  double total = 0;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
+    const std::string name = entry.path().filename();
+    if (name.empty() || !std::isdigit(static_cast<unsigned char>(name[0]))) continue;
+    std::string comm;
+    const double cpu = ProcessCpu(name, &comm);
+    if (cpu >= 0 && comm == "postgres") total += cpu;
+  }
+  return total;
+}
 
 // ~2 KB JSON object, different per call so nothing is trivially compressible.
 std::string Context(std::mt19937_64& rng) {
@@ -98,12 +149,18 @@ Result Measure(int concurrency, double seconds, const Op& op) {
     });
   }
   std::this_thread::sleep_for(std::chrono::milliseconds(1000));  // warm-up
+  const std::string server = std::to_string(absl::GetFlag(FLAGS_server_pid));
+  const bool server_known = absl::GetFlag(FLAGS_server_pid) > 0;
+  const double client_cpu0 = SelfCpu(), postgres_cpu0 = PostgresCpu();
+  const double server_cpu0 = server_known ? ProcessCpu(server) : -1;
   measuring = true;
   const auto begin = std::chrono::steady_clock::now();
   std::this_thread::sleep_for(std::chrono::duration<double>(seconds));
   measuring = false;
   const double elapsed =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - begin).count();
+  const double client_cpu = SelfCpu() - client_cpu0, postgres_cpu = PostgresCpu() - postgres_cpu0;
+  const double server_cpu = server_known ? ProcessCpu(server) - server_cpu0 : -1;
   stop = true;
   for (auto& t : threads) t.join();
   std::vector<double> all;
@@ -113,6 +170,10 @@ Result Measure(int concurrency, double seconds, const Op& op) {
   r.errors = errors;
   r.ops_per_s = static_cast<double>(all.size()) / elapsed;
   if (!all.empty()) {
+    const double calls = static_cast<double>(all.size());
+    r.client_us = client_cpu * 1e6 / calls;
+    r.postgres_us = postgres_cpu * 1e6 / calls;
+    if (server_known && server_cpu >= 0) r.server_us = server_cpu * 1e6 / calls;
     r.p50_ms = all[all.size() / 2];
     r.p99_ms = all[std::min(all.size() - 1, all.size() * 99 / 100)];
   }
@@ -223,9 +284,11 @@ Op ScenarioOp(const std::string& scenario, const Target& target, int rows,
 
 void Print(const std::string& scenario, const char* mode, int concurrency, const Result& r,
            const Result* baseline) {
-  std::printf("| %-12s | %-6s | %4d | %10.0f | %8.3f | %8.3f | %6lld | %s |\n", scenario.c_str(),
-              mode, concurrency, r.ops_per_s, r.p50_ms, r.p99_ms,
+  std::printf("| %-12s | %-6s | %4d | %10.0f | %8.3f | %8.3f | %6lld | %9s | %7.0f | %9.0f | %s |\n",
+              scenario.c_str(), mode, concurrency, r.ops_per_s, r.p50_ms, r.p99_ms,
               static_cast<long long>(r.errors),
+              r.server_us < 0 ? "-" : absl::StrCat(static_cast<int64_t>(r.server_us)).c_str(),
+              r.postgres_us, r.client_us,
               baseline && baseline->ops_per_s > 0
                   ? absl::StrCat(absl::SixDigits(r.ops_per_s / baseline->ops_per_s), "x").c_str()
                   : "1x (baseline)");
@@ -261,8 +324,8 @@ int Main() {
       return 1;
     }
   }
-  std::printf("| scenario     | mode   | conc | calls/s    | p50 ms   | p99 ms   | errors | vs direct |\n");
-  std::printf("|--------------|--------|------|------------|----------|----------|--------|-----------|\n");
+  std::printf("| scenario     | mode   | conc | calls/s    | p50 ms   | p99 ms   | errors | server µs | pg µs   | client µs | vs direct |\n");
+  std::printf("|--------------|--------|------|------------|----------|----------|--------|-----------|---------|-----------|-----------|\n");
   const std::string tag = std::to_string(std::chrono::system_clock::now().time_since_epoch().count());
   const std::vector<std::string> scenarios =
       absl::StrSplit(absl::GetFlag(FLAGS_scenario), ',', absl::SkipEmpty());
