@@ -84,10 +84,13 @@ PgEventStore::PgEventStore(ConnectionPool& pool) : pool_(pool) {
 
 absl::StatusOr<v1::RecordEventResponse> PgEventStore::Record(
     const v1::RecordEventRequest& request) {
-  if (!request.has_event()) return absl::InvalidArgumentError("event: required");
-  if (auto s = ValidateEvent(request.event()); !s.ok()) return s;
+  if (auto s = ValidateRecordEvent(request); !s.ok()) return s;
+  return RecordValid(request);
+}
+
+absl::StatusOr<v1::RecordEventResponse> PgEventStore::RecordValid(
+    const v1::RecordEventRequest& request) {
   if (request.has_request_id()) {
-    if (auto s = ValidateId(request.request_id(), "request_id"); !s.ok()) return s;
     v1::RecordEventBatchRequest batch = AsBatch(request);
     absl::StatusOr<CallResults> recorded = RecordCalls({&batch});
     if (!recorded.ok()) return recorded.status();
@@ -109,19 +112,15 @@ absl::StatusOr<v1::RecordEventResponse> PgEventStore::Record(
 
 absl::StatusOr<v1::RecordEventBatchResponse> PgEventStore::RecordBatch(
     const v1::RecordEventBatchRequest& request) {
-  if (request.events_size() > kMaxEventBatch) {
-    return absl::InvalidArgumentError(absl::StrCat("events: at most ", kMaxEventBatch,
-                                                   " per batch (got ", request.events_size(), ")"));
-  }
+  if (auto s = ValidateRecordEventBatch(request); !s.ok()) return s;
+  if (request.events_size() == 0) return v1::RecordEventBatchResponse();
+  return RecordBatchValid(request);
+}
+
+absl::StatusOr<v1::RecordEventBatchResponse> PgEventStore::RecordBatchValid(
+    const v1::RecordEventBatchRequest& request) {
   v1::RecordEventBatchResponse response;
-  if (request.events_size() == 0) return response;
   if (request.has_request_id()) {
-    if (auto s = ValidateId(request.request_id(), "request_id"); !s.ok()) return s;
-    for (int i = 0; i < request.events_size(); ++i) {
-      if (auto s = ValidateEvent(request.events(i), absl::StrCat("events[", i, "]")); !s.ok()) {
-        return s;
-      }
-    }
     absl::StatusOr<CallResults> recorded = RecordCalls({&request});
     if (!recorded.ok()) return recorded.status();
     return std::move(recorded->front());
@@ -129,9 +128,6 @@ absl::StatusOr<v1::RecordEventBatchResponse> PgEventStore::RecordBatch(
   const int64_t now = NowMs();
   ArrayLiteral executions, types, steps, data, created;
   for (int i = 0; i < request.events_size(); ++i) {
-    if (auto s = ValidateEvent(request.events(i), absl::StrCat("events[", i, "]")); !s.ok()) {
-      return s;
-    }
     v1::Event& event = *response.add_events() = request.events(i);
     if (event.created_at() == 0) event.set_created_at(now);
     executions.Add(event.execution_id());

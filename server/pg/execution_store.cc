@@ -135,6 +135,7 @@ PgExecutionStore::PgExecutionStore(ConnectionPool& pool) : pool_(pool) {
   pool_.Register({kInsert, kInsertIfAbsent, kUpsert, kUpdate, kUpdateVersioned, kVersionOf,
                   kClaimKey, kGetByKey, kGet, kDelete, kByStatus, kWakeReady, kWakeReadyIds,
                   kByTenant, kByIdempotencyKey, kChildren, kTimedOutExecutions, kTimedOutWaits});
+  RegisterBulkStatements();
 }
 
 absl::StatusOr<v1::CreateExecutionResponse> PgExecutionStore::Create(
@@ -213,7 +214,12 @@ absl::StatusOr<v1::CreateExecutionResponse> PgExecutionStore::CreateWithKey(
 
 absl::StatusOr<v1::GetExecutionResponse> PgExecutionStore::Get(
     const v1::GetExecutionRequest& request) {
-  if (auto s = ValidateId(request.execution_id(), "execution_id"); !s.ok()) return s;
+  if (auto s = ValidateGetExecution(request); !s.ok()) return s;
+  return GetValid(request);
+}
+
+absl::StatusOr<v1::GetExecutionResponse> PgExecutionStore::GetValid(
+    const v1::GetExecutionRequest& request) {
   Params params;
   params.Add(request.execution_id());
   return pool_.Run<v1::GetExecutionResponse>(
@@ -232,8 +238,6 @@ absl::StatusOr<v1::GetExecutionResponse> PgExecutionStore::Get(
 
 absl::StatusOr<PgExecutionStore::Written> PgExecutionStore::Write(
     const v1::Execution& execution, std::optional<int64_t> expected_version, bool must_exist) {
-  if (auto s = ValidateExecution(execution); !s.ok()) return s;
-  if (auto s = ValidateExpectedVersion(expected_version); !s.ok()) return s;
   const int64_t now = NowMs();
   Params params;
   AddExecutionParams(params, execution, now);
@@ -268,7 +272,12 @@ absl::StatusOr<PgExecutionStore::Written> PgExecutionStore::Write(
 
 absl::StatusOr<v1::SaveExecutionResponse> PgExecutionStore::Save(
     const v1::SaveExecutionRequest& request) {
-  if (!request.has_execution()) return absl::InvalidArgumentError("execution: required");
+  if (auto s = ValidateSaveExecution(request); !s.ok()) return s;
+  return SaveValid(request);
+}
+
+absl::StatusOr<v1::SaveExecutionResponse> PgExecutionStore::SaveValid(
+    const v1::SaveExecutionRequest& request) {
   absl::StatusOr<Written> written = Write(
       request.execution(),
       request.has_expected_version() ? std::optional(request.expected_version()) : std::nullopt,
@@ -287,6 +296,10 @@ absl::StatusOr<v1::UpdateExecutionResponse> PgExecutionStore::Update(
   if (!request.has_execution()) return absl::InvalidArgumentError("execution: required");
   if (request.has_expected_version() && request.expected_version() == 0) {
     return absl::InvalidArgumentError("expected_version: Update needs an existing version (>= 1)");
+  }
+  if (auto s = ValidateExecution(request.execution()); !s.ok()) return s;
+  if (request.has_expected_version()) {
+    if (auto s = ValidateExpectedVersion(request.expected_version()); !s.ok()) return s;
   }
   absl::StatusOr<Written> written = Write(
       request.execution(),

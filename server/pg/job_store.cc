@@ -10,6 +10,7 @@
 #include "core/clock.h"
 #include "core/job_rules.h"
 #include "core/validation.h"
+#include "server/pg/array_literal.h"
 #include "server/pg/job_codec.h"
 #include "server/pg/job_sql.h"
 #include "server/pg/tenant_filter.h"
@@ -149,22 +150,6 @@ absl::Status NotClaimable(const pqxx::result& state, const std::string& job_id) 
       absl::StrCat("job ", job_id, " has used all its ", state[0][2].as<int32_t>(), " attempts"));
 }
 
-// A PostgreSQL text[] literal (sent as a parameter value, never spliced into SQL).
-std::string TextArray(const google::protobuf::RepeatedPtrField<std::string>& values) {
-  std::string out = "{";
-  for (int i = 0; i < values.size(); ++i) {
-    if (i > 0) out.push_back(',');
-    out.push_back('"');
-    for (char c : values[i]) {
-      if (c == '"' || c == '\\') out.push_back('\\');
-      out.push_back(c);
-    }
-    out.push_back('"');
-  }
-  out.push_back('}');
-  return out;
-}
-
 // Keyset cursor "<created_at>:<id>" of the last job on a page.
 struct Cursor {
   int64_t created_at;
@@ -235,6 +220,7 @@ PgJobStore::PgJobStore(ConnectionPool& pool) : pool_(pool) {
                   kByExecution,
                   kCheckpoint,
                   kDeleteOld});
+  RegisterBulkStatements();
 }
 
 absl::StatusOr<v1::CreateJobResponse> PgJobStore::Create(const v1::CreateJobRequest& request) {
@@ -358,7 +344,7 @@ absl::StatusOr<v1::ClaimNextJobsResponse> PgJobStore::ClaimNext(
     params.Add(request.handlers(0));
     statement = &kClaimNextHandler;
   } else if (request.handlers_size() > 1) {
-    params.Add(TextArray(request.handlers()));
+    params.Add(ArrayLiteralOf(request.handlers()));
     statement = &kClaimNextHandlers;
   }
   params.Add(TenantFilter(request));
@@ -416,13 +402,12 @@ absl::StatusOr<v1::HeartbeatJobResponse> PgJobStore::Heartbeat(
 
 absl::StatusOr<v1::CompleteJobResponse> PgJobStore::Complete(
     const v1::CompleteJobRequest& request) {
-  if (auto s = ValidateWorker(request.job_id(), request.runner_id(), request.instance_id());
-      !s.ok()) {
-    return s;
-  }
-  if (auto s = ValidateJson(request.result_json(), "result_json", JsonKind::kAny); !s.ok()) {
-    return s;
-  }
+  if (auto s = ValidateCompleteJob(request); !s.ok()) return s;
+  return CompleteValid(request);
+}
+
+absl::StatusOr<v1::CompleteJobResponse> PgJobStore::CompleteValid(
+    const v1::CompleteJobRequest& request) {
   Params params = WorkerParams(request.job_id(), request.runner_id(), request.instance_id());
   params.AddOrNull(request.result_json()).Add(NowMs());
   absl::StatusOr<int64_t> at = FencedWrite("complete job", kComplete, request.job_id(), params);
@@ -541,7 +526,7 @@ absl::StatusOr<v1::ResetStalledJobsResponse> PgJobStore::ResetStalled(
   params.Add(NowMs());
   const Statement* statement = &kResetStalledBefore;
   if (!request.job_ids().empty()) {
-    params.Add(TextArray(request.job_ids()));
+    params.Add(ArrayLiteralOf(request.job_ids()));
     statement = &kResetStalledIds;
   }
   params.Add(before).Add(limit);
