@@ -16,10 +16,6 @@
 namespace flowmonkey::pg {
 namespace {
 
-// $1 cursor, $2 horizon, $3 types, $4 after, $5 before, $6 limit (+ $7 execution_id).
-#define FM_EVENT_FILTERS                                                   \
-  " AND id <= $2 AND ($3::text[] IS NULL OR event_type = ANY($3::text[]))" \
-  " AND ($4::bigint IS NULL OR created_at > $4) AND ($5::bigint IS NULL OR created_at < $5)"
 
 constexpr Statement kInsert{
     "event_insert", FM_EVENT_GATE
@@ -37,22 +33,34 @@ constexpr Statement kWaitForInserts{"event_wait_for_inserts",
 constexpr Statement kHorizon{"event_horizon", "SELECT COALESCE(max(id), 0) FROM fm_events"};
 constexpr Statement kQueryAsc{
     "event_query_asc", "SELECT " FM_EVENT_COLUMNS
-                       " FROM fm_events WHERE id > $1" FM_EVENT_FILTERS FM_EXECUTION_TENANT_FILTER(
-                           "$7", "fm_events") " ORDER BY id LIMIT $6"};
+                       " FROM fm_events WHERE id > $1" 
+    " AND id <= $2 AND ($3::text[] IS NULL OR event_type = ANY($3::text[]))"
+    " AND ($4::bigint IS NULL OR created_at > $4) AND ($5::bigint IS NULL OR created_at < $5)"
+     " AND ($7::text IS NULL OR EXISTS (SELECT 1 FROM fm_executions e"
+    " WHERE e.id = fm_events.execution_id AND e.tenant_id = $7))" " ORDER BY id LIMIT $6"};
 constexpr Statement kQueryDesc{
     "event_query_desc", "SELECT " FM_EVENT_COLUMNS
-                        " FROM fm_events WHERE id < $1" FM_EVENT_FILTERS FM_EXECUTION_TENANT_FILTER(
-                            "$7", "fm_events") " ORDER BY id DESC LIMIT $6"};
+                        " FROM fm_events WHERE id < $1" 
+    " AND id <= $2 AND ($3::text[] IS NULL OR event_type = ANY($3::text[]))"
+    " AND ($4::bigint IS NULL OR created_at > $4) AND ($5::bigint IS NULL OR created_at < $5)"
+     " AND ($7::text IS NULL OR EXISTS (SELECT 1 FROM fm_executions e"
+    " WHERE e.id = fm_events.execution_id AND e.tenant_id = $7))" " ORDER BY id DESC LIMIT $6"};
 constexpr Statement kQueryExecAsc{"event_query_exec_asc",
                                   "SELECT " FM_EVENT_COLUMNS
                                   " FROM fm_events WHERE execution_id = $7"
-                                  " AND id > $1" FM_EVENT_FILTERS FM_EXECUTION_TENANT_FILTER(
-                                      "$8", "fm_events") " ORDER BY id LIMIT $6"};
+                                  " AND id > $1" 
+    " AND id <= $2 AND ($3::text[] IS NULL OR event_type = ANY($3::text[]))"
+    " AND ($4::bigint IS NULL OR created_at > $4) AND ($5::bigint IS NULL OR created_at < $5)"
+     " AND ($8::text IS NULL OR EXISTS (SELECT 1 FROM fm_executions e"
+    " WHERE e.id = fm_events.execution_id AND e.tenant_id = $8))" " ORDER BY id LIMIT $6"};
 constexpr Statement kQueryExecDesc{"event_query_exec_desc",
                                    "SELECT " FM_EVENT_COLUMNS
                                    " FROM fm_events WHERE execution_id = $7"
-                                   " AND id < $1" FM_EVENT_FILTERS FM_EXECUTION_TENANT_FILTER(
-                                       "$8", "fm_events") " ORDER BY id DESC LIMIT $6"};
+                                   " AND id < $1" 
+    " AND id <= $2 AND ($3::text[] IS NULL OR event_type = ANY($3::text[]))"
+    " AND ($4::bigint IS NULL OR created_at > $4) AND ($5::bigint IS NULL OR created_at < $5)"
+     " AND ($8::text IS NULL OR EXISTS (SELECT 1 FROM fm_executions e"
+    " WHERE e.id = fm_events.execution_id AND e.tenant_id = $8))" " ORDER BY id DESC LIMIT $6"};
 constexpr Statement kDeleteOld{"event_delete_old", "DELETE FROM fm_events WHERE created_at < $1"};
 
 std::optional<std::string> StepId(const v1::Event& e) {

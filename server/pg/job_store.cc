@@ -18,13 +18,6 @@
 namespace flowmonkey::pg {
 namespace {
 
-#define FM_JOB_CLAIM_SET                                                            \
-  "SET status = 'running', runner_id = $1, instance_id = NULL, heartbeat_at = $2, " \
-  "attempts = attempts + 1, updated_at = $2, progress = NULL "
-// Fenced worker writes: $1 job, $2 runner (NULL = any), $3 instance (NULL = any).
-#define FM_JOB_FENCE                                                               \
-  " WHERE id = $1 AND status = 'running' AND ($2::text IS NULL OR runner_id = $2)" \
-  " AND ($3::text IS NULL OR instance_id = $3)"
 
 constexpr Statement kInsert{
     "job_insert",
@@ -47,45 +40,61 @@ constexpr Statement kClaim{
 // off the index instead of every pending row being sorted.
 constexpr Statement kClaimNext{
     "job_claim_next",
-    "UPDATE fm_jobs " FM_JOB_CLAIM_SET
-    "WHERE id IN (SELECT id FROM fm_jobs"
+    "UPDATE fm_jobs SET status = 'running', runner_id = $1, instance_id = NULL, heartbeat_at = $2,"
+    " attempts = attempts + 1, updated_at = $2, progress = NULL"
+    " WHERE id IN (SELECT id FROM fm_jobs"
     " WHERE status = 'pending' AND attempts < max_attempts"
-    FM_EXECUTION_TENANT_FILTER("$4", "fm_jobs") " ORDER BY created_at LIMIT $3"
+    " AND ($4::text IS NULL OR EXISTS (SELECT 1 FROM fm_executions e"
+    " WHERE e.id = fm_jobs.execution_id AND e.tenant_id = $4))" " ORDER BY created_at LIMIT $3"
     " FOR UPDATE SKIP LOCKED) AND status = 'pending' RETURNING " FM_JOB_COLUMNS};
 constexpr Statement kClaimNextHandler{
     "job_claim_next_handler",
-    "UPDATE fm_jobs " FM_JOB_CLAIM_SET
-    "WHERE id IN (SELECT id FROM fm_jobs"
+    "UPDATE fm_jobs SET status = 'running', runner_id = $1, instance_id = NULL, heartbeat_at = $2,"
+    " attempts = attempts + 1, updated_at = $2, progress = NULL"
+    " WHERE id IN (SELECT id FROM fm_jobs"
     " WHERE status = 'pending' AND handler = $4 AND attempts < max_attempts"
-    FM_EXECUTION_TENANT_FILTER("$5", "fm_jobs")
+    " AND ($5::text IS NULL OR EXISTS (SELECT 1 FROM fm_executions e"
+    " WHERE e.id = fm_jobs.execution_id AND e.tenant_id = $5))"
     " ORDER BY created_at LIMIT $3 FOR UPDATE SKIP LOCKED) AND status = 'pending'"
     " RETURNING " FM_JOB_COLUMNS};
 constexpr Statement kClaimNextHandlers{
     "job_claim_next_handlers",
-    "UPDATE fm_jobs " FM_JOB_CLAIM_SET
-    "WHERE id IN (SELECT id FROM fm_jobs"
+    "UPDATE fm_jobs SET status = 'running', runner_id = $1, instance_id = NULL, heartbeat_at = $2,"
+    " attempts = attempts + 1, updated_at = $2, progress = NULL"
+    " WHERE id IN (SELECT id FROM fm_jobs"
     " WHERE status = 'pending' AND handler = ANY($4::text[]) AND attempts < max_attempts"
-    FM_EXECUTION_TENANT_FILTER("$5", "fm_jobs")
+    " AND ($5::text IS NULL OR EXISTS (SELECT 1 FROM fm_executions e"
+    " WHERE e.id = fm_jobs.execution_id AND e.tenant_id = $5))"
     " ORDER BY created_at LIMIT $3 FOR UPDATE SKIP LOCKED) AND status = 'pending'"
     " RETURNING " FM_JOB_COLUMNS};
 constexpr Statement kHeartbeat{"job_heartbeat",
-                               "UPDATE fm_jobs SET heartbeat_at = $4, updated_at = $4" FM_JOB_FENCE
+                               "UPDATE fm_jobs SET heartbeat_at = $4, updated_at = $4" 
+    " WHERE id = $1 AND status = 'running' AND ($2::text IS NULL OR runner_id = $2)"
+    " AND ($3::text IS NULL OR instance_id = $3)"
                                " RETURNING heartbeat_at"};
 constexpr Statement kComplete{
     "job_complete",
-    "UPDATE fm_jobs SET status = 'completed', result = $4::jsonb, updated_at = $5" FM_JOB_FENCE
+    "UPDATE fm_jobs SET status = 'completed', result = $4::jsonb, updated_at = $5" 
+    " WHERE id = $1 AND status = 'running' AND ($2::text IS NULL OR runner_id = $2)"
+    " AND ($3::text IS NULL OR instance_id = $3)"
     " RETURNING updated_at"};
 constexpr Statement kFail{
     "job_fail",
-    "UPDATE fm_jobs SET status = 'failed', error = $4::jsonb, updated_at = $5" FM_JOB_FENCE
+    "UPDATE fm_jobs SET status = 'failed', error = $4::jsonb, updated_at = $5" 
+    " WHERE id = $1 AND status = 'running' AND ($2::text IS NULL OR runner_id = $2)"
+    " AND ($3::text IS NULL OR instance_id = $3)"
     " RETURNING updated_at"};
 constexpr Statement kSaveCheckpoint{
     "job_save_checkpoint",
-    "UPDATE fm_jobs SET checkpoint = $4::jsonb, heartbeat_at = $5, updated_at = $5" FM_JOB_FENCE
+    "UPDATE fm_jobs SET checkpoint = $4::jsonb, heartbeat_at = $5, updated_at = $5" 
+    " WHERE id = $1 AND status = 'running' AND ($2::text IS NULL OR runner_id = $2)"
+    " AND ($3::text IS NULL OR instance_id = $3)"
     " RETURNING updated_at"};
 constexpr Statement kUpdateProgress{
     "job_update_progress",
-    "UPDATE fm_jobs SET progress = $4::jsonb, heartbeat_at = $5, updated_at = $5" FM_JOB_FENCE
+    "UPDATE fm_jobs SET progress = $4::jsonb, heartbeat_at = $5, updated_at = $5" 
+    " WHERE id = $1 AND status = 'running' AND ($2::text IS NULL OR runner_id = $2)"
+    " AND ($3::text IS NULL OR instance_id = $3)"
     " RETURNING updated_at"};
 constexpr Statement kCancel{
     "job_cancel",
@@ -94,7 +103,8 @@ constexpr Statement kCancel{
 constexpr Statement kFindStalled{"job_find_stalled",
                                  "SELECT " FM_JOB_COLUMNS
                                  " FROM fm_jobs WHERE status = 'running' AND heartbeat_at < $1"
-                                 FM_EXECUTION_TENANT_FILTER("$3", "fm_jobs")
+                                 " AND ($3::text IS NULL OR EXISTS (SELECT 1 FROM fm_executions e"
+    " WHERE e.id = fm_jobs.execution_id AND e.tenant_id = $3))"
                                  " ORDER BY heartbeat_at LIMIT $2"};
 constexpr Statement kResetStalledIds{
     "job_reset_stalled_ids", FM_JOB_RESET_SET
@@ -109,7 +119,8 @@ constexpr Statement kResetStalledBefore{
 constexpr Statement kByStatus{"job_by_status",
                               "SELECT " FM_JOB_COLUMNS
                               " FROM fm_jobs WHERE status = $1 AND (created_at, id) < ($2, $3)"
-                              FM_EXECUTION_TENANT_FILTER("$4", "fm_jobs")
+                              " AND ($4::text IS NULL OR EXISTS (SELECT 1 FROM fm_executions e"
+    " WHERE e.id = fm_jobs.execution_id AND e.tenant_id = $4))"
                               " ORDER BY created_at DESC, id DESC LIMIT $5"};
 constexpr Statement kByExecution{
     "job_by_execution", "SELECT " FM_JOB_COLUMNS
