@@ -14,17 +14,11 @@
 namespace flowmonkey::pg {
 namespace {
 
-constexpr int kWriteColumns = 22;
-
-constexpr Statement kUpsertBatch{
-    "exec_upsert_batch",
-    "INSERT INTO fm_executions AS t (" FM_EXECUTION_WRITE_COLUMNS ") SELECT * FROM unnest("
-    "$1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::jsonb[], $7::bigint[], "
-    "$8::text[], $9::jsonb[], $10::int[], $11::jsonb[], $12::text[], $13::jsonb[], "
-    "$14::bigint[], $15::bigint[], $16::text[], $17::bigint[], $18::jsonb[], $19::text[], "
-    "$20::bigint[], $21::jsonb[], $22::jsonb[])"
-    " ON CONFLICT (id) DO UPDATE SET " FM_EXECUTION_UPSERT_SET
-    " RETURNING id, version, created_at, updated_at, (xmax = 0) AS inserted"};
+const std::string kUpsertBatchSql = absl::StrCat(
+    "INSERT INTO fm_executions AS t (", ExecutionWrite().columns, ") SELECT * FROM unnest(",
+    ExecutionWrite().unnest, ") ON CONFLICT (id) DO UPDATE SET ", ExecutionWrite().upsert_set,
+    " RETURNING id, version, created_at, updated_at, (xmax = 0) AS inserted");
+const Statement kUpsertBatch{"exec_upsert_batch", kUpsertBatchSql};
 constexpr Statement kGetBatch{
     "exec_get_batch",
     "SELECT " FM_EXECUTION_COLUMNS " FROM fm_executions WHERE id = ANY($1::text[])"};
@@ -47,11 +41,12 @@ absl::StatusOr<ManyResults<v1::SaveExecutionResponse>> PgExecutionStore::SaveMan
   }
   if (upserts.empty()) return results;
   const int64_t now = NowMs();
-  std::vector<ArrayLiteral> columns(kWriteColumns);
+  const int count = ExecutionWrite().count;
+  std::vector<ArrayLiteral> columns(count);
   for (const v1::SaveExecutionRequest* request : upserts) {
     Params row;
     AddExecutionParams(row, request->execution(), now);
-    for (int c = 0; c < kWriteColumns; ++c) {
+    for (int c = 0; c < count; ++c) {
       const char* value = row.values()[c];
       value ? columns[c].Add(std::string_view(value)) : columns[c].AddNull();
     }

@@ -14,33 +14,31 @@
 namespace flowmonkey::pg {
 namespace {
 
-#define FM_EXECUTION_UPDATE_SET                                                                 \
-  "flow_id = $2, flow_version = $3, current_step = $4, status = $5, context = $6::jsonb, "      \
-  "wake_at = $7, wait_reason = $8, error = $9::jsonb, step_count = $10, history = $11::jsonb, " \
-  "tenant_id = $12, metadata = $13::jsonb, created_at = COALESCE(created_at, $14), "            \
-  "updated_at = $15, idempotency_key = $16, idempotency_expires_at = $17, "                     \
-  "cancellation = $18::jsonb, parent_execution_id = $19, wait_started_at = $20, "               \
-  "timeout_config = $21::jsonb, retry_attempts = $22::jsonb, version = version + 1 "
+// The write statements, from the column table (execution_codec.h).
+const ExecutionWriteSql& kWrite = ExecutionWrite();
+const std::string kInsertSql =
+    absl::StrCat("INSERT INTO fm_executions (", kWrite.columns, ") VALUES (", kWrite.values,
+                 ") RETURNING version, created_at, updated_at");
+const std::string kInsertIfAbsentSql =
+    absl::StrCat("INSERT INTO fm_executions (", kWrite.columns, ") VALUES (", kWrite.values,
+                 ") ON CONFLICT (id) DO NOTHING RETURNING version, created_at, updated_at");
+const std::string kUpsertSql = absl::StrCat(
+    "INSERT INTO fm_executions AS t (", kWrite.columns, ") VALUES (", kWrite.values,
+    ") ON CONFLICT (id) DO UPDATE SET ", kWrite.upsert_set,
+    " RETURNING version, created_at, updated_at, (xmax = 0) AS inserted");
+const std::string kUpdateSql =
+    absl::StrCat("UPDATE fm_executions SET ", kWrite.update_set,
+                 " WHERE id = $1 RETURNING version, created_at, updated_at");
+// The expected version is the parameter after the columns.
+const std::string kUpdateVersionedSql = absl::StrCat(
+    "UPDATE fm_executions SET ", kWrite.update_set, " WHERE id = $1 AND version = $",
+    kWrite.count + 1, "::bigint RETURNING version, created_at, updated_at");
 
-constexpr Statement kInsert{"exec_insert", "INSERT INTO fm_executions (" FM_EXECUTION_WRITE_COLUMNS
-                                           ") VALUES (" FM_EXECUTION_WRITE_VALUES
-                                           ") RETURNING version, created_at, updated_at"};
-constexpr Statement kInsertIfAbsent{
-    "exec_insert_if_absent",
-    "INSERT INTO fm_executions (" FM_EXECUTION_WRITE_COLUMNS ") VALUES (" FM_EXECUTION_WRITE_VALUES
-    ") ON CONFLICT (id) DO NOTHING RETURNING version, created_at, updated_at"};
-constexpr Statement kUpsert{"exec_upsert",
-                            "INSERT INTO fm_executions AS t (" FM_EXECUTION_WRITE_COLUMNS
-                            ") VALUES (" FM_EXECUTION_WRITE_VALUES
-                            ") ON CONFLICT (id) DO UPDATE SET " FM_EXECUTION_UPSERT_SET
-                            " RETURNING version, created_at, updated_at, (xmax = 0) AS inserted"};
-constexpr Statement kUpdate{"exec_update",
-                            "UPDATE fm_executions SET " FM_EXECUTION_UPDATE_SET
-                            "WHERE id = $1 RETURNING version, created_at, updated_at"};
-constexpr Statement kUpdateVersioned{
-    "exec_update_versioned",
-    "UPDATE fm_executions SET " FM_EXECUTION_UPDATE_SET
-    "WHERE id = $1 AND version = $23 RETURNING version, created_at, updated_at"};
+const Statement kInsert{"exec_insert", kInsertSql};
+const Statement kInsertIfAbsent{"exec_insert_if_absent", kInsertIfAbsentSql};
+const Statement kUpsert{"exec_upsert", kUpsertSql};
+const Statement kUpdate{"exec_update", kUpdateSql};
+const Statement kUpdateVersioned{"exec_update_versioned", kUpdateVersionedSql};
 constexpr Statement kVersionOf{"exec_version_of",
                                "SELECT version FROM fm_executions WHERE id = $1"};
 constexpr Statement kClaimKey{
