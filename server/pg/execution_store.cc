@@ -9,6 +9,7 @@
 #include "core/execution_rules.h"
 #include "core/validation.h"
 #include "server/pg/execution_codec.h"
+#include "server/pg/paging.h"
 #include "server/pg/tenant_filter.h"
 
 namespace flowmonkey::pg {
@@ -88,36 +89,35 @@ constexpr Statement kTimedOutWaits{
     " FROM fm_executions WHERE status = 'waiting'"
     " AND wait_started_at IS NOT NULL AND wait_deadline_at <= $1" " AND ($2::text IS NULL OR tenant_id = $2)" " ORDER BY wait_deadline_at LIMIT $3"};
 
+// Runs a list query that has no pages (the timed-out queries): at most `limit` rows.
 template <typename Response>
-constexpr bool kPaged = requires(Response r) {
-  r.set_next_page_token("");
-};
-
-// Runs a list query; for paged responses one row more than asked for tells whether there
-// is a next page.
-template <typename Response>
-absl::StatusOr<Response> FindPage(ConnectionPool& pool, std::string_view what,
+absl::StatusOr<Response> FindUpTo(ConnectionPool& pool, std::string_view what,
                                   const Statement& statement, Params params, int32_t limit) {
-  params.Add(static_cast<int32_t>(kPaged<Response> ? limit + 1 : limit));
+  params.Add(limit);
   return pool.Run<Response>(what, [&](Session& s) -> absl::StatusOr<Response> {
     pqxx::nontransaction tx(s.connection());
-    const pqxx::result rows = s.Exec(tx, statement, params);
     Response response;
-    for (const auto& row : rows) {
-      if (response.executions_size() == limit) {
-        if constexpr (kPaged<Response>) {
-          response.set_next_page_token(response.executions(limit - 1).id());
-        }
-        break;
-      }
+    for (const auto& row : s.Exec(tx, statement, params)) {
       *response.add_executions() = ExecutionFromRow(row);
     }
     return response;
   });
 }
 
-absl::Status ValidatePage(const std::string& page_token) {
-  return ValidateOptionalId(page_token, "page_token");
+// A page of a list ordered by id (paging.h).
+template <typename Response>
+absl::StatusOr<Response> FindPage(ConnectionPool& pool, std::string_view what,
+                                  const Statement& statement, Params params, int32_t limit) {
+  return FetchPage<Response, v1::Execution>(
+      pool, what, statement, std::move(params), limit, &Response::mutable_executions,
+      ExecutionFromRow, [](const v1::Execution& e) { return PageKey{e.id()}; });
+}
+
+// The id after which the page of `page_token` starts ("" for the first page).
+absl::StatusOr<std::string> AfterId(const std::string& page_token) {
+  absl::StatusOr<std::optional<PageKey>> key = DecodePageToken(page_token, 1);
+  if (!key.ok()) return key.status();
+  return *key ? (**key)[0] : std::string();
 }
 
 int64_t NowOr(int64_t now) { return now != 0 ? now : NowMs(); }
@@ -323,11 +323,12 @@ absl::StatusOr<v1::FindByStatusResponse> PgExecutionStore::FindByStatus(
     const v1::FindByStatusRequest& request) {
   if (auto s = ValidateTenantFilter(request); !s.ok()) return s;
   if (auto s = ValidateExecutionStatus(request.status(), "status"); !s.ok()) return s;
-  if (auto s = ValidatePage(request.page_token()); !s.ok()) return s;
+  absl::StatusOr<std::string> after = AfterId(request.page_token());
+  if (!after.ok()) return after.status();
   absl::StatusOr<int32_t> limit = EffectiveLimit(request.limit());
   if (!limit.ok()) return limit.status();
   Params params;
-  params.Add(*ExecutionStatusName(request.status())).Add(request.page_token());
+  params.Add(*ExecutionStatusName(request.status())).Add(*after);
   params.Add(TenantFilter(request));
   return FindPage<v1::FindByStatusResponse>(pool_, "find executions by status", kByStatus,
                                             std::move(params), *limit);
@@ -364,11 +365,12 @@ absl::StatusOr<v1::FindByTenantResponse> PgExecutionStore::FindByTenant(
   if (request.status() != v1::EXECUTION_STATUS_UNSPECIFIED) {
     if (auto s = ValidateExecutionStatus(request.status(), "status"); !s.ok()) return s;
   }
-  if (auto s = ValidatePage(request.page_token()); !s.ok()) return s;
+  absl::StatusOr<std::string> after = AfterId(request.page_token());
+  if (!after.ok()) return after.status();
   absl::StatusOr<int32_t> limit = EffectiveLimit(request.limit());
   if (!limit.ok()) return limit.status();
   Params params;
-  params.Add(request.tenant_id()).Add(request.page_token());
+  params.Add(request.tenant_id()).Add(*after);
   if (auto name = ExecutionStatusName(request.status())) {
     params.Add(*name);
   } else {
@@ -406,11 +408,12 @@ absl::StatusOr<v1::FindByIdempotencyKeyResponse> PgExecutionStore::FindByIdempot
 absl::StatusOr<v1::FindChildrenResponse> PgExecutionStore::FindChildren(
     const v1::FindChildrenRequest& request) {
   if (auto s = ValidateId(request.parent_execution_id(), "parent_execution_id"); !s.ok()) return s;
-  if (auto s = ValidatePage(request.page_token()); !s.ok()) return s;
+  absl::StatusOr<std::string> after = AfterId(request.page_token());
+  if (!after.ok()) return after.status();
   absl::StatusOr<int32_t> limit = EffectiveLimit(request.limit());
   if (!limit.ok()) return limit.status();
   Params params;
-  params.Add(request.parent_execution_id()).Add(request.page_token());
+  params.Add(request.parent_execution_id()).Add(*after);
   return FindPage<v1::FindChildrenResponse>(pool_, "find child executions", kChildren,
                                             std::move(params), *limit);
 }
@@ -423,7 +426,7 @@ absl::StatusOr<v1::FindTimedOutExecutionsResponse> PgExecutionStore::FindTimedOu
   if (!limit.ok()) return limit.status();
   Params params;
   params.Add(NowOr(request.now())).Add(TenantFilter(request));
-  return FindPage<v1::FindTimedOutExecutionsResponse>(
+  return FindUpTo<v1::FindTimedOutExecutionsResponse>(
       pool_, "find timed-out executions", kTimedOutExecutions, std::move(params), *limit);
 }
 
@@ -435,7 +438,7 @@ absl::StatusOr<v1::FindTimedOutWaitsResponse> PgExecutionStore::FindTimedOutWait
   if (!limit.ok()) return limit.status();
   Params params;
   params.Add(NowOr(request.now())).Add(TenantFilter(request));
-  return FindPage<v1::FindTimedOutWaitsResponse>(pool_, "find timed-out waits", kTimedOutWaits,
+  return FindUpTo<v1::FindTimedOutWaitsResponse>(pool_, "find timed-out waits", kTimedOutWaits,
                                                  std::move(params), *limit);
 }
 

@@ -9,6 +9,7 @@
 #include "core/validation.h"
 #include "nlohmann/json.hpp"
 #include "server/pg/array_literal.h"
+#include "server/pg/paging.h"
 
 namespace flowmonkey::pg {
 namespace {
@@ -191,51 +192,36 @@ absl::StatusOr<v1::FlowVersionsResponse> PgFlowStore::Versions(
   if (auto s = ValidateId(request.flow_id(), "flow_id"); !s.ok()) return s;
   absl::StatusOr<int32_t> limit = EffectiveLimit(request.limit());
   if (!limit.ok()) return limit.status();
+  absl::StatusOr<std::optional<PageKey>> last = DecodePageToken(request.page_token(), 1);
+  if (!last.ok()) return last.status();
   Params params;
   params.Add(request.flow_id());
-  if (request.page_token().empty()) {
+  if (!*last) {
     for (int i = 0; i < 5; ++i) params.AddNull();
   } else {
-    absl::StatusOr<SemVer> after = ParseSemVer(request.page_token(), "page_token");
+    const std::string& version = (**last)[0];
+    absl::StatusOr<SemVer> after = ParseSemVer(version, "page_token");
     if (!after.ok()) return after.status();
     params.Add(after->major).Add(after->minor).Add(after->patch);
-    params.Add(PreReleaseSortKey(*after)).Add(request.page_token());
+    params.Add(PreReleaseSortKey(*after)).Add(version);
   }
-  params.Add(*limit + 1);
-  return pool_.Run<v1::FlowVersionsResponse>(
-      "list flow versions", [&](Session& s) -> absl::StatusOr<v1::FlowVersionsResponse> {
-        pqxx::nontransaction tx(s.connection());
-        v1::FlowVersionsResponse response;
-        for (const auto& row : s.Exec(tx, kVersions, params)) {
-          if (response.flows_size() == *limit) {
-            response.set_next_page_token(response.flows(*limit - 1).version());
-            break;
-          }
-          *response.add_flows() = FlowFromRow(row);
-        }
-        return response;
-      });
+  return FetchPage<v1::FlowVersionsResponse, v1::Flow>(
+      pool_, "list flow versions", kVersions, std::move(params), *limit,
+      &v1::FlowVersionsResponse::mutable_flows, [](const pqxx::row& r) { return FlowFromRow(r); },
+      [](const v1::Flow& f) { return PageKey{f.version()}; });
 }
 
 absl::StatusOr<v1::ListFlowsResponse> PgFlowStore::List(const v1::ListFlowsRequest& request) {
-  if (auto s = ValidateOptionalId(request.page_token(), "page_token"); !s.ok()) return s;
   absl::StatusOr<int32_t> limit = EffectiveLimit(request.limit());
   if (!limit.ok()) return limit.status();
+  absl::StatusOr<std::optional<PageKey>> after = DecodePageToken(request.page_token(), 1);
+  if (!after.ok()) return after.status();
   Params params;
-  params.Add(request.page_token()).Add(*limit + 1);
-  return pool_.Run<v1::ListFlowsResponse>(
-      "list flows", [&](Session& s) -> absl::StatusOr<v1::ListFlowsResponse> {
-        pqxx::nontransaction tx(s.connection());
-        v1::ListFlowsResponse response;
-        for (const auto& row : s.Exec(tx, kList, params)) {
-          if (response.flows_size() == *limit) {
-            response.set_next_page_token(response.flows(*limit - 1).id());
-            break;
-          }
-          *response.add_flows() = FlowFromRow(row);
-        }
-        return response;
-      });
+  params.Add(*after ? (**after)[0] : std::string());
+  return FetchPage<v1::ListFlowsResponse, v1::Flow>(
+      pool_, "list flows", kList, std::move(params), *limit, &v1::ListFlowsResponse::mutable_flows,
+      [](const pqxx::row& r) { return FlowFromRow(r); },
+      [](const v1::Flow& f) { return PageKey{f.id()}; });
 }
 
 absl::Status PgFlowStore::ListAll(const v1::ListAllFlowsRequest&,

@@ -13,6 +13,7 @@
 #include "server/pg/array_literal.h"
 #include "server/pg/job_codec.h"
 #include "server/pg/job_sql.h"
+#include "server/pg/paging.h"
 #include "server/pg/tenant_filter.h"
 
 namespace flowmonkey::pg {
@@ -161,44 +162,14 @@ absl::Status NotClaimable(const pqxx::result& state, const std::string& job_id) 
       absl::StrCat("job ", job_id, " has used all its ", state[0][2].as<int32_t>(), " attempts"));
 }
 
-// Keyset cursor "<created_at>:<id>" of the last job on a page.
-struct Cursor {
-  int64_t created_at;
-  std::string id;
-};
-
-std::string CursorOf(const v1::Job& job) { return absl::StrCat(job.created_at(), ":", job.id()); }
-
-absl::StatusOr<Cursor> ParseCursor(const std::string& token, Cursor first_page) {
-  if (token.empty()) return first_page;
-  if (auto s = ValidateText(token, "page_token", 2 * kMaxIdBytes); !s.ok()) return s;
-  const size_t colon = token.find(':');
-  Cursor cursor;
-  if (colon == std::string::npos || colon == 0 ||
-      !absl::SimpleAtoi(absl::string_view(token).substr(0, colon), &cursor.created_at) ||
-      cursor.created_at < 0) {
-    return absl::InvalidArgumentError("page_token: not a token from a previous page");
-  }
-  cursor.id = token.substr(colon + 1);
-  return cursor;
-}
-
+// A page of jobs ordered by (created_at, id) (paging.h).
 template <typename Response>
 absl::StatusOr<Response> ListPage(ConnectionPool& pool, std::string_view what,
                                   const Statement& statement, Params params, int32_t limit) {
-  params.Add(static_cast<int32_t>(limit + 1));
-  return pool.Run<Response>(what, [&](Session& s) -> absl::StatusOr<Response> {
-    pqxx::nontransaction tx(s.connection());
-    Response response;
-    for (const auto& row : s.Exec(tx, statement, params)) {
-      if (response.jobs_size() == limit) {
-        response.set_next_page_token(CursorOf(response.jobs(limit - 1)));
-        break;
-      }
-      *response.add_jobs() = JobFromRow(row);
-    }
-    return response;
-  });
+  return FetchPage<Response, v1::Job>(pool, what, statement, std::move(params), limit,
+                                      &Response::mutable_jobs, JobFromRow, [](const v1::Job& j) {
+                                        return PageKeyOf({j.created_at(), j.id()});
+                                      });
 }
 
 Params IdParam(const std::string& id) {
@@ -561,8 +532,8 @@ absl::StatusOr<v1::ListJobsByStatusResponse> PgJobStore::ListByStatus(
   if (auto s = ValidateJobStatus(request.status(), "status"); !s.ok()) return s;
   absl::StatusOr<int32_t> limit = EffectiveLimit(request.limit());
   if (!limit.ok()) return limit.status();
-  absl::StatusOr<Cursor> cursor =
-      ParseCursor(request.page_token(), {std::numeric_limits<int64_t>::max(), ""});
+  absl::StatusOr<TimeIdKey> cursor =
+      DecodeTimeIdToken(request.page_token(), {std::numeric_limits<int64_t>::max(), ""});
   if (!cursor.ok()) return cursor.status();
   Params params;
   params.Add(*JobStatusName(request.status())).Add(cursor->created_at).Add(cursor->id);
@@ -576,7 +547,7 @@ absl::StatusOr<v1::ListJobsByExecutionResponse> PgJobStore::ListByExecution(
   if (auto s = ValidateId(request.execution_id(), "execution_id"); !s.ok()) return s;
   absl::StatusOr<int32_t> limit = EffectiveLimit(request.limit());
   if (!limit.ok()) return limit.status();
-  absl::StatusOr<Cursor> cursor = ParseCursor(request.page_token(), {-1, ""});
+  absl::StatusOr<TimeIdKey> cursor = DecodeTimeIdToken(request.page_token(), {-1, ""});
   if (!cursor.ok()) return cursor.status();
   Params params;
   params.Add(request.execution_id()).Add(cursor->created_at).Add(cursor->id);

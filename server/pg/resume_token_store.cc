@@ -9,6 +9,7 @@
 #include "core/clock.h"
 #include "core/resume_token_rules.h"
 #include "core/validation.h"
+#include "server/pg/paging.h"
 
 namespace flowmonkey::pg {
 namespace {
@@ -232,36 +233,15 @@ absl::StatusOr<v1::ListResumeTokensByExecutionResponse> PgResumeTokenStore::List
   if (auto s = ValidateId(request.execution_id(), "execution_id"); !s.ok()) return s;
   absl::StatusOr<int32_t> limit = EffectiveLimit(request.limit());
   if (!limit.ok()) return limit.status();
-  // Cursor "<created_at>:<id>" of the last token on the previous page.
-  int64_t created_at = std::numeric_limits<int64_t>::max();
-  std::string after_id;
-  if (!request.page_token().empty()) {
-    const std::string& token = request.page_token();
-    const size_t colon = token.find(':');
-    if (colon == std::string::npos ||
-        !absl::SimpleAtoi(absl::string_view(token).substr(0, colon), &created_at) ||
-        !ValidateResumeTokenId(absl::string_view(token).substr(colon + 1), "page_token").ok()) {
-      return absl::InvalidArgumentError("page_token: not a token from a previous page");
-    }
-    after_id = token.substr(colon + 1);
-  }
+  absl::StatusOr<TimeIdKey> after =
+      DecodeTimeIdToken(request.page_token(), {std::numeric_limits<int64_t>::max(), ""});
+  if (!after.ok()) return after.status();
   Params params;
-  params.Add(request.execution_id()).Add(created_at).Add(after_id).Add(*limit + 1);
-  return pool_.Run<v1::ListResumeTokensByExecutionResponse>(
-      "list resume tokens",
-      [&](Session& s) -> absl::StatusOr<v1::ListResumeTokensByExecutionResponse> {
-        pqxx::nontransaction tx(s.connection());
-        v1::ListResumeTokensByExecutionResponse response;
-        for (const auto& row : s.Exec(tx, kByExecution, params)) {
-          if (response.tokens_size() == *limit) {
-            const v1::ResumeToken& last = response.tokens(*limit - 1);
-            response.set_next_page_token(absl::StrCat(last.created_at(), ":", last.id()));
-            break;
-          }
-          *response.add_tokens() = TokenFromRow(row);
-        }
-        return response;
-      });
+  params.Add(request.execution_id()).Add(after->created_at).Add(after->id);
+  return FetchPage<v1::ListResumeTokensByExecutionResponse, v1::ResumeToken>(
+      pool_, "list resume tokens", kByExecution, std::move(params), *limit,
+      &v1::ListResumeTokensByExecutionResponse::mutable_tokens, TokenFromRow,
+      [](const v1::ResumeToken& t) { return PageKeyOf({t.created_at(), t.id()}); });
 }
 
 absl::StatusOr<v1::CleanupExpiredResumeTokensResponse> PgResumeTokenStore::CleanupExpired(
