@@ -83,8 +83,8 @@ enum class Written {
 };
 
 struct Column {
-  std::string_view name;
-  std::string_view type;
+  const char* name;
+  const char* type;
   Written written;
   void (*add)(Params&, const v1::Execution&, int64_t now);
 };

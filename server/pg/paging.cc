@@ -8,7 +8,7 @@
 namespace flowmonkey::pg {
 namespace {
 
-constexpr std::string_view kVersion = "p1";
+constexpr absl::string_view kVersion = "p1";
 constexpr size_t kMaxTokenBytes = 2048;
 
 absl::Status NotOurs() {
@@ -23,19 +23,19 @@ std::string EncodePageToken(const PageKey& key) {
   return absl::WebSafeBase64Escape(raw);
 }
 
-absl::StatusOr<std::optional<PageKey>> DecodePageToken(std::string_view token, size_t parts) {
+absl::StatusOr<std::optional<PageKey>> DecodePageToken(absl::string_view token, size_t parts) {
   if (token.empty()) return std::nullopt;
   std::string raw;
   if (token.size() > kMaxTokenBytes || !absl::WebSafeBase64Unescape(token, &raw) ||
       !absl::StartsWith(raw, kVersion)) {
     return NotOurs();
   }
-  std::string_view rest = std::string_view(raw).substr(kVersion.size());
+  absl::string_view rest = absl::string_view(raw).substr(kVersion.size());
   PageKey key;
   while (!rest.empty()) {
     const size_t colon = rest.find(':');
     size_t size = 0;
-    if (colon == std::string_view::npos || !absl::SimpleAtoi(rest.substr(0, colon), &size) ||
+    if (colon == absl::string_view::npos || !absl::SimpleAtoi(rest.substr(0, colon), &size) ||
         size > rest.size() - colon - 1) {
       return NotOurs();
     }
@@ -54,7 +54,7 @@ absl::StatusOr<int64_t> PageKeyInt(const std::string& part) {
 
 PageKey PageKeyOf(const TimeIdKey& key) { return {absl::StrCat(key.created_at), key.id}; }
 
-absl::StatusOr<TimeIdKey> DecodeTimeIdToken(std::string_view token, TimeIdKey first_page) {
+absl::StatusOr<TimeIdKey> DecodeTimeIdToken(absl::string_view token, TimeIdKey first_page) {
   absl::StatusOr<std::optional<PageKey>> key = DecodePageToken(token, 2);
   if (!key.ok()) return key.status();
   if (!*key) return first_page;

@@ -11,6 +11,7 @@
 // previous page" (docs/adr/0008-one-batching-shape.md).
 
 #include <pqxx/nontransaction>
+#include <pqxx/result>
 
 #include <functional>
 #include <optional>
@@ -19,6 +20,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "google/protobuf/repeated_ptr_field.h"
 #include "server/pg/pool.h"
 
@@ -29,7 +31,7 @@ using PageKey = std::vector<std::string>;
 
 std::string EncodePageToken(const PageKey& key);
 // nullopt for the empty token (the first page); else exactly `parts` parts.
-absl::StatusOr<std::optional<PageKey>> DecodePageToken(std::string_view token, size_t parts);
+absl::StatusOr<std::optional<PageKey>> DecodePageToken(absl::string_view token, size_t parts);
 // A part that holds an integer (e.g. created_at).
 absl::StatusOr<int64_t> PageKeyInt(const std::string& part);
 
@@ -40,7 +42,7 @@ struct TimeIdKey {
 };
 PageKey PageKeyOf(const TimeIdKey& key);
 // `first_page` for the empty token.
-absl::StatusOr<TimeIdKey> DecodeTimeIdToken(std::string_view token, TimeIdKey first_page);
+absl::StatusOr<TimeIdKey> DecodeTimeIdToken(absl::string_view token, TimeIdKey first_page);
 
 // Runs `statement` with `params` and limit + 1, decodes rows into (response.*items)() with
 // `decode`, and sets next_page_token from `key_of` the last item when there are more.
