@@ -70,8 +70,9 @@ absl::StatusOr<int> MigrateWithRetry(pg::ConnectionPool& pool, absl::Duration ti
 
 // The store stack, with each group-commit batch's size reported to the metrics.
 pg::StackOptions StackOptionsFor(const ServerOptions& options, Metrics& metrics) {
-  pg::StackOptions stack{.batching = options.batching,
-                         .max_context_bytes = options.max_context_bytes};
+  pg::StackOptions stack;
+  stack.batching = options.batching;
+  stack.max_context_bytes = options.max_context_bytes;
   stack.batch.on_batch = [&metrics](const char* op, size_t n) { metrics.ObserveBatch(op, n); };
   stack.event_batch.on_batch = stack.batch.on_batch;
   return stack;
