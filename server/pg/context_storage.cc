@@ -14,19 +14,19 @@ namespace {
 
 constexpr Statement kSet{
     "context_set",
-    "INSERT INTO fm_context (execution_id, key, value, summary, size_bytes, created_at,"
+    "INSERT INTO {fm_}context (execution_id, key, value, summary, size_bytes, created_at,"
     " updated_at) VALUES ($1, $2, $3::jsonb, $4, $5, $6, $6) ON CONFLICT (execution_id, key)"
     " DO UPDATE SET value = EXCLUDED.value, summary = EXCLUDED.summary, size_bytes ="
     " EXCLUDED.size_bytes, updated_at = EXCLUDED.updated_at RETURNING created_at, updated_at"};
 constexpr Statement kGet{"context_get",
                          "SELECT value::text, summary, size_bytes, created_at, updated_at"
-                         " FROM fm_context WHERE execution_id = $1 AND key = $2"};
+                         " FROM {fm_}context WHERE execution_id = $1 AND key = $2"};
 constexpr Statement kDelete{"context_delete",
-                            "DELETE FROM fm_context WHERE execution_id = $1 AND key = $2"};
+                            "DELETE FROM {fm_}context WHERE execution_id = $1 AND key = $2"};
 constexpr Statement kList{"context_list",
-                          "SELECT key, summary, size_bytes, created_at, updated_at FROM fm_context"
+                          "SELECT key, summary, size_bytes, created_at, updated_at FROM {fm_}context"
                           " WHERE execution_id = $1 AND key > $2 ORDER BY key LIMIT $3"};
-constexpr Statement kClear{"context_clear", "DELETE FROM fm_context WHERE execution_id = $1"};
+constexpr Statement kClear{"context_clear", "DELETE FROM {fm_}context WHERE execution_id = $1"};
 
 // Columns summary, size_bytes, created_at, updated_at from `offset` on.
 v1::ContextReference ReferenceFromRow(const pqxx::row& row, int offset,

@@ -15,13 +15,13 @@ namespace flowmonkey::pg {
 namespace {
 
 const std::string kUpsertBatchSql = absl::StrCat(
-    "INSERT INTO fm_executions AS t (", ExecutionWrite().columns, ") SELECT * FROM unnest(",
+    "INSERT INTO {fm_}executions AS t (", ExecutionWrite().columns, ") SELECT * FROM unnest(",
     ExecutionWrite().unnest, ") ON CONFLICT (id) DO UPDATE SET ", ExecutionWrite().upsert_set,
     " RETURNING id, version, created_at, updated_at, (xmax = 0) AS inserted");
 const Statement kUpsertBatch{"exec_upsert_batch", kUpsertBatchSql};
 constexpr Statement kGetBatch{
     "exec_get_batch",
-    "SELECT " FM_EXECUTION_COLUMNS " FROM fm_executions WHERE id = ANY($1::text[])"};
+    "SELECT " FM_EXECUTION_COLUMNS " FROM {fm_}executions WHERE id = ANY($1::text[])"};
 
 }  // namespace
 

@@ -18,21 +18,21 @@ namespace {
 // The write statements, from the column table (execution_codec.h).
 const ExecutionWriteSql& kWrite = ExecutionWrite();
 const std::string kInsertSql =
-    absl::StrCat("INSERT INTO fm_executions (", kWrite.columns, ") VALUES (", kWrite.values,
+    absl::StrCat("INSERT INTO {fm_}executions (", kWrite.columns, ") VALUES (", kWrite.values,
                  ") RETURNING version, created_at, updated_at");
 const std::string kInsertIfAbsentSql =
-    absl::StrCat("INSERT INTO fm_executions (", kWrite.columns, ") VALUES (", kWrite.values,
+    absl::StrCat("INSERT INTO {fm_}executions (", kWrite.columns, ") VALUES (", kWrite.values,
                  ") ON CONFLICT (id) DO NOTHING RETURNING version, created_at, updated_at");
 const std::string kUpsertSql = absl::StrCat(
-    "INSERT INTO fm_executions AS t (", kWrite.columns, ") VALUES (", kWrite.values,
+    "INSERT INTO {fm_}executions AS t (", kWrite.columns, ") VALUES (", kWrite.values,
     ") ON CONFLICT (id) DO UPDATE SET ", kWrite.upsert_set,
     " RETURNING version, created_at, updated_at, (xmax = 0) AS inserted");
 const std::string kUpdateSql =
-    absl::StrCat("UPDATE fm_executions SET ", kWrite.update_set,
+    absl::StrCat("UPDATE {fm_}executions SET ", kWrite.update_set,
                  " WHERE id = $1 RETURNING version, created_at, updated_at");
 // The expected version is the parameter after the columns.
 const std::string kUpdateVersionedSql = absl::StrCat(
-    "UPDATE fm_executions SET ", kWrite.update_set, " WHERE id = $1 AND version = $",
+    "UPDATE {fm_}executions SET ", kWrite.update_set, " WHERE id = $1 AND version = $",
     kWrite.count + 1, "::bigint RETURNING version, created_at, updated_at");
 
 const Statement kInsert{"exec_insert", kInsertSql};
@@ -41,52 +41,52 @@ const Statement kUpsert{"exec_upsert", kUpsertSql};
 const Statement kUpdate{"exec_update", kUpdateSql};
 const Statement kUpdateVersioned{"exec_update_versioned", kUpdateVersionedSql};
 constexpr Statement kVersionOf{"exec_version_of",
-                               "SELECT version FROM fm_executions WHERE id = $1"};
+                               "SELECT version FROM {fm_}executions WHERE id = $1"};
 constexpr Statement kClaimKey{
     "exec_claim_key",
-    "INSERT INTO fm_idempotency_keys AS k (flow_id, idempotency_key, execution_id, expires_at)"
+    "INSERT INTO {fm_}idempotency_keys AS k (flow_id, idempotency_key, execution_id, expires_at)"
     " VALUES ($1, $2, $3, $4) ON CONFLICT (flow_id, idempotency_key) DO UPDATE SET"
     " execution_id = EXCLUDED.execution_id, expires_at = EXCLUDED.expires_at"
     " WHERE k.expires_at <= $5 RETURNING execution_id"};
 constexpr Statement kGetByKey{"exec_get_by_key",
                               "SELECT " FM_EXECUTION_COLUMNS
-                              " FROM fm_executions WHERE id = (SELECT execution_id FROM "
-                              "fm_idempotency_keys WHERE flow_id = $1 AND idempotency_key = $2)"};
+                              " FROM {fm_}executions WHERE id = (SELECT execution_id FROM "
+                              "{fm_}idempotency_keys WHERE flow_id = $1 AND idempotency_key = $2)"};
 constexpr Statement kGet{"exec_get",
-                         "SELECT " FM_EXECUTION_COLUMNS " FROM fm_executions WHERE id = $1"};
-constexpr Statement kDelete{"exec_delete", "DELETE FROM fm_executions WHERE id = $1"};
+                         "SELECT " FM_EXECUTION_COLUMNS " FROM {fm_}executions WHERE id = $1"};
+constexpr Statement kDelete{"exec_delete", "DELETE FROM {fm_}executions WHERE id = $1"};
 constexpr Statement kByStatus{"exec_by_status",
                               "SELECT " FM_EXECUTION_COLUMNS
-                              " FROM fm_executions WHERE status = $1 AND id > $2" " AND ($3::text IS NULL OR tenant_id = $3)" " ORDER BY id LIMIT $4"};
+                              " FROM {fm_}executions WHERE status = $1 AND id > $2" " AND ($3::text IS NULL OR tenant_id = $3)" " ORDER BY id LIMIT $4"};
 constexpr Statement kWakeReady{"exec_wake_ready",
                                "SELECT " FM_EXECUTION_COLUMNS
-                               " FROM fm_executions WHERE status = 'waiting'"
+                               " FROM {fm_}executions WHERE status = 'waiting'"
                                " AND wake_at IS NOT NULL AND wake_at <= $1" " AND ($3::text IS NULL OR tenant_id = $3)" " ORDER BY wake_at, id LIMIT $2"};
 constexpr Statement kWakeReadyIds{"exec_wake_ready_ids",
-                                  "SELECT id FROM fm_executions WHERE status = 'waiting'"
+                                  "SELECT id FROM {fm_}executions WHERE status = 'waiting'"
                                   " AND wake_at IS NOT NULL AND wake_at <= $1" " AND ($3::text IS NULL OR tenant_id = $3)" " ORDER BY wake_at, id LIMIT $2"};
 constexpr Statement kByTenant{"exec_by_tenant",
                               "SELECT " FM_EXECUTION_COLUMNS
-                              " FROM fm_executions WHERE tenant_id = $1 AND id > $2"
+                              " FROM {fm_}executions WHERE tenant_id = $1 AND id > $2"
                               " AND ($3::text IS NULL OR status = $3) ORDER BY id LIMIT $4"};
 constexpr Statement kByIdempotencyKey{
     "exec_by_idempotency_key",
     "SELECT " FM_EXECUTION_COLUMNS
-    " FROM fm_executions WHERE flow_id = $1"
+    " FROM {fm_}executions WHERE flow_id = $1"
     " AND idempotency_key = $2 AND COALESCE(idempotency_expires_at, created_at + 86400000) > $3"
     " AND created_at >= $4" " AND ($5::text IS NULL OR tenant_id = $5)" " ORDER BY created_at DESC, id LIMIT 1"};
 constexpr Statement kChildren{"exec_children", "SELECT " FM_EXECUTION_COLUMNS
-                                               " FROM fm_executions WHERE parent_execution_id = $1"
+                                               " FROM {fm_}executions WHERE parent_execution_id = $1"
                                                " AND id > $2 ORDER BY id LIMIT $3"};
 constexpr Statement kTimedOutExecutions{
     "exec_timed_out", "SELECT " FM_EXECUTION_COLUMNS
-                      " FROM fm_executions"
+                      " FROM {fm_}executions"
                       " WHERE status IN ('pending', 'running', 'waiting', 'cancelling')"
                       " AND execution_deadline_at <= $1" " AND ($2::text IS NULL OR tenant_id = $2)" " ORDER BY execution_deadline_at LIMIT $3"};
 constexpr Statement kTimedOutWaits{
     "exec_timed_out_waits",
     "SELECT " FM_EXECUTION_COLUMNS
-    " FROM fm_executions WHERE status = 'waiting'"
+    " FROM {fm_}executions WHERE status = 'waiting'"
     " AND wait_started_at IS NOT NULL AND wait_deadline_at <= $1" " AND ($2::text IS NULL OR tenant_id = $2)" " ORDER BY wait_deadline_at LIMIT $3"};
 
 // Runs a list query that has no pages (the timed-out queries): at most `limit` rows.

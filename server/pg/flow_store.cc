@@ -22,7 +22,7 @@ namespace {
 
 constexpr Statement kInsert{
     "flow_insert",
-    "INSERT INTO fm_flows (id, version, name, description, status, tags, definition, visual,"
+    "INSERT INTO {fm_}flows (id, version, name, description, status, tags, definition, visual,"
     " created_at, updated_at, version_major, version_minor, version_patch, version_pre_key)"
     " VALUES ($1, $2, $3, $4, $5, $6::text[], $7::jsonb, $8::jsonb, $9, $9, $10, $11, $12, $13)"
     " ON CONFLICT (id, version) DO NOTHING RETURNING created_at"};
@@ -31,31 +31,31 @@ constexpr Statement kCompare{
     "flow_compare",
     "SELECT definition = $6::jsonb AND visual IS NOT DISTINCT FROM $7::jsonb"
     " AND name IS NOT DISTINCT FROM $3 AND description IS NOT DISTINCT FROM $4"
-    " AND tags = $5::text[], " FM_FLOW_COLUMNS " FROM fm_flows WHERE id = $1 AND version = $2"};
+    " AND tags = $5::text[], " FM_FLOW_COLUMNS " FROM {fm_}flows WHERE id = $1 AND version = $2"};
 constexpr Statement kGet{"flow_get",
-                         "SELECT " FM_FLOW_COLUMNS " FROM fm_flows WHERE id = $1 AND version = $2"};
+                         "SELECT " FM_FLOW_COLUMNS " FROM {fm_}flows WHERE id = $1 AND version = $2"};
 constexpr Statement kLatest{"flow_latest", "SELECT " FM_FLOW_COLUMNS
-                                           " FROM fm_flows WHERE id = $1 AND status <> 'archived'"
+                                           " FROM {fm_}flows WHERE id = $1 AND status <> 'archived'"
                                            " ORDER BY " FM_FLOW_NEWEST_FIRST " LIMIT 1"};
 constexpr Statement kVersions{
     "flow_versions",
-    "SELECT " FM_FLOW_COLUMNS " FROM fm_flows WHERE id = $1 AND ($2::bigint IS NULL OR"
+    "SELECT " FM_FLOW_COLUMNS " FROM {fm_}flows WHERE id = $1 AND ($2::bigint IS NULL OR"
     " (version_major, version_minor, version_patch, version_pre_key, version)"
     " < ($2, $3, $4, $5::text, $6::text)) ORDER BY " FM_FLOW_NEWEST_FIRST " LIMIT $7"};
 constexpr Statement kList{"flow_list",
                           "SELECT DISTINCT ON (id) " FM_FLOW_COLUMNS
-                          " FROM fm_flows WHERE status <> 'archived' AND id > $1"
+                          " FROM {fm_}flows WHERE status <> 'archived' AND id > $1"
                           " ORDER BY id, " FM_FLOW_NEWEST_FIRST " LIMIT $2"};
 constexpr Statement kListAllPage{
     "flow_list_all_page",
-    "SELECT " FM_FLOW_COLUMNS " FROM fm_flows WHERE id IN (SELECT DISTINCT id FROM fm_flows"
+    "SELECT " FM_FLOW_COLUMNS " FROM {fm_}flows WHERE id IN (SELECT DISTINCT id FROM {fm_}flows"
     " WHERE id > $1 ORDER BY id LIMIT $2) ORDER BY id, " FM_FLOW_NEWEST_FIRST};
 constexpr Statement kSetStatus{"flow_set_status",
-                               "UPDATE fm_flows SET status = $3, updated_at = $4"
+                               "UPDATE {fm_}flows SET status = $3, updated_at = $4"
                                " WHERE id = $1 AND version = $2 RETURNING " FM_FLOW_COLUMNS};
 constexpr Statement kDeleteVersion{"flow_delete_version",
-                                   "DELETE FROM fm_flows WHERE id = $1 AND version = $2"};
-constexpr Statement kDeleteAll{"flow_delete_all", "DELETE FROM fm_flows WHERE id = $1"};
+                                   "DELETE FROM {fm_}flows WHERE id = $1 AND version = $2"};
+constexpr Statement kDeleteAll{"flow_delete_all", "DELETE FROM {fm_}flows WHERE id = $1"};
 
 constexpr int32_t kListAllPageFlows = 100;
 

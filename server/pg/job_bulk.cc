@@ -16,7 +16,7 @@ namespace {
 // The fence of the single-job writes (job_store.cc), per row: NULL runner / instance = any.
 constexpr Statement kCompleteBatch{
     "job_complete_batch",
-    "UPDATE fm_jobs AS j SET status = 'completed', result = u.result, updated_at = $5"
+    "UPDATE {fm_}jobs AS j SET status = 'completed', result = u.result, updated_at = $5"
     " FROM unnest($1::text[], $2::text[], $3::text[], $4::jsonb[])"
     " AS u(id, runner_id, instance_id, result)"
     " WHERE j.id = u.id AND j.status = 'running'"

@@ -22,116 +22,116 @@ namespace {
 
 constexpr Statement kInsert{
     "job_insert",
-    "INSERT INTO fm_jobs (id, execution_id, step_id, handler, status, input, heartbeat_ms,"
+    "INSERT INTO {fm_}jobs (id, execution_id, step_id, handler, status, input, heartbeat_ms,"
     " attempts, max_attempts, created_at, updated_at) VALUES ($1, $2, $3, $4, 'pending',"
     " $5::jsonb, $6, 0, $7, $8, $8) ON CONFLICT (id) DO NOTHING RETURNING " FM_JOB_COLUMNS};
-constexpr Statement kGet{"job_get", "SELECT " FM_JOB_COLUMNS " FROM fm_jobs WHERE id = $1"};
+constexpr Statement kGet{"job_get", "SELECT " FM_JOB_COLUMNS " FROM {fm_}jobs WHERE id = $1"};
 constexpr Statement kGetForStep{"job_get_for_step",
                                 "SELECT " FM_JOB_COLUMNS
-                                " FROM fm_jobs WHERE execution_id = $1 AND step_id = $2"
+                                " FROM {fm_}jobs WHERE execution_id = $1 AND step_id = $2"
                                 " ORDER BY created_at DESC, id DESC LIMIT 1"};
 constexpr Statement kState{
-    "job_state", "SELECT status, attempts, max_attempts, instance_id FROM fm_jobs WHERE id = $1"};
+    "job_state", "SELECT status, attempts, max_attempts, instance_id FROM {fm_}jobs WHERE id = $1"};
 constexpr Statement kClaim{
     "job_claim",
-    "UPDATE fm_jobs SET status = 'running', runner_id = $2, instance_id = $3, heartbeat_at = $4,"
+    "UPDATE {fm_}jobs SET status = 'running', runner_id = $2, instance_id = $3, heartbeat_at = $4,"
     " attempts = attempts + 1, updated_at = $4, progress = NULL"
     " WHERE id = $1 AND status = 'pending' AND attempts < max_attempts RETURNING " FM_JOB_COLUMNS};
 // Only ORDER BY created_at: it matches the partial index, so the oldest rows come straight
 // off the index instead of every pending row being sorted.
 constexpr Statement kClaimNext{
     "job_claim_next",
-    "UPDATE fm_jobs SET status = 'running', runner_id = $1, instance_id = NULL, heartbeat_at = $2,"
+    "UPDATE {fm_}jobs SET status = 'running', runner_id = $1, instance_id = NULL, heartbeat_at = $2,"
     " attempts = attempts + 1, updated_at = $2, progress = NULL"
-    " WHERE id IN (SELECT id FROM fm_jobs"
+    " WHERE id IN (SELECT id FROM {fm_}jobs"
     " WHERE status = 'pending' AND attempts < max_attempts"
-    " AND ($4::text IS NULL OR EXISTS (SELECT 1 FROM fm_executions e"
-    " WHERE e.id = fm_jobs.execution_id AND e.tenant_id = $4))" " ORDER BY created_at LIMIT $3"
+    " AND ($4::text IS NULL OR EXISTS (SELECT 1 FROM {fm_}executions e"
+    " WHERE e.id = {fm_}jobs.execution_id AND e.tenant_id = $4))" " ORDER BY created_at LIMIT $3"
     " FOR UPDATE SKIP LOCKED) AND status = 'pending' RETURNING " FM_JOB_COLUMNS};
 constexpr Statement kClaimNextHandler{
     "job_claim_next_handler",
-    "UPDATE fm_jobs SET status = 'running', runner_id = $1, instance_id = NULL, heartbeat_at = $2,"
+    "UPDATE {fm_}jobs SET status = 'running', runner_id = $1, instance_id = NULL, heartbeat_at = $2,"
     " attempts = attempts + 1, updated_at = $2, progress = NULL"
-    " WHERE id IN (SELECT id FROM fm_jobs"
+    " WHERE id IN (SELECT id FROM {fm_}jobs"
     " WHERE status = 'pending' AND handler = $4 AND attempts < max_attempts"
-    " AND ($5::text IS NULL OR EXISTS (SELECT 1 FROM fm_executions e"
-    " WHERE e.id = fm_jobs.execution_id AND e.tenant_id = $5))"
+    " AND ($5::text IS NULL OR EXISTS (SELECT 1 FROM {fm_}executions e"
+    " WHERE e.id = {fm_}jobs.execution_id AND e.tenant_id = $5))"
     " ORDER BY created_at LIMIT $3 FOR UPDATE SKIP LOCKED) AND status = 'pending'"
     " RETURNING " FM_JOB_COLUMNS};
 constexpr Statement kClaimNextHandlers{
     "job_claim_next_handlers",
-    "UPDATE fm_jobs SET status = 'running', runner_id = $1, instance_id = NULL, heartbeat_at = $2,"
+    "UPDATE {fm_}jobs SET status = 'running', runner_id = $1, instance_id = NULL, heartbeat_at = $2,"
     " attempts = attempts + 1, updated_at = $2, progress = NULL"
-    " WHERE id IN (SELECT id FROM fm_jobs"
+    " WHERE id IN (SELECT id FROM {fm_}jobs"
     " WHERE status = 'pending' AND handler = ANY($4::text[]) AND attempts < max_attempts"
-    " AND ($5::text IS NULL OR EXISTS (SELECT 1 FROM fm_executions e"
-    " WHERE e.id = fm_jobs.execution_id AND e.tenant_id = $5))"
+    " AND ($5::text IS NULL OR EXISTS (SELECT 1 FROM {fm_}executions e"
+    " WHERE e.id = {fm_}jobs.execution_id AND e.tenant_id = $5))"
     " ORDER BY created_at LIMIT $3 FOR UPDATE SKIP LOCKED) AND status = 'pending'"
     " RETURNING " FM_JOB_COLUMNS};
 constexpr Statement kHeartbeat{"job_heartbeat",
-                               "UPDATE fm_jobs SET heartbeat_at = $4, updated_at = $4" 
+                               "UPDATE {fm_}jobs SET heartbeat_at = $4, updated_at = $4" 
     " WHERE id = $1 AND status = 'running' AND ($2::text IS NULL OR runner_id = $2)"
     " AND ($3::text IS NULL OR instance_id = $3)"
                                " RETURNING heartbeat_at"};
 constexpr Statement kComplete{
     "job_complete",
-    "UPDATE fm_jobs SET status = 'completed', result = $4::jsonb, updated_at = $5" 
+    "UPDATE {fm_}jobs SET status = 'completed', result = $4::jsonb, updated_at = $5" 
     " WHERE id = $1 AND status = 'running' AND ($2::text IS NULL OR runner_id = $2)"
     " AND ($3::text IS NULL OR instance_id = $3)"
     " RETURNING updated_at"};
 constexpr Statement kFail{
     "job_fail",
-    "UPDATE fm_jobs SET status = 'failed', error = $4::jsonb, updated_at = $5" 
+    "UPDATE {fm_}jobs SET status = 'failed', error = $4::jsonb, updated_at = $5" 
     " WHERE id = $1 AND status = 'running' AND ($2::text IS NULL OR runner_id = $2)"
     " AND ($3::text IS NULL OR instance_id = $3)"
     " RETURNING updated_at"};
 constexpr Statement kSaveCheckpoint{
     "job_save_checkpoint",
-    "UPDATE fm_jobs SET checkpoint = $4::jsonb, heartbeat_at = $5, updated_at = $5" 
+    "UPDATE {fm_}jobs SET checkpoint = $4::jsonb, heartbeat_at = $5, updated_at = $5" 
     " WHERE id = $1 AND status = 'running' AND ($2::text IS NULL OR runner_id = $2)"
     " AND ($3::text IS NULL OR instance_id = $3)"
     " RETURNING updated_at"};
 constexpr Statement kUpdateProgress{
     "job_update_progress",
-    "UPDATE fm_jobs SET progress = $4::jsonb, heartbeat_at = $5, updated_at = $5" 
+    "UPDATE {fm_}jobs SET progress = $4::jsonb, heartbeat_at = $5, updated_at = $5" 
     " WHERE id = $1 AND status = 'running' AND ($2::text IS NULL OR runner_id = $2)"
     " AND ($3::text IS NULL OR instance_id = $3)"
     " RETURNING updated_at"};
 constexpr Statement kCancel{
     "job_cancel",
-    "UPDATE fm_jobs SET status = 'cancelled', error = $2::jsonb, updated_at = $3"
+    "UPDATE {fm_}jobs SET status = 'cancelled', error = $2::jsonb, updated_at = $3"
     " WHERE id = $1 AND status IN ('pending', 'running')"};
 constexpr Statement kFindStalled{"job_find_stalled",
                                  "SELECT " FM_JOB_COLUMNS
-                                 " FROM fm_jobs WHERE status = 'running' AND heartbeat_at < $1"
-                                 " AND ($3::text IS NULL OR EXISTS (SELECT 1 FROM fm_executions e"
-    " WHERE e.id = fm_jobs.execution_id AND e.tenant_id = $3))"
+                                 " FROM {fm_}jobs WHERE status = 'running' AND heartbeat_at < $1"
+                                 " AND ($3::text IS NULL OR EXISTS (SELECT 1 FROM {fm_}executions e"
+    " WHERE e.id = {fm_}jobs.execution_id AND e.tenant_id = $3))"
                                  " ORDER BY heartbeat_at LIMIT $2"};
 constexpr Statement kResetStalledIds{
     "job_reset_stalled_ids", FM_JOB_RESET_SET
-    "WHERE id IN (SELECT id FROM fm_jobs WHERE id = ANY($2::text[])"
+    "WHERE id IN (SELECT id FROM {fm_}jobs WHERE id = ANY($2::text[])"
     " AND status = 'running' AND heartbeat_at < $3 LIMIT $4 FOR UPDATE SKIP LOCKED)"
     " AND status = 'running' RETURNING status"};
 constexpr Statement kResetStalledBefore{
     "job_reset_stalled_before", FM_JOB_RESET_SET
-    "WHERE id IN (SELECT id FROM fm_jobs WHERE status = 'running'"
+    "WHERE id IN (SELECT id FROM {fm_}jobs WHERE status = 'running'"
     " AND heartbeat_at < $2 ORDER BY heartbeat_at LIMIT $3 FOR UPDATE SKIP LOCKED)"
     " AND status = 'running' RETURNING status"};
 constexpr Statement kByStatus{"job_by_status",
                               "SELECT " FM_JOB_COLUMNS
-                              " FROM fm_jobs WHERE status = $1 AND (created_at, id) < ($2, $3)"
-                              " AND ($4::text IS NULL OR EXISTS (SELECT 1 FROM fm_executions e"
-    " WHERE e.id = fm_jobs.execution_id AND e.tenant_id = $4))"
+                              " FROM {fm_}jobs WHERE status = $1 AND (created_at, id) < ($2, $3)"
+                              " AND ($4::text IS NULL OR EXISTS (SELECT 1 FROM {fm_}executions e"
+    " WHERE e.id = {fm_}jobs.execution_id AND e.tenant_id = $4))"
                               " ORDER BY created_at DESC, id DESC LIMIT $5"};
 constexpr Statement kByExecution{
     "job_by_execution", "SELECT " FM_JOB_COLUMNS
-                        " FROM fm_jobs WHERE execution_id = $1"
+                        " FROM {fm_}jobs WHERE execution_id = $1"
                         " AND (created_at, id) > ($2, $3) ORDER BY created_at, id LIMIT $4"};
 constexpr Statement kCheckpoint{"job_checkpoint",
-                                "SELECT checkpoint::text FROM fm_jobs WHERE id = $1"};
+                                "SELECT checkpoint::text FROM {fm_}jobs WHERE id = $1"};
 constexpr Statement kDeleteOld{
     "job_delete_old",
-    "DELETE FROM fm_jobs WHERE status IN ('completed', 'failed', 'cancelled')"
+    "DELETE FROM {fm_}jobs WHERE status IN ('completed', 'failed', 'cancelled')"
     " AND created_at < $1 AND updated_at < $1"};
 
 absl::Status NotFound(const std::string& job_id) {

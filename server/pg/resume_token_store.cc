@@ -20,39 +20,39 @@ namespace {
 
 constexpr Statement kInsert{
     "token_insert",
-    "INSERT INTO fm_resume_tokens (token_hash, execution_id, step_id, status, metadata,"
+    "INSERT INTO {fm_}resume_tokens (token_hash, execution_id, step_id, status, metadata,"
     " created_at, expires_at) VALUES ($1, $2, $3, 'pending', $4::jsonb, $5, $6)"};
 // With a client request id: at most one token per request id.
 constexpr Statement kInsertWithRequest{
     "token_insert_with_request",
-    "INSERT INTO fm_resume_tokens (token_hash, execution_id, step_id, status, metadata,"
+    "INSERT INTO {fm_}resume_tokens (token_hash, execution_id, step_id, status, metadata,"
     " created_at, expires_at, request_id) VALUES ($1, $2, $3, 'pending', $4::jsonb, $5, $6, $7)"
     " ON CONFLICT (request_id) WHERE request_id IS NOT NULL DO NOTHING RETURNING token_hash"};
 // A retry of that request: the stored token only under a new value (the first value is
 // lost with the reply, and only its hash is stored), while it is still pending.
 constexpr Statement kRotate{
     "token_rotate",
-    "UPDATE fm_resume_tokens SET token_hash = $1 WHERE request_id = $2 AND execution_id = $3"
+    "UPDATE {fm_}resume_tokens SET token_hash = $1 WHERE request_id = $2 AND execution_id = $3"
     " AND status = 'pending' AND expires_at > $4 RETURNING " FM_TOKEN_COLUMNS};
 constexpr Statement kGet{"token_get",
-                         "SELECT " FM_TOKEN_COLUMNS " FROM fm_resume_tokens WHERE token_hash = $1"};
+                         "SELECT " FM_TOKEN_COLUMNS " FROM {fm_}resume_tokens WHERE token_hash = $1"};
 constexpr Statement kMarkUsed{
     "token_mark_used",
-    "UPDATE fm_resume_tokens SET status = 'used', used_at = $2 WHERE token_hash = $1"
+    "UPDATE {fm_}resume_tokens SET status = 'used', used_at = $2 WHERE token_hash = $1"
     " AND status = 'pending' AND expires_at > $2 RETURNING " FM_TOKEN_COLUMNS};
 constexpr Statement kRevoke{
     "token_revoke",
-    "UPDATE fm_resume_tokens SET status = 'revoked', revoked_at = $2 WHERE token_hash = $1"
+    "UPDATE {fm_}resume_tokens SET status = 'revoked', revoked_at = $2 WHERE token_hash = $1"
     " AND status = 'pending'"};
 constexpr Statement kByExecution{
     "token_by_execution",
     "SELECT " FM_TOKEN_COLUMNS
-    " FROM fm_resume_tokens WHERE execution_id = $1"
+    " FROM {fm_}resume_tokens WHERE execution_id = $1"
     " AND (created_at, token_hash) < ($2, $3) ORDER BY created_at DESC, token_hash DESC"
     " LIMIT $4"};
 constexpr Statement kCleanup{
     "token_cleanup",
-    "UPDATE fm_resume_tokens SET status = 'expired' WHERE status = 'pending'"
+    "UPDATE {fm_}resume_tokens SET status = 'expired' WHERE status = 'pending'"
     " AND expires_at <= $1"};
 
 v1::ResumeToken TokenFromRow(const pqxx::row& r) {
