@@ -36,17 +36,17 @@ CREATE TABLE {fm_}executions (
 ALTER TABLE {fm_}executions ALTER COLUMN context SET COMPRESSION lz4;
 ALTER TABLE {fm_}executions ALTER COLUMN history SET COMPRESSION lz4;
 
-CREATE INDEX idx_fm_exec_status ON {fm_}executions (status, id);
-CREATE INDEX idx_fm_exec_wake ON {fm_}executions (wake_at)
+CREATE INDEX idx_{fm_}exec_status ON {fm_}executions (status, id);
+CREATE INDEX idx_{fm_}exec_wake ON {fm_}executions (wake_at)
   WHERE status = 'waiting' AND wake_at IS NOT NULL;
-CREATE INDEX idx_fm_exec_tenant ON {fm_}executions (tenant_id, id) WHERE tenant_id IS NOT NULL;
-CREATE INDEX idx_fm_exec_idemp ON {fm_}executions (flow_id, idempotency_key)
+CREATE INDEX idx_{fm_}exec_tenant ON {fm_}executions (tenant_id, id) WHERE tenant_id IS NOT NULL;
+CREATE INDEX idx_{fm_}exec_idemp ON {fm_}executions (flow_id, idempotency_key)
   WHERE idempotency_key IS NOT NULL;
-CREATE INDEX idx_fm_exec_parent ON {fm_}executions (parent_execution_id, id)
+CREATE INDEX idx_{fm_}exec_parent ON {fm_}executions (parent_execution_id, id)
   WHERE parent_execution_id IS NOT NULL;
-CREATE INDEX idx_fm_exec_deadline ON {fm_}executions (execution_deadline_at)
+CREATE INDEX idx_{fm_}exec_deadline ON {fm_}executions (execution_deadline_at)
   WHERE status IN ('pending', 'running', 'waiting', 'cancelling');
-CREATE INDEX idx_fm_exec_wait_deadline ON {fm_}executions (wait_deadline_at)
+CREATE INDEX idx_{fm_}exec_wait_deadline ON {fm_}executions (wait_deadline_at)
   WHERE status = 'waiting' AND wait_started_at IS NOT NULL;
 
 -- One live idempotency key per (flow_id, key): the row that makes Create atomic. An expired
@@ -60,8 +60,8 @@ CREATE TABLE {fm_}idempotency_keys (
   expires_at      BIGINT NOT NULL,
   PRIMARY KEY (flow_id, idempotency_key)
 );
-CREATE INDEX idx_fm_idemp_exec ON {fm_}idempotency_keys (execution_id);
-CREATE INDEX idx_fm_idemp_expires ON {fm_}idempotency_keys (expires_at);
+CREATE INDEX idx_{fm_}idemp_exec ON {fm_}idempotency_keys (execution_id);
+CREATE INDEX idx_{fm_}idemp_expires ON {fm_}idempotency_keys (expires_at);
 
 -- Execution leases. The row outlives a release so that fencing tokens only ever grow.
 CREATE TABLE {fm_}execution_locks (
@@ -92,7 +92,7 @@ CREATE TABLE {fm_}flows (
   version_pre_key TEXT COLLATE "C" NOT NULL,
   PRIMARY KEY (id, version)
 );
-CREATE INDEX idx_fm_flows_semver ON {fm_}flows
+CREATE INDEX idx_{fm_}flows_semver ON {fm_}flows
   (id, version_major DESC, version_minor DESC, version_patch DESC, version_pre_key DESC,
    version DESC);
 
@@ -117,11 +117,11 @@ CREATE TABLE {fm_}jobs (
   progress        JSONB
 ) WITH (fillfactor = 80);
 
-CREATE INDEX idx_fm_jobs_status ON {fm_}jobs (status, created_at, id);
-CREATE INDEX idx_fm_jobs_exec ON {fm_}jobs (execution_id, step_id);
-CREATE INDEX idx_fm_jobs_claimable ON {fm_}jobs (handler, created_at) WHERE status = 'pending';
-CREATE INDEX idx_fm_jobs_pending ON {fm_}jobs (created_at) WHERE status = 'pending';
-CREATE INDEX idx_fm_jobs_stalled ON {fm_}jobs (heartbeat_at) WHERE status = 'running';
+CREATE INDEX idx_{fm_}jobs_status ON {fm_}jobs (status, created_at, id);
+CREATE INDEX idx_{fm_}jobs_exec ON {fm_}jobs (execution_id, step_id);
+CREATE INDEX idx_{fm_}jobs_claimable ON {fm_}jobs (handler, created_at) WHERE status = 'pending';
+CREATE INDEX idx_{fm_}jobs_pending ON {fm_}jobs (created_at) WHERE status = 'pending';
+CREATE INDEX idx_{fm_}jobs_stalled ON {fm_}jobs (heartbeat_at) WHERE status = 'running';
 
 CREATE TABLE {fm_}events (
   id            BIGSERIAL PRIMARY KEY,
@@ -131,9 +131,9 @@ CREATE TABLE {fm_}events (
   data          JSONB,
   created_at    BIGINT NOT NULL
 );
-CREATE INDEX idx_fm_events_exec ON {fm_}events (execution_id, id);
-CREATE INDEX idx_fm_events_type ON {fm_}events (event_type, id);
-CREATE INDEX idx_fm_events_time ON {fm_}events (created_at, id);
+CREATE INDEX idx_{fm_}events_exec ON {fm_}events (execution_id, id);
+CREATE INDEX idx_{fm_}events_type ON {fm_}events (event_type, id);
+CREATE INDEX idx_{fm_}events_time ON {fm_}events (created_at, id);
 
 -- Only a SHA-256 of each token is stored (hex); the token itself never reaches the database.
 CREATE TABLE {fm_}resume_tokens (
@@ -147,8 +147,8 @@ CREATE TABLE {fm_}resume_tokens (
   used_at       BIGINT,
   revoked_at    BIGINT
 );
-CREATE INDEX idx_fm_tokens_exec ON {fm_}resume_tokens (execution_id);
-CREATE INDEX idx_fm_tokens_expires ON {fm_}resume_tokens (expires_at) WHERE status = 'pending';
+CREATE INDEX idx_{fm_}tokens_exec ON {fm_}resume_tokens (execution_id);
+CREATE INDEX idx_{fm_}tokens_expires ON {fm_}resume_tokens (expires_at) WHERE status = 'pending';
 
 CREATE TABLE {fm_}context (
   execution_id  TEXT NOT NULL REFERENCES {fm_}executions (id) ON DELETE CASCADE,
