@@ -34,8 +34,8 @@ void FlushThrough(std::vector<typename Batcher<Request, Response>::Item*>& batch
     if (one.ok() && one->size() == 1) {
       item->result = std::move(one->front());
     } else {
-      item->result = one.ok() ? absl::InternalError("bulk call: result count mismatch")
-                              : one.status();
+      item->result =
+          one.ok() ? absl::InternalError("bulk call: result count mismatch") : one.status();
     }
   }
 }
@@ -169,10 +169,9 @@ bool BatchingEventStore::Start(
 BatchingJobStore::BatchingJobStore(JobStore& next, BulkJobStore& bulk, BatchOptions options)
     : ForwardingJobStore(next), bulk_(bulk), options_(std::move(options)) {
   completions_ = std::make_unique<CompleteBatcher>(
-      CompleteBatcher::Options{
-          .flushers = options_.flushers,
-          .max_weight = options_.max_batch,
-          .key = [](const v1::CompleteJobRequest& r) { return r.job_id(); }},
+      CompleteBatcher::Options{.flushers = options_.flushers,
+                               .max_weight = options_.max_batch,
+                               .key = [](const v1::CompleteJobRequest& r) { return r.job_id(); }},
       [this](auto& batch) {
         FlushThrough<v1::CompleteJobRequest, v1::CompleteJobResponse>(
             batch, "complete_job", options_.on_batch,

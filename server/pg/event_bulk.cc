@@ -24,9 +24,10 @@ absl::StatusOr<ManyResults<v1::RecordEventResponse>> PgEventStore::RecordMany(
 
 absl::StatusOr<ManyResults<v1::RecordEventBatchResponse>> PgEventStore::RecordBatchMany(
     const Requests<v1::RecordEventBatchRequest>& calls) {
-  if (calls.size() == 1) return ManyResults<v1::RecordEventBatchResponse>{RecordBatchValid(*calls[0])};
-  ManyResults<v1::RecordEventBatchResponse> results(
-      calls.size(), absl::InternalError("record events: not run"));
+  if (calls.size() == 1)
+    return ManyResults<v1::RecordEventBatchResponse>{RecordBatchValid(*calls[0])};
+  ManyResults<v1::RecordEventBatchResponse> results(calls.size(),
+                                                    absl::InternalError("record events: not run"));
   // A request id repeated among the calls waits for the first call, then runs alone.
   Requests<v1::RecordEventBatchRequest> merged;
   std::vector<size_t> merged_index, repeated_index;

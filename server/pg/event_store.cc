@@ -37,14 +37,16 @@ constexpr Statement kQueryAsc{
     " AND id <= $2 AND ($3::text[] IS NULL OR event_type = ANY($3::text[]))"
     " AND ($4::bigint IS NULL OR created_at > $4) AND ($5::bigint IS NULL OR created_at < $5)"
      " AND ($7::text IS NULL OR EXISTS (SELECT 1 FROM {fm_}executions e"
-    " WHERE e.id = {fm_}events.execution_id AND e.tenant_id = $7))" " ORDER BY id LIMIT $6"};
+    " WHERE e.id = {fm_}events.execution_id AND e.tenant_id = $7))"
+    " ORDER BY id LIMIT $6"};
 constexpr Statement kQueryDesc{
     "event_query_desc", "SELECT " FM_EVENT_COLUMNS
                         " FROM {fm_}events WHERE id < $1" 
     " AND id <= $2 AND ($3::text[] IS NULL OR event_type = ANY($3::text[]))"
     " AND ($4::bigint IS NULL OR created_at > $4) AND ($5::bigint IS NULL OR created_at < $5)"
      " AND ($7::text IS NULL OR EXISTS (SELECT 1 FROM {fm_}executions e"
-    " WHERE e.id = {fm_}events.execution_id AND e.tenant_id = $7))" " ORDER BY id DESC LIMIT $6"};
+    " WHERE e.id = {fm_}events.execution_id AND e.tenant_id = $7))"
+    " ORDER BY id DESC LIMIT $6"};
 constexpr Statement kQueryExecAsc{"event_query_exec_asc",
                                   "SELECT " FM_EVENT_COLUMNS
                                   " FROM {fm_}events WHERE execution_id = $7"
@@ -52,7 +54,8 @@ constexpr Statement kQueryExecAsc{"event_query_exec_asc",
     " AND id <= $2 AND ($3::text[] IS NULL OR event_type = ANY($3::text[]))"
     " AND ($4::bigint IS NULL OR created_at > $4) AND ($5::bigint IS NULL OR created_at < $5)"
      " AND ($8::text IS NULL OR EXISTS (SELECT 1 FROM {fm_}executions e"
-    " WHERE e.id = {fm_}events.execution_id AND e.tenant_id = $8))" " ORDER BY id LIMIT $6"};
+    " WHERE e.id = {fm_}events.execution_id AND e.tenant_id = $8))"
+    " ORDER BY id LIMIT $6"};
 constexpr Statement kQueryExecDesc{"event_query_exec_desc",
                                    "SELECT " FM_EVENT_COLUMNS
                                    " FROM {fm_}events WHERE execution_id = $7"
@@ -60,7 +63,8 @@ constexpr Statement kQueryExecDesc{"event_query_exec_desc",
     " AND id <= $2 AND ($3::text[] IS NULL OR event_type = ANY($3::text[]))"
     " AND ($4::bigint IS NULL OR created_at > $4) AND ($5::bigint IS NULL OR created_at < $5)"
      " AND ($8::text IS NULL OR EXISTS (SELECT 1 FROM {fm_}executions e"
-    " WHERE e.id = {fm_}events.execution_id AND e.tenant_id = $8))" " ORDER BY id DESC LIMIT $6"};
+    " WHERE e.id = {fm_}events.execution_id AND e.tenant_id = $8))"
+    " ORDER BY id DESC LIMIT $6"};
 constexpr Statement kDeleteOld{"event_delete_old", "DELETE FROM {fm_}events WHERE created_at < $1"};
 
 std::optional<std::string> StepId(const v1::Event& e) {

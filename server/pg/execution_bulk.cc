@@ -2,7 +2,6 @@
 
 #include <pqxx/nontransaction>
 #include <pqxx/result>
-
 #include <unordered_map>
 
 #include "absl/strings/str_cat.h"
@@ -19,9 +18,8 @@ const std::string kUpsertBatchSql = absl::StrCat(
     ExecutionWrite().unnest, ") ON CONFLICT (id) DO UPDATE SET ", ExecutionWrite().upsert_set,
     " RETURNING id, version, created_at, updated_at, (xmax = 0) AS inserted");
 const Statement kUpsertBatch{"exec_upsert_batch", kUpsertBatchSql};
-constexpr Statement kGetBatch{
-    "exec_get_batch",
-    "SELECT " FM_EXECUTION_COLUMNS " FROM {fm_}executions WHERE id = ANY($1::text[])"};
+constexpr Statement kGetBatch{"exec_get_batch", "SELECT " FM_EXECUTION_COLUMNS
+                                                " FROM {fm_}executions WHERE id = ANY($1::text[])"};
 
 }  // namespace
 

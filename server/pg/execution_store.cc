@@ -57,14 +57,20 @@ constexpr Statement kGet{"exec_get",
 constexpr Statement kDelete{"exec_delete", "DELETE FROM {fm_}executions WHERE id = $1"};
 constexpr Statement kByStatus{"exec_by_status",
                               "SELECT " FM_EXECUTION_COLUMNS
-                              " FROM {fm_}executions WHERE status = $1 AND id > $2" " AND ($3::text IS NULL OR tenant_id = $3)" " ORDER BY id LIMIT $4"};
+                              " FROM {fm_}executions WHERE status = $1 AND id > $2"
+    " AND ($3::text IS NULL OR tenant_id = $3)"
+    " ORDER BY id LIMIT $4"};
 constexpr Statement kWakeReady{"exec_wake_ready",
                                "SELECT " FM_EXECUTION_COLUMNS
                                " FROM {fm_}executions WHERE status = 'waiting'"
-                               " AND wake_at IS NOT NULL AND wake_at <= $1" " AND ($3::text IS NULL OR tenant_id = $3)" " ORDER BY wake_at, id LIMIT $2"};
+                               " AND wake_at IS NOT NULL AND wake_at <= $1"
+    " AND ($3::text IS NULL OR tenant_id = $3)"
+    " ORDER BY wake_at, id LIMIT $2"};
 constexpr Statement kWakeReadyIds{"exec_wake_ready_ids",
                                   "SELECT id FROM {fm_}executions WHERE status = 'waiting'"
-                                  " AND wake_at IS NOT NULL AND wake_at <= $1" " AND ($3::text IS NULL OR tenant_id = $3)" " ORDER BY wake_at, id LIMIT $2"};
+                                  " AND wake_at IS NOT NULL AND wake_at <= $1"
+    " AND ($3::text IS NULL OR tenant_id = $3)"
+    " ORDER BY wake_at, id LIMIT $2"};
 constexpr Statement kByTenant{"exec_by_tenant",
                               "SELECT " FM_EXECUTION_COLUMNS
                               " FROM {fm_}executions WHERE tenant_id = $1 AND id > $2"
@@ -74,7 +80,9 @@ constexpr Statement kByIdempotencyKey{
     "SELECT " FM_EXECUTION_COLUMNS
     " FROM {fm_}executions WHERE flow_id = $1"
     " AND idempotency_key = $2 AND COALESCE(idempotency_expires_at, created_at + 86400000) > $3"
-    " AND created_at >= $4" " AND ($5::text IS NULL OR tenant_id = $5)" " ORDER BY created_at DESC, id LIMIT 1"};
+    " AND created_at >= $4"
+    " AND ($5::text IS NULL OR tenant_id = $5)"
+    " ORDER BY created_at DESC, id LIMIT 1"};
 constexpr Statement kChildren{"exec_children", "SELECT " FM_EXECUTION_COLUMNS
                                                " FROM {fm_}executions WHERE parent_execution_id = $1"
                                                " AND id > $2 ORDER BY id LIMIT $3"};
@@ -82,12 +90,16 @@ constexpr Statement kTimedOutExecutions{
     "exec_timed_out", "SELECT " FM_EXECUTION_COLUMNS
                       " FROM {fm_}executions"
                       " WHERE status IN ('pending', 'running', 'waiting', 'cancelling')"
-                      " AND execution_deadline_at <= $1" " AND ($2::text IS NULL OR tenant_id = $2)" " ORDER BY execution_deadline_at LIMIT $3"};
+                      " AND execution_deadline_at <= $1"
+    " AND ($2::text IS NULL OR tenant_id = $2)"
+    " ORDER BY execution_deadline_at LIMIT $3"};
 constexpr Statement kTimedOutWaits{
     "exec_timed_out_waits",
     "SELECT " FM_EXECUTION_COLUMNS
     " FROM {fm_}executions WHERE status = 'waiting'"
-    " AND wait_started_at IS NOT NULL AND wait_deadline_at <= $1" " AND ($2::text IS NULL OR tenant_id = $2)" " ORDER BY wait_deadline_at LIMIT $3"};
+    " AND wait_started_at IS NOT NULL AND wait_deadline_at <= $1"
+    " AND ($2::text IS NULL OR tenant_id = $2)"
+    " ORDER BY wait_deadline_at LIMIT $3"};
 
 // Runs a list query that has no pages (the timed-out queries): at most `limit` rows.
 template <typename Response>

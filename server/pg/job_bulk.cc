@@ -2,7 +2,6 @@
 
 #include <pqxx/nontransaction>
 #include <pqxx/result>
-
 #include <string>
 #include <unordered_map>
 

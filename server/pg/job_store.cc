@@ -46,7 +46,8 @@ constexpr Statement kClaimNext{
     " WHERE id IN (SELECT id FROM {fm_}jobs"
     " WHERE status = 'pending' AND attempts < max_attempts"
     " AND ($4::text IS NULL OR EXISTS (SELECT 1 FROM {fm_}executions e"
-    " WHERE e.id = {fm_}jobs.execution_id AND e.tenant_id = $4))" " ORDER BY created_at LIMIT $3"
+    " WHERE e.id = {fm_}jobs.execution_id AND e.tenant_id = $4))"
+    " ORDER BY created_at LIMIT $3"
     " FOR UPDATE SKIP LOCKED) AND status = 'pending' RETURNING " FM_JOB_COLUMNS};
 constexpr Statement kClaimNextHandler{
     "job_claim_next_handler",

@@ -10,11 +10,10 @@
 // the formats of earlier versions, is INVALID_ARGUMENT "page_token: not a token from a
 // previous page" (docs/adr/0008-one-batching-shape.md).
 
-#include <pqxx/nontransaction>
-#include <pqxx/result>
-
 #include <functional>
 #include <optional>
+#include <pqxx/nontransaction>
+#include <pqxx/result>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -47,11 +46,11 @@ absl::StatusOr<TimeIdKey> DecodeTimeIdToken(absl::string_view token, TimeIdKey f
 // Runs `statement` with `params` and limit + 1, decodes rows into (response.*items)() with
 // `decode`, and sets next_page_token from `key_of` the last item when there are more.
 template <typename Response, typename Item>
-absl::StatusOr<Response> FetchPage(
-    ConnectionPool& pool, std::string_view what, const Statement& statement, Params params,
-    int32_t limit, google::protobuf::RepeatedPtrField<Item>* (Response::*items)(),
-    const std::function<Item(const pqxx::row&)>& decode,
-    const std::function<PageKey(const Item&)>& key_of) {
+absl::StatusOr<Response> FetchPage(ConnectionPool& pool, std::string_view what,
+                                   const Statement& statement, Params params, int32_t limit,
+                                   google::protobuf::RepeatedPtrField<Item>* (Response::*items)(),
+                                   const std::function<Item(const pqxx::row&)>& decode,
+                                   const std::function<PageKey(const Item&)>& key_of) {
   params.Add(static_cast<int32_t>(limit + 1));
   return pool.Run<Response>(what, [&](Session& s) -> absl::StatusOr<Response> {
     pqxx::nontransaction tx(s.connection());
