@@ -171,9 +171,8 @@ v1::CancellationSource CancellationSourceFromName(std::string_view name) {
 absl::Status ValidateSaveExecution(const v1::SaveExecutionRequest& request) {
   if (!request.has_execution()) return absl::InvalidArgumentError("execution: required");
   if (auto s = ValidateExecution(request.execution()); !s.ok()) return s;
-  return ValidateExpectedVersion(request.has_expected_version()
-                                     ? std::optional(request.expected_version())
-                                     : std::nullopt);
+  return ValidateExpectedVersion(
+      request.has_expected_version() ? std::optional(request.expected_version()) : std::nullopt);
 }
 
 absl::Status ValidateGetExecution(const v1::GetExecutionRequest& request) {

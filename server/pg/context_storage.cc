@@ -23,9 +23,10 @@ constexpr Statement kGet{"context_get",
                          " FROM {fm_}context WHERE execution_id = $1 AND key = $2"};
 constexpr Statement kDelete{"context_delete",
                             "DELETE FROM {fm_}context WHERE execution_id = $1 AND key = $2"};
-constexpr Statement kList{"context_list",
-                          "SELECT key, summary, size_bytes, created_at, updated_at FROM {fm_}context"
-                          " WHERE execution_id = $1 AND key > $2 ORDER BY key LIMIT $3"};
+constexpr Statement kList{
+    "context_list",
+    "SELECT key, summary, size_bytes, created_at, updated_at FROM {fm_}context"
+    " WHERE execution_id = $1 AND key > $2 ORDER BY key LIMIT $3"};
 constexpr Statement kClear{"context_clear", "DELETE FROM {fm_}context WHERE execution_id = $1"};
 
 // Columns summary, size_bytes, created_at, updated_at from `offset` on.

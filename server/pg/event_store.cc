@@ -16,7 +16,6 @@
 namespace flowmonkey::pg {
 namespace {
 
-
 constexpr Statement kInsert{
     "event_insert", FM_EVENT_GATE
     "INSERT INTO {fm_}events (execution_id, event_type, step_id, data, created_at)"
@@ -32,37 +31,41 @@ constexpr Statement kWaitForInserts{"event_wait_for_inserts",
                                     "SELECT pg_advisory_xact_lock(4664, hashtext('{fm_}events'))"};
 constexpr Statement kHorizon{"event_horizon", "SELECT COALESCE(max(id), 0) FROM {fm_}events"};
 constexpr Statement kQueryAsc{
-    "event_query_asc", "SELECT " FM_EVENT_COLUMNS
-                       " FROM {fm_}events WHERE id > $1" 
+    "event_query_asc",
+    "SELECT " FM_EVENT_COLUMNS
+    " FROM {fm_}events WHERE id > $1"
     " AND id <= $2 AND ($3::text[] IS NULL OR event_type = ANY($3::text[]))"
     " AND ($4::bigint IS NULL OR created_at > $4) AND ($5::bigint IS NULL OR created_at < $5)"
-     " AND ($7::text IS NULL OR EXISTS (SELECT 1 FROM {fm_}executions e"
+    " AND ($7::text IS NULL OR EXISTS (SELECT 1 FROM {fm_}executions e"
     " WHERE e.id = {fm_}events.execution_id AND e.tenant_id = $7))"
     " ORDER BY id LIMIT $6"};
 constexpr Statement kQueryDesc{
-    "event_query_desc", "SELECT " FM_EVENT_COLUMNS
-                        " FROM {fm_}events WHERE id < $1" 
+    "event_query_desc",
+    "SELECT " FM_EVENT_COLUMNS
+    " FROM {fm_}events WHERE id < $1"
     " AND id <= $2 AND ($3::text[] IS NULL OR event_type = ANY($3::text[]))"
     " AND ($4::bigint IS NULL OR created_at > $4) AND ($5::bigint IS NULL OR created_at < $5)"
-     " AND ($7::text IS NULL OR EXISTS (SELECT 1 FROM {fm_}executions e"
+    " AND ($7::text IS NULL OR EXISTS (SELECT 1 FROM {fm_}executions e"
     " WHERE e.id = {fm_}events.execution_id AND e.tenant_id = $7))"
     " ORDER BY id DESC LIMIT $6"};
-constexpr Statement kQueryExecAsc{"event_query_exec_asc",
-                                  "SELECT " FM_EVENT_COLUMNS
-                                  " FROM {fm_}events WHERE execution_id = $7"
-                                  " AND id > $1" 
+constexpr Statement kQueryExecAsc{
+    "event_query_exec_asc",
+    "SELECT " FM_EVENT_COLUMNS
+    " FROM {fm_}events WHERE execution_id = $7"
+    " AND id > $1"
     " AND id <= $2 AND ($3::text[] IS NULL OR event_type = ANY($3::text[]))"
     " AND ($4::bigint IS NULL OR created_at > $4) AND ($5::bigint IS NULL OR created_at < $5)"
-     " AND ($8::text IS NULL OR EXISTS (SELECT 1 FROM {fm_}executions e"
+    " AND ($8::text IS NULL OR EXISTS (SELECT 1 FROM {fm_}executions e"
     " WHERE e.id = {fm_}events.execution_id AND e.tenant_id = $8))"
     " ORDER BY id LIMIT $6"};
-constexpr Statement kQueryExecDesc{"event_query_exec_desc",
-                                   "SELECT " FM_EVENT_COLUMNS
-                                   " FROM {fm_}events WHERE execution_id = $7"
-                                   " AND id < $1" 
+constexpr Statement kQueryExecDesc{
+    "event_query_exec_desc",
+    "SELECT " FM_EVENT_COLUMNS
+    " FROM {fm_}events WHERE execution_id = $7"
+    " AND id < $1"
     " AND id <= $2 AND ($3::text[] IS NULL OR event_type = ANY($3::text[]))"
     " AND ($4::bigint IS NULL OR created_at > $4) AND ($5::bigint IS NULL OR created_at < $5)"
-     " AND ($8::text IS NULL OR EXISTS (SELECT 1 FROM {fm_}executions e"
+    " AND ($8::text IS NULL OR EXISTS (SELECT 1 FROM {fm_}executions e"
     " WHERE e.id = {fm_}events.execution_id AND e.tenant_id = $8))"
     " ORDER BY id DESC LIMIT $6"};
 constexpr Statement kDeleteOld{"event_delete_old", "DELETE FROM {fm_}events WHERE created_at < $1"};

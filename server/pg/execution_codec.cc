@@ -101,7 +101,8 @@ constexpr std::array<Column, 22> kColumns{{
      [](Params& p, E e, int64_t) { p.Add(*ExecutionStatusName(e.status())); }},
     {"context", "jsonb", Written::kAlways,
      [](Params& p, E e, int64_t) {
-       p.Add(e.context_json().empty() ? std::string_view("{}") : std::string_view(e.context_json()));
+       p.Add(e.context_json().empty() ? std::string_view("{}")
+                                      : std::string_view(e.context_json()));
      }},
     {"wake_at", "bigint", Written::kAlways,
      [](Params& p, E e, int64_t) { e.has_wake_at() ? p.Add(e.wake_at()) : p.AddNull(); }},

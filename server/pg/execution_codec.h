@@ -5,7 +5,6 @@
 
 #include <pqxx/result>
 #include <pqxx/row>
-
 #include <string>
 
 #include "flowmonkey/v1/execution.pb.h"

@@ -23,17 +23,17 @@ const std::string kInsertSql =
 const std::string kInsertIfAbsentSql =
     absl::StrCat("INSERT INTO {fm_}executions (", kWrite.columns, ") VALUES (", kWrite.values,
                  ") ON CONFLICT (id) DO NOTHING RETURNING version, created_at, updated_at");
-const std::string kUpsertSql = absl::StrCat(
-    "INSERT INTO {fm_}executions AS t (", kWrite.columns, ") VALUES (", kWrite.values,
-    ") ON CONFLICT (id) DO UPDATE SET ", kWrite.upsert_set,
-    " RETURNING version, created_at, updated_at, (xmax = 0) AS inserted");
+const std::string kUpsertSql =
+    absl::StrCat("INSERT INTO {fm_}executions AS t (", kWrite.columns, ") VALUES (", kWrite.values,
+                 ") ON CONFLICT (id) DO UPDATE SET ", kWrite.upsert_set,
+                 " RETURNING version, created_at, updated_at, (xmax = 0) AS inserted");
 const std::string kUpdateSql =
     absl::StrCat("UPDATE {fm_}executions SET ", kWrite.update_set,
                  " WHERE id = $1 RETURNING version, created_at, updated_at");
 // The expected version is the parameter after the columns.
-const std::string kUpdateVersionedSql = absl::StrCat(
-    "UPDATE {fm_}executions SET ", kWrite.update_set, " WHERE id = $1 AND version = $",
-    kWrite.count + 1, "::bigint RETURNING version, created_at, updated_at");
+const std::string kUpdateVersionedSql =
+    absl::StrCat("UPDATE {fm_}executions SET ", kWrite.update_set, " WHERE id = $1 AND version = $",
+                 kWrite.count + 1, "::bigint RETURNING version, created_at, updated_at");
 
 const Statement kInsert{"exec_insert", kInsertSql};
 const Statement kInsertIfAbsent{"exec_insert_if_absent", kInsertIfAbsentSql};
@@ -58,19 +58,18 @@ constexpr Statement kDelete{"exec_delete", "DELETE FROM {fm_}executions WHERE id
 constexpr Statement kByStatus{"exec_by_status",
                               "SELECT " FM_EXECUTION_COLUMNS
                               " FROM {fm_}executions WHERE status = $1 AND id > $2"
-    " AND ($3::text IS NULL OR tenant_id = $3)"
-    " ORDER BY id LIMIT $4"};
-constexpr Statement kWakeReady{"exec_wake_ready",
-                               "SELECT " FM_EXECUTION_COLUMNS
-                               " FROM {fm_}executions WHERE status = 'waiting'"
-                               " AND wake_at IS NOT NULL AND wake_at <= $1"
-    " AND ($3::text IS NULL OR tenant_id = $3)"
-    " ORDER BY wake_at, id LIMIT $2"};
+                              " AND ($3::text IS NULL OR tenant_id = $3)"
+                              " ORDER BY id LIMIT $4"};
+constexpr Statement kWakeReady{"exec_wake_ready", "SELECT " FM_EXECUTION_COLUMNS
+                                                  " FROM {fm_}executions WHERE status = 'waiting'"
+                                                  " AND wake_at IS NOT NULL AND wake_at <= $1"
+                                                  " AND ($3::text IS NULL OR tenant_id = $3)"
+                                                  " ORDER BY wake_at, id LIMIT $2"};
 constexpr Statement kWakeReadyIds{"exec_wake_ready_ids",
                                   "SELECT id FROM {fm_}executions WHERE status = 'waiting'"
                                   " AND wake_at IS NOT NULL AND wake_at <= $1"
-    " AND ($3::text IS NULL OR tenant_id = $3)"
-    " ORDER BY wake_at, id LIMIT $2"};
+                                  " AND ($3::text IS NULL OR tenant_id = $3)"
+                                  " ORDER BY wake_at, id LIMIT $2"};
 constexpr Statement kByTenant{"exec_by_tenant",
                               "SELECT " FM_EXECUTION_COLUMNS
                               " FROM {fm_}executions WHERE tenant_id = $1 AND id > $2"
@@ -83,23 +82,23 @@ constexpr Statement kByIdempotencyKey{
     " AND created_at >= $4"
     " AND ($5::text IS NULL OR tenant_id = $5)"
     " ORDER BY created_at DESC, id LIMIT 1"};
-constexpr Statement kChildren{"exec_children", "SELECT " FM_EXECUTION_COLUMNS
-                                               " FROM {fm_}executions WHERE parent_execution_id = $1"
-                                               " AND id > $2 ORDER BY id LIMIT $3"};
+constexpr Statement kChildren{"exec_children",
+                              "SELECT " FM_EXECUTION_COLUMNS
+                              " FROM {fm_}executions WHERE parent_execution_id = $1"
+                              " AND id > $2 ORDER BY id LIMIT $3"};
 constexpr Statement kTimedOutExecutions{
     "exec_timed_out", "SELECT " FM_EXECUTION_COLUMNS
                       " FROM {fm_}executions"
                       " WHERE status IN ('pending', 'running', 'waiting', 'cancelling')"
                       " AND execution_deadline_at <= $1"
-    " AND ($2::text IS NULL OR tenant_id = $2)"
-    " ORDER BY execution_deadline_at LIMIT $3"};
-constexpr Statement kTimedOutWaits{
-    "exec_timed_out_waits",
-    "SELECT " FM_EXECUTION_COLUMNS
-    " FROM {fm_}executions WHERE status = 'waiting'"
-    " AND wait_started_at IS NOT NULL AND wait_deadline_at <= $1"
-    " AND ($2::text IS NULL OR tenant_id = $2)"
-    " ORDER BY wait_deadline_at LIMIT $3"};
+                      " AND ($2::text IS NULL OR tenant_id = $2)"
+                      " ORDER BY execution_deadline_at LIMIT $3"};
+constexpr Statement kTimedOutWaits{"exec_timed_out_waits",
+                                   "SELECT " FM_EXECUTION_COLUMNS
+                                   " FROM {fm_}executions WHERE status = 'waiting'"
+                                   " AND wait_started_at IS NOT NULL AND wait_deadline_at <= $1"
+                                   " AND ($2::text IS NULL OR tenant_id = $2)"
+                                   " ORDER BY wait_deadline_at LIMIT $3"};
 
 // Runs a list query that has no pages (the timed-out queries): at most `limit` rows.
 template <typename Response>
@@ -120,9 +119,9 @@ absl::StatusOr<Response> FindUpTo(ConnectionPool& pool, std::string_view what,
 template <typename Response>
 absl::StatusOr<Response> FindPage(ConnectionPool& pool, std::string_view what,
                                   const Statement& statement, Params params, int32_t limit) {
-  return FetchPage<Response, v1::Execution>(
-      pool, what, statement, std::move(params), limit, &Response::mutable_executions,
-      ExecutionFromRow, [](const v1::Execution& e) { return PageKey{e.id()}; });
+  return FetchPage<Response, v1::Execution>(pool, what, statement, std::move(params), limit,
+                                            &Response::mutable_executions, ExecutionFromRow,
+                                            [](const v1::Execution& e) { return PageKey{e.id()}; });
 }
 
 // The id after which the page of `page_token` starts ("" for the first page).

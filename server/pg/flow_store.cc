@@ -32,23 +32,24 @@ constexpr Statement kCompare{
     "SELECT definition = $6::jsonb AND visual IS NOT DISTINCT FROM $7::jsonb"
     " AND name IS NOT DISTINCT FROM $3 AND description IS NOT DISTINCT FROM $4"
     " AND tags = $5::text[], " FM_FLOW_COLUMNS " FROM {fm_}flows WHERE id = $1 AND version = $2"};
-constexpr Statement kGet{"flow_get",
-                         "SELECT " FM_FLOW_COLUMNS " FROM {fm_}flows WHERE id = $1 AND version = $2"};
+constexpr Statement kGet{
+    "flow_get", "SELECT " FM_FLOW_COLUMNS " FROM {fm_}flows WHERE id = $1 AND version = $2"};
 constexpr Statement kLatest{"flow_latest", "SELECT " FM_FLOW_COLUMNS
                                            " FROM {fm_}flows WHERE id = $1 AND status <> 'archived'"
                                            " ORDER BY " FM_FLOW_NEWEST_FIRST " LIMIT 1"};
 constexpr Statement kVersions{
     "flow_versions",
-    "SELECT " FM_FLOW_COLUMNS " FROM {fm_}flows WHERE id = $1 AND ($2::bigint IS NULL OR"
+    "SELECT " FM_FLOW_COLUMNS
+    " FROM {fm_}flows WHERE id = $1 AND ($2::bigint IS NULL OR"
     " (version_major, version_minor, version_patch, version_pre_key, version)"
     " < ($2, $3, $4, $5::text, $6::text)) ORDER BY " FM_FLOW_NEWEST_FIRST " LIMIT $7"};
-constexpr Statement kList{"flow_list",
-                          "SELECT DISTINCT ON (id) " FM_FLOW_COLUMNS
-                          " FROM {fm_}flows WHERE status <> 'archived' AND id > $1"
-                          " ORDER BY id, " FM_FLOW_NEWEST_FIRST " LIMIT $2"};
+constexpr Statement kList{"flow_list", "SELECT DISTINCT ON (id) " FM_FLOW_COLUMNS
+                                       " FROM {fm_}flows WHERE status <> 'archived' AND id > $1"
+                                       " ORDER BY id, " FM_FLOW_NEWEST_FIRST " LIMIT $2"};
 constexpr Statement kListAllPage{
     "flow_list_all_page",
-    "SELECT " FM_FLOW_COLUMNS " FROM {fm_}flows WHERE id IN (SELECT DISTINCT id FROM {fm_}flows"
+    "SELECT " FM_FLOW_COLUMNS
+    " FROM {fm_}flows WHERE id IN (SELECT DISTINCT id FROM {fm_}flows"
     " WHERE id > $1 ORDER BY id LIMIT $2) ORDER BY id, " FM_FLOW_NEWEST_FIRST};
 constexpr Statement kSetStatus{"flow_set_status",
                                "UPDATE {fm_}flows SET status = $3, updated_at = $4"

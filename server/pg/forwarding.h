@@ -11,9 +11,9 @@
 
 namespace flowmonkey {
 
-#define FM_FORWARD(Method, Request, Response)                                        \
-  absl::StatusOr<v1::Response> Method(const v1::Request& request) override {         \
-    return next_.Method(request);                                                    \
+#define FM_FORWARD(Method, Request, Response)                                \
+  absl::StatusOr<v1::Response> Method(const v1::Request& request) override { \
+    return next_.Method(request);                                            \
   }
 
 class ForwardingExecutionStore : public ExecutionStore {
@@ -29,8 +29,7 @@ class ForwardingExecutionStore : public ExecutionStore {
   FM_FORWARD(FindByTenant, FindByTenantRequest, FindByTenantResponse)
   FM_FORWARD(FindByIdempotencyKey, FindByIdempotencyKeyRequest, FindByIdempotencyKeyResponse)
   FM_FORWARD(FindChildren, FindChildrenRequest, FindChildrenResponse)
-  FM_FORWARD(FindTimedOutExecutions, FindTimedOutExecutionsRequest,
-             FindTimedOutExecutionsResponse)
+  FM_FORWARD(FindTimedOutExecutions, FindTimedOutExecutionsRequest, FindTimedOutExecutionsResponse)
   FM_FORWARD(FindTimedOutWaits, FindTimedOutWaitsRequest, FindTimedOutWaitsResponse)
   FM_FORWARD(AcquireLock, AcquireLockRequest, AcquireLockResponse)
   FM_FORWARD(ExtendLock, ExtendLockRequest, ExtendLockResponse)

@@ -19,7 +19,6 @@
 namespace flowmonkey::pg {
 namespace {
 
-
 constexpr Statement kInsert{
     "job_insert",
     "INSERT INTO {fm_}jobs (id, execution_id, step_id, handler, status, input, heartbeat_ms,"
@@ -41,8 +40,8 @@ constexpr Statement kClaim{
 // off the index instead of every pending row being sorted.
 constexpr Statement kClaimNext{
     "job_claim_next",
-    "UPDATE {fm_}jobs SET status = 'running', runner_id = $1, instance_id = NULL, heartbeat_at = $2,"
-    " attempts = attempts + 1, updated_at = $2, progress = NULL"
+    "UPDATE {fm_}jobs SET status = 'running', runner_id = $1, instance_id = NULL,"
+    " heartbeat_at = $2, attempts = attempts + 1, updated_at = $2, progress = NULL"
     " WHERE id IN (SELECT id FROM {fm_}jobs"
     " WHERE status = 'pending' AND attempts < max_attempts"
     " AND ($4::text IS NULL OR EXISTS (SELECT 1 FROM {fm_}executions e"
@@ -51,8 +50,8 @@ constexpr Statement kClaimNext{
     " FOR UPDATE SKIP LOCKED) AND status = 'pending' RETURNING " FM_JOB_COLUMNS};
 constexpr Statement kClaimNextHandler{
     "job_claim_next_handler",
-    "UPDATE {fm_}jobs SET status = 'running', runner_id = $1, instance_id = NULL, heartbeat_at = $2,"
-    " attempts = attempts + 1, updated_at = $2, progress = NULL"
+    "UPDATE {fm_}jobs SET status = 'running', runner_id = $1, instance_id = NULL,"
+    " heartbeat_at = $2, attempts = attempts + 1, updated_at = $2, progress = NULL"
     " WHERE id IN (SELECT id FROM {fm_}jobs"
     " WHERE status = 'pending' AND handler = $4 AND attempts < max_attempts"
     " AND ($5::text IS NULL OR EXISTS (SELECT 1 FROM {fm_}executions e"
@@ -61,40 +60,41 @@ constexpr Statement kClaimNextHandler{
     " RETURNING " FM_JOB_COLUMNS};
 constexpr Statement kClaimNextHandlers{
     "job_claim_next_handlers",
-    "UPDATE {fm_}jobs SET status = 'running', runner_id = $1, instance_id = NULL, heartbeat_at = $2,"
-    " attempts = attempts + 1, updated_at = $2, progress = NULL"
+    "UPDATE {fm_}jobs SET status = 'running', runner_id = $1, instance_id = NULL,"
+    " heartbeat_at = $2, attempts = attempts + 1, updated_at = $2, progress = NULL"
     " WHERE id IN (SELECT id FROM {fm_}jobs"
     " WHERE status = 'pending' AND handler = ANY($4::text[]) AND attempts < max_attempts"
     " AND ($5::text IS NULL OR EXISTS (SELECT 1 FROM {fm_}executions e"
     " WHERE e.id = {fm_}jobs.execution_id AND e.tenant_id = $5))"
     " ORDER BY created_at LIMIT $3 FOR UPDATE SKIP LOCKED) AND status = 'pending'"
     " RETURNING " FM_JOB_COLUMNS};
-constexpr Statement kHeartbeat{"job_heartbeat",
-                               "UPDATE {fm_}jobs SET heartbeat_at = $4, updated_at = $4" 
+constexpr Statement kHeartbeat{
+    "job_heartbeat",
+    "UPDATE {fm_}jobs SET heartbeat_at = $4, updated_at = $4"
     " WHERE id = $1 AND status = 'running' AND ($2::text IS NULL OR runner_id = $2)"
     " AND ($3::text IS NULL OR instance_id = $3)"
-                               " RETURNING heartbeat_at"};
+    " RETURNING heartbeat_at"};
 constexpr Statement kComplete{
     "job_complete",
-    "UPDATE {fm_}jobs SET status = 'completed', result = $4::jsonb, updated_at = $5" 
+    "UPDATE {fm_}jobs SET status = 'completed', result = $4::jsonb, updated_at = $5"
     " WHERE id = $1 AND status = 'running' AND ($2::text IS NULL OR runner_id = $2)"
     " AND ($3::text IS NULL OR instance_id = $3)"
     " RETURNING updated_at"};
 constexpr Statement kFail{
     "job_fail",
-    "UPDATE {fm_}jobs SET status = 'failed', error = $4::jsonb, updated_at = $5" 
+    "UPDATE {fm_}jobs SET status = 'failed', error = $4::jsonb, updated_at = $5"
     " WHERE id = $1 AND status = 'running' AND ($2::text IS NULL OR runner_id = $2)"
     " AND ($3::text IS NULL OR instance_id = $3)"
     " RETURNING updated_at"};
 constexpr Statement kSaveCheckpoint{
     "job_save_checkpoint",
-    "UPDATE {fm_}jobs SET checkpoint = $4::jsonb, heartbeat_at = $5, updated_at = $5" 
+    "UPDATE {fm_}jobs SET checkpoint = $4::jsonb, heartbeat_at = $5, updated_at = $5"
     " WHERE id = $1 AND status = 'running' AND ($2::text IS NULL OR runner_id = $2)"
     " AND ($3::text IS NULL OR instance_id = $3)"
     " RETURNING updated_at"};
 constexpr Statement kUpdateProgress{
     "job_update_progress",
-    "UPDATE {fm_}jobs SET progress = $4::jsonb, heartbeat_at = $5, updated_at = $5" 
+    "UPDATE {fm_}jobs SET progress = $4::jsonb, heartbeat_at = $5, updated_at = $5"
     " WHERE id = $1 AND status = 'running' AND ($2::text IS NULL OR runner_id = $2)"
     " AND ($3::text IS NULL OR instance_id = $3)"
     " RETURNING updated_at"};
@@ -106,7 +106,7 @@ constexpr Statement kFindStalled{"job_find_stalled",
                                  "SELECT " FM_JOB_COLUMNS
                                  " FROM {fm_}jobs WHERE status = 'running' AND heartbeat_at < $1"
                                  " AND ($3::text IS NULL OR EXISTS (SELECT 1 FROM {fm_}executions e"
-    " WHERE e.id = {fm_}jobs.execution_id AND e.tenant_id = $3))"
+                                 " WHERE e.id = {fm_}jobs.execution_id AND e.tenant_id = $3))"
                                  " ORDER BY heartbeat_at LIMIT $2"};
 constexpr Statement kResetStalledIds{
     "job_reset_stalled_ids", FM_JOB_RESET_SET
@@ -122,7 +122,7 @@ constexpr Statement kByStatus{"job_by_status",
                               "SELECT " FM_JOB_COLUMNS
                               " FROM {fm_}jobs WHERE status = $1 AND (created_at, id) < ($2, $3)"
                               " AND ($4::text IS NULL OR EXISTS (SELECT 1 FROM {fm_}executions e"
-    " WHERE e.id = {fm_}jobs.execution_id AND e.tenant_id = $4))"
+                              " WHERE e.id = {fm_}jobs.execution_id AND e.tenant_id = $4))"
                               " ORDER BY created_at DESC, id DESC LIMIT $5"};
 constexpr Statement kByExecution{
     "job_by_execution", "SELECT " FM_JOB_COLUMNS

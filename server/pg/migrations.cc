@@ -12,7 +12,8 @@ namespace {
 constexpr std::string_view kCreateMigrationsTable =
     "CREATE TABLE IF NOT EXISTS {fm_}schema_migrations ("
     " version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)";
-constexpr std::string_view kLock = "SELECT pg_advisory_xact_lock(hashtext('{fm_}schema_migrations'))";
+constexpr std::string_view kLock =
+    "SELECT pg_advisory_xact_lock(hashtext('{fm_}schema_migrations'))";
 constexpr std::string_view kIsApplied = "SELECT 1 FROM {fm_}schema_migrations WHERE version = $1";
 constexpr std::string_view kRecord =
     "INSERT INTO {fm_}schema_migrations (version, name, applied_at)"

@@ -34,8 +34,8 @@ constexpr Statement kRotate{
     "token_rotate",
     "UPDATE {fm_}resume_tokens SET token_hash = $1 WHERE request_id = $2 AND execution_id = $3"
     " AND status = 'pending' AND expires_at > $4 RETURNING " FM_TOKEN_COLUMNS};
-constexpr Statement kGet{"token_get",
-                         "SELECT " FM_TOKEN_COLUMNS " FROM {fm_}resume_tokens WHERE token_hash = $1"};
+constexpr Statement kGet{
+    "token_get", "SELECT " FM_TOKEN_COLUMNS " FROM {fm_}resume_tokens WHERE token_hash = $1"};
 constexpr Statement kMarkUsed{
     "token_mark_used",
     "UPDATE {fm_}resume_tokens SET status = 'used', used_at = $2 WHERE token_hash = $1"
@@ -241,7 +241,9 @@ absl::StatusOr<v1::ListResumeTokensByExecutionResponse> PgResumeTokenStore::List
   return FetchPage<v1::ListResumeTokensByExecutionResponse, v1::ResumeToken>(
       pool_, "list resume tokens", kByExecution, std::move(params), *limit,
       &v1::ListResumeTokensByExecutionResponse::mutable_tokens, TokenFromRow,
-      [](const v1::ResumeToken& t) { return PageKeyOf({t.created_at(), t.id()}); });
+      [](const v1::ResumeToken& t) {
+        return PageKeyOf({t.created_at(), t.id()});
+      });
 }
 
 absl::StatusOr<v1::CleanupExpiredResumeTokensResponse> PgResumeTokenStore::CleanupExpired(

@@ -1,6 +1,8 @@
 // Group commit (server/pg/batching.h: the batching decorators over the stores' bulk
-// methods): coalesced saves, gets, event records and job completions give every caller exactly the answer it would get alone, and concurrent saves of
-// one execution lose no update.
+// methods): coalesced saves, gets, event records and job completions give every caller exactly the
+// answer it would get alone, and concurrent saves of one execution lose no update.
+
+#include "server/pg/batching.h"
 
 #include <gtest/gtest.h>
 
@@ -14,7 +16,6 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "server/pg/batching.h"
 #include "server/pg/event_store.h"
 #include "server/pg/execution_store.h"
 #include "server/pg/job_store.h"

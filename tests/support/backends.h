@@ -6,18 +6,18 @@
 //   RemoteBackend — the C++ client talking to a real flowmonkey Server on a loopback port.
 // Each instance gets its own freshly migrated table prefix in the test database.
 
+#include <gtest/gtest.h>
+
 #include <memory>
 #include <string>
-
-#include <gtest/gtest.h>
 
 #include "client/client.h"
 #include "core/context_storage.h"
 #include "core/event_store.h"
 #include "core/execution_store.h"
 #include "core/flow_store.h"
-#include "core/resume_tokens.h"
 #include "core/job_store.h"
+#include "core/resume_tokens.h"
 #include "server/pg/pool.h"
 #include "server/pg/stack.h"
 #include "server/server.h"
