@@ -182,16 +182,17 @@ Result Measure(int concurrency, double seconds, const Op& op) {
 
 void Seed(pg::ConnectionPool& pool, int rows) {
   constexpr std::string_view kSeed =
-      "INSERT INTO fm_executions (id, flow_id, flow_version, current_step, status, context,"
+      "INSERT INTO {fm_}executions (id, flow_id, flow_version, current_step, status, context,"
       " created_at, updated_at) SELECT 'bench-' || g, 'bench-flow', '1.0.0', 'step', 'running',"
       " jsonb_build_object('customer', g, 'items', (SELECT jsonb_agg(jsonb_build_object("
-      "'sku', 'SKU-' || (g * 31 + i), 'qty', i % 10, 'price', i * 100, 'note', 'lorem ipsum dolor'))"
+      "'sku', 'SKU-' || (g * 31 + i), 'qty', i % 10, 'price', i * 100, 'note', 'lorem ipsum "
+      "dolor'))"
       " FROM generate_series(1, 24) i)), 0, 0 FROM generate_series(0, $1 - 1) g"
       " ON CONFLICT (id) DO NOTHING";
   auto status = pool.RunVoid("seed", [&](pg::Session& s) {
     pqxx::nontransaction tx(s.connection());
     tx.exec_params(pool.Sql(kSeed), rows);
-    tx.exec(pool.Sql("VACUUM ANALYZE fm_executions"));
+    tx.exec(pool.Sql("VACUUM ANALYZE {fm_}executions"));
     return absl::OkStatus();
   });
   if (!status.ok()) std::fprintf(stderr, "seed: %s\n", status.ToString().c_str());

@@ -38,4 +38,28 @@ absl::Status ValidateQueryEvents(const v1::QueryEventsRequest& request) {
   return EffectiveLimit(request.limit()).status();
 }
 
+absl::Status ValidateRecordEvent(const v1::RecordEventRequest& request) {
+  if (!request.has_event()) return absl::InvalidArgumentError("event: required");
+  if (request.has_request_id()) {
+    if (auto s = ValidateId(request.request_id(), "request_id"); !s.ok()) return s;
+  }
+  return ValidateEvent(request.event());
+}
+
+absl::Status ValidateRecordEventBatch(const v1::RecordEventBatchRequest& request) {
+  if (request.has_request_id()) {
+    if (auto s = ValidateId(request.request_id(), "request_id"); !s.ok()) return s;
+  }
+  if (request.events_size() > kMaxEventBatch) {
+    return absl::InvalidArgumentError(absl::StrCat("events: at most ", kMaxEventBatch,
+                                                   " per batch (got ", request.events_size(), ")"));
+  }
+  for (int i = 0; i < request.events_size(); ++i) {
+    if (auto s = ValidateEvent(request.events(i), absl::StrCat("events[", i, "]")); !s.ok()) {
+      return s;
+    }
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace flowmonkey

@@ -37,4 +37,8 @@ class EventStore {
 absl::Status ValidateEvent(const v1::Event& event, absl::string_view field = "event");
 absl::Status ValidateQueryEvents(const v1::QueryEventsRequest& request);
 
+// Whole Record / RecordBatch requests (event required; request_id, batch size, each event).
+absl::Status ValidateRecordEvent(const v1::RecordEventRequest& request);
+absl::Status ValidateRecordEventBatch(const v1::RecordEventBatchRequest& request);
+
 }  // namespace flowmonkey

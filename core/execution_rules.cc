@@ -168,4 +168,15 @@ v1::CancellationSource CancellationSourceFromName(std::string_view name) {
   return v1::CANCELLATION_SOURCE_UNSPECIFIED;
 }
 
+absl::Status ValidateSaveExecution(const v1::SaveExecutionRequest& request) {
+  if (!request.has_execution()) return absl::InvalidArgumentError("execution: required");
+  if (auto s = ValidateExecution(request.execution()); !s.ok()) return s;
+  return ValidateExpectedVersion(
+      request.has_expected_version() ? std::optional(request.expected_version()) : std::nullopt);
+}
+
+absl::Status ValidateGetExecution(const v1::GetExecutionRequest& request) {
+  return ValidateId(request.execution_id(), "execution_id");
+}
+
 }  // namespace flowmonkey

@@ -30,4 +30,9 @@ absl::Status ValidateExecutionStatus(v1::ExecutionStatus status, absl::string_vi
 std::optional<std::string_view> CancellationSourceName(v1::CancellationSource source);
 v1::CancellationSource CancellationSourceFromName(std::string_view name);
 
+// A whole Save request (execution required, expected_version if set) and a Get request:
+// what every implementation checks, once, at the entry of its stack.
+absl::Status ValidateSaveExecution(const v1::SaveExecutionRequest& request);
+absl::Status ValidateGetExecution(const v1::GetExecutionRequest& request);
+
 }  // namespace flowmonkey

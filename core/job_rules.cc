@@ -124,4 +124,12 @@ absl::Status ValidateJobStatus(v1::JobStatus status, absl::string_view field) {
       absl::StrCat(field, ": must be a specified JobStatus (got ", static_cast<int>(status), ")"));
 }
 
+absl::Status ValidateCompleteJob(const v1::CompleteJobRequest& request) {
+  if (auto s = ValidateWorker(request.job_id(), request.runner_id(), request.instance_id());
+      !s.ok()) {
+    return s;
+  }
+  return ValidateJson(request.result_json(), "result_json", JsonKind::kAny);
+}
+
 }  // namespace flowmonkey

@@ -47,4 +47,7 @@ std::optional<std::string_view> JobStatusName(v1::JobStatus status);
 v1::JobStatus JobStatusFromName(std::string_view name);
 absl::Status ValidateJobStatus(v1::JobStatus status, absl::string_view field);
 
+// A whole Complete request: the worker, then result_json.
+absl::Status ValidateCompleteJob(const v1::CompleteJobRequest& request);
+
 }  // namespace flowmonkey

@@ -5,18 +5,10 @@
 
 #include "absl/strings/str_cat.h"
 #include "server/metrics.h"
-#include "server/pg/batched_event_store.h"
-#include "server/pg/batched_execution_store.h"
-#include "server/pg/batched_job_store.h"
-#include "server/pg/context_storage.h"
-#include "server/pg/event_store.h"
-#include "server/pg/execution_store.h"
-#include "server/pg/flow_store.h"
-#include "server/pg/job_store.h"
 #include "server/pg/maintenance.h"
 #include "server/pg/migrations.h"
 #include "server/pg/pool.h"
-#include "server/pg/resume_token_store.h"
+#include "server/pg/stack.h"
 #include "server/reflection_v1.h"
 #include "flowmonkey/v1/admin.fm_service.h"
 #include "flowmonkey/v1/event.fm_service.h"
@@ -72,9 +64,14 @@ absl::StatusOr<int> MigrateWithRetry(pg::ConnectionPool& pool, absl::Duration ti
   }
 }
 
-// Group commit with each batch's size reported to the metrics.
-pg::BatchOptions BatchOptionsFor(Metrics& metrics) {
-  return {.on_batch = [&metrics](const char* op, size_t n) { metrics.ObserveBatch(op, n); }};
+// The store stack, with each group-commit batch's size reported to the metrics.
+pg::StackOptions StackOptionsFor(const ServerOptions& options, Metrics& metrics) {
+  pg::StackOptions stack;
+  stack.batching = options.batching;
+  stack.max_context_bytes = options.max_context_bytes;
+  stack.batch.on_batch = [&metrics](const char* op, size_t n) { metrics.ObserveBatch(op, n); };
+  stack.event_batch.on_batch = stack.batch.on_batch;
+  return stack;
 }
 
 }  // namespace
@@ -82,17 +79,13 @@ pg::BatchOptions BatchOptionsFor(Metrics& metrics) {
 struct Server::Parts {
   explicit Parts(const ServerOptions& options)
       : pool(PoolOptionsFrom(options)),
-        plain_executions(pool),
-        batched_executions(pool, plain_executions, BatchOptionsFor(metrics)),
-        executions(options.batching ? static_cast<ExecutionStore&>(batched_executions)
-                                    : plain_executions),
-        plain_events(pool),
-        batched_events(plain_events, BatchOptionsFor(metrics)),
-        events(options.batching ? static_cast<EventStore&>(batched_events) : plain_events),
-        flows(pool),
-        contexts(pool, options.max_context_bytes),
-        jobs(pool, options.batching, BatchOptionsFor(metrics)),
-        tokens(pool),
+        stores(pool, StackOptionsFor(options, metrics)),
+        executions(stores.executions()),
+        events(stores.events()),
+        flows(stores.flows()),
+        contexts(stores.contexts()),
+        jobs(stores.jobs()),
+        tokens(stores.tokens()),
         maintenance(pool),
         admin(pool, options.table_prefix),
         executor(std::max(options.workers, options.pool_size)),
@@ -108,16 +101,13 @@ struct Server::Parts {
   Metrics metrics;
   pg::ConnectionPool pool;
   // Stores before the executor: its destructor still runs queued tasks that use them.
-  pg::PgExecutionStore plain_executions;
-  pg::BatchedExecutionStore batched_executions;
+  pg::StoreStack stores;
   ExecutionStore& executions;
-  pg::PgEventStore plain_events;
-  pg::BatchedEventStore batched_events;
   EventStore& events;
-  pg::PgFlowStore flows;
-  pg::PgContextStorage contexts;
-  pg::BatchedJobStore jobs;
-  pg::PgResumeTokenStore tokens;
+  FlowStore& flows;
+  ContextStorage& contexts;
+  JobStore& jobs;
+  ResumeTokens& tokens;
   pg::PgMaintenance maintenance;
   pg::PgAdmin admin;
   // Before the executor, whose tasks use it; set when API keys are configured.

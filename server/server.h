@@ -24,7 +24,8 @@ struct ServerOptions {
   int pool_size = 16;
   // Threads that run store calls; they also wait on group commits, so more than pool_size.
   int workers = 64;
-  // Group commit of concurrent execution Saves and Gets (server/pg/batched_execution_store.h).
+  // Group commit of concurrent execution Saves and Gets, event Records and job Completes
+  // (server/pg/batching.h); off: no batching decorators and no flusher threads.
   bool batching = true;
   // host:port for the Prometheus /metrics endpoint; empty = off.
   std::string metrics_listen;

@@ -40,4 +40,12 @@ class ArrayLiteral {
   bool first_ = true;
 };
 
+// The literal of every string in `values` (e.g. a repeated proto field).
+template <typename Strings>
+std::string ArrayLiteralOf(const Strings& values) {
+  ArrayLiteral literal;
+  for (const auto& value : values) literal.Add(std::string_view(value));
+  return literal.str();
+}
+
 }  // namespace flowmonkey::pg

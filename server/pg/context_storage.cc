@@ -7,25 +7,27 @@
 #include "absl/strings/str_cat.h"
 #include "core/clock.h"
 #include "core/validation.h"
+#include "server/pg/paging.h"
 
 namespace flowmonkey::pg {
 namespace {
 
 constexpr Statement kSet{
     "context_set",
-    "INSERT INTO fm_context (execution_id, key, value, summary, size_bytes, created_at,"
+    "INSERT INTO {fm_}context (execution_id, key, value, summary, size_bytes, created_at,"
     " updated_at) VALUES ($1, $2, $3::jsonb, $4, $5, $6, $6) ON CONFLICT (execution_id, key)"
     " DO UPDATE SET value = EXCLUDED.value, summary = EXCLUDED.summary, size_bytes ="
     " EXCLUDED.size_bytes, updated_at = EXCLUDED.updated_at RETURNING created_at, updated_at"};
 constexpr Statement kGet{"context_get",
                          "SELECT value::text, summary, size_bytes, created_at, updated_at"
-                         " FROM fm_context WHERE execution_id = $1 AND key = $2"};
+                         " FROM {fm_}context WHERE execution_id = $1 AND key = $2"};
 constexpr Statement kDelete{"context_delete",
-                            "DELETE FROM fm_context WHERE execution_id = $1 AND key = $2"};
-constexpr Statement kList{"context_list",
-                          "SELECT key, summary, size_bytes, created_at, updated_at FROM fm_context"
-                          " WHERE execution_id = $1 AND key > $2 ORDER BY key LIMIT $3"};
-constexpr Statement kClear{"context_clear", "DELETE FROM fm_context WHERE execution_id = $1"};
+                            "DELETE FROM {fm_}context WHERE execution_id = $1 AND key = $2"};
+constexpr Statement kList{
+    "context_list",
+    "SELECT key, summary, size_bytes, created_at, updated_at FROM {fm_}context"
+    " WHERE execution_id = $1 AND key > $2 ORDER BY key LIMIT $3"};
+constexpr Statement kClear{"context_clear", "DELETE FROM {fm_}context WHERE execution_id = $1"};
 
 // Columns summary, size_bytes, created_at, updated_at from `offset` on.
 v1::ContextReference ReferenceFromRow(const pqxx::row& row, int offset,
@@ -143,25 +145,19 @@ absl::StatusOr<v1::DeleteContextResponse> PgContextStorage::Delete(
 absl::StatusOr<v1::ListContextResponse> PgContextStorage::List(
     const v1::ListContextRequest& request) {
   if (auto s = ValidateId(request.execution_id(), "execution_id"); !s.ok()) return s;
-  if (auto s = ValidateOptionalId(request.page_token(), "page_token"); !s.ok()) return s;
   absl::StatusOr<int32_t> limit = EffectiveLimit(request.limit());
   if (!limit.ok()) return limit.status();
+  absl::StatusOr<std::optional<PageKey>> after = DecodePageToken(request.page_token(), 1);
+  if (!after.ok()) return after.status();
   Params params;
-  params.Add(request.execution_id()).Add(request.page_token()).Add(*limit + 1);
-  return pool_.Run<v1::ListContextResponse>(
-      "list context values", [&](Session& s) -> absl::StatusOr<v1::ListContextResponse> {
-        pqxx::nontransaction tx(s.connection());
-        v1::ListContextResponse response;
-        for (const auto& row : s.Exec(tx, kList, params)) {
-          if (response.references_size() == *limit) {
-            response.set_next_page_token(response.references(*limit - 1).key());
-            break;
-          }
-          *response.add_references() =
-              ReferenceFromRow(row, 1, request.execution_id(), row[0].c_str());
-        }
-        return response;
-      });
+  params.Add(request.execution_id()).Add(*after ? (**after)[0] : std::string());
+  return FetchPage<v1::ListContextResponse, v1::ContextReference>(
+      pool_, "list context values", kList, std::move(params), *limit,
+      &v1::ListContextResponse::mutable_references,
+      [&request](const pqxx::row& row) {
+        return ReferenceFromRow(row, 1, request.execution_id(), row[0].c_str());
+      },
+      [](const v1::ContextReference& r) { return PageKey{r.key()}; });
 }
 
 absl::StatusOr<v1::ClearExecutionContextResponse> PgContextStorage::ClearExecution(

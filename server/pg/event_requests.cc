@@ -22,9 +22,9 @@ namespace {
 // left out: the statement never fails for a repeated request.
 constexpr Statement kInsertWithRequests{
     "event_insert_with_requests", FM_EVENT_GATE
-    ", claimed AS (INSERT INTO fm_request_ids (request_id, created_at)"
+    ", claimed AS (INSERT INTO {fm_}request_ids (request_id, created_at)"
     " SELECT unnest($7::text[]), $8 ON CONFLICT DO NOTHING RETURNING request_id)"
-    " INSERT INTO fm_events (execution_id, event_type, step_id, data, created_at,"
+    " INSERT INTO {fm_}events (execution_id, event_type, step_id, data, created_at,"
     " request_id) SELECT u.execution_id, u.event_type, u.step_id, u.data,"
     " u.created_at, u.request_id FROM gate, unnest($1::text[], $2::text[],"
     " $3::text[], $4::jsonb[], $5::bigint[], $6::text[]) WITH ORDINALITY AS"
@@ -34,7 +34,7 @@ constexpr Statement kInsertWithRequests{
 // The events a request recorded the first time.
 constexpr Statement kByRequest{"event_by_request",
                                "SELECT " FM_EVENT_COLUMNS
-                               ", request_id FROM fm_events"
+                               ", request_id FROM {fm_}events"
                                " WHERE request_id = ANY($1::text[]) ORDER BY id"};
 
 // The answer to a call whose request id was recorded before: what was stored then, if it

@@ -16,44 +16,59 @@
 namespace flowmonkey::pg {
 namespace {
 
-// $1 cursor, $2 horizon, $3 types, $4 after, $5 before, $6 limit (+ $7 execution_id).
-#define FM_EVENT_FILTERS                                                   \
-  " AND id <= $2 AND ($3::text[] IS NULL OR event_type = ANY($3::text[]))" \
-  " AND ($4::bigint IS NULL OR created_at > $4) AND ($5::bigint IS NULL OR created_at < $5)"
-
 constexpr Statement kInsert{
     "event_insert", FM_EVENT_GATE
-    "INSERT INTO fm_events (execution_id, event_type, step_id, data, created_at)"
+    "INSERT INTO {fm_}events (execution_id, event_type, step_id, data, created_at)"
     " SELECT $1, $2, $3, $4::jsonb, $5 FROM gate RETURNING id"};
 constexpr Statement kInsertBatch{
     "event_insert_batch", FM_EVENT_GATE
-    "INSERT INTO fm_events (execution_id, event_type, step_id, data, created_at)"
+    "INSERT INTO {fm_}events (execution_id, event_type, step_id, data, created_at)"
     " SELECT u.execution_id, u.event_type, u.step_id, u.data, u.created_at"
     " FROM gate, unnest($1::text[], $2::text[], $3::text[], $4::jsonb[], $5::bigint[])"
     " WITH ORDINALITY AS u(execution_id, event_type, step_id, data, created_at, ord)"
     " ORDER BY u.ord RETURNING id"};
 constexpr Statement kWaitForInserts{"event_wait_for_inserts",
-                                    "SELECT pg_advisory_xact_lock(4664, hashtext('fm_events'))"};
-constexpr Statement kHorizon{"event_horizon", "SELECT COALESCE(max(id), 0) FROM fm_events"};
+                                    "SELECT pg_advisory_xact_lock(4664, hashtext('{fm_}events'))"};
+constexpr Statement kHorizon{"event_horizon", "SELECT COALESCE(max(id), 0) FROM {fm_}events"};
 constexpr Statement kQueryAsc{
-    "event_query_asc", "SELECT " FM_EVENT_COLUMNS
-                       " FROM fm_events WHERE id > $1" FM_EVENT_FILTERS FM_EXECUTION_TENANT_FILTER(
-                           "$7", "fm_events") " ORDER BY id LIMIT $6"};
+    "event_query_asc",
+    "SELECT " FM_EVENT_COLUMNS
+    " FROM {fm_}events WHERE id > $1"
+    " AND id <= $2 AND ($3::text[] IS NULL OR event_type = ANY($3::text[]))"
+    " AND ($4::bigint IS NULL OR created_at > $4) AND ($5::bigint IS NULL OR created_at < $5)"
+    " AND ($7::text IS NULL OR EXISTS (SELECT 1 FROM {fm_}executions e"
+    " WHERE e.id = {fm_}events.execution_id AND e.tenant_id = $7))"
+    " ORDER BY id LIMIT $6"};
 constexpr Statement kQueryDesc{
-    "event_query_desc", "SELECT " FM_EVENT_COLUMNS
-                        " FROM fm_events WHERE id < $1" FM_EVENT_FILTERS FM_EXECUTION_TENANT_FILTER(
-                            "$7", "fm_events") " ORDER BY id DESC LIMIT $6"};
-constexpr Statement kQueryExecAsc{"event_query_exec_asc",
-                                  "SELECT " FM_EVENT_COLUMNS
-                                  " FROM fm_events WHERE execution_id = $7"
-                                  " AND id > $1" FM_EVENT_FILTERS FM_EXECUTION_TENANT_FILTER(
-                                      "$8", "fm_events") " ORDER BY id LIMIT $6"};
-constexpr Statement kQueryExecDesc{"event_query_exec_desc",
-                                   "SELECT " FM_EVENT_COLUMNS
-                                   " FROM fm_events WHERE execution_id = $7"
-                                   " AND id < $1" FM_EVENT_FILTERS FM_EXECUTION_TENANT_FILTER(
-                                       "$8", "fm_events") " ORDER BY id DESC LIMIT $6"};
-constexpr Statement kDeleteOld{"event_delete_old", "DELETE FROM fm_events WHERE created_at < $1"};
+    "event_query_desc",
+    "SELECT " FM_EVENT_COLUMNS
+    " FROM {fm_}events WHERE id < $1"
+    " AND id <= $2 AND ($3::text[] IS NULL OR event_type = ANY($3::text[]))"
+    " AND ($4::bigint IS NULL OR created_at > $4) AND ($5::bigint IS NULL OR created_at < $5)"
+    " AND ($7::text IS NULL OR EXISTS (SELECT 1 FROM {fm_}executions e"
+    " WHERE e.id = {fm_}events.execution_id AND e.tenant_id = $7))"
+    " ORDER BY id DESC LIMIT $6"};
+constexpr Statement kQueryExecAsc{
+    "event_query_exec_asc",
+    "SELECT " FM_EVENT_COLUMNS
+    " FROM {fm_}events WHERE execution_id = $7"
+    " AND id > $1"
+    " AND id <= $2 AND ($3::text[] IS NULL OR event_type = ANY($3::text[]))"
+    " AND ($4::bigint IS NULL OR created_at > $4) AND ($5::bigint IS NULL OR created_at < $5)"
+    " AND ($8::text IS NULL OR EXISTS (SELECT 1 FROM {fm_}executions e"
+    " WHERE e.id = {fm_}events.execution_id AND e.tenant_id = $8))"
+    " ORDER BY id LIMIT $6"};
+constexpr Statement kQueryExecDesc{
+    "event_query_exec_desc",
+    "SELECT " FM_EVENT_COLUMNS
+    " FROM {fm_}events WHERE execution_id = $7"
+    " AND id < $1"
+    " AND id <= $2 AND ($3::text[] IS NULL OR event_type = ANY($3::text[]))"
+    " AND ($4::bigint IS NULL OR created_at > $4) AND ($5::bigint IS NULL OR created_at < $5)"
+    " AND ($8::text IS NULL OR EXISTS (SELECT 1 FROM {fm_}executions e"
+    " WHERE e.id = {fm_}events.execution_id AND e.tenant_id = $8))"
+    " ORDER BY id DESC LIMIT $6"};
+constexpr Statement kDeleteOld{"event_delete_old", "DELETE FROM {fm_}events WHERE created_at < $1"};
 
 std::optional<std::string> StepId(const v1::Event& e) {
   return e.has_step_id() ? std::optional<std::string>(e.step_id()) : std::nullopt;
@@ -84,10 +99,13 @@ PgEventStore::PgEventStore(ConnectionPool& pool) : pool_(pool) {
 
 absl::StatusOr<v1::RecordEventResponse> PgEventStore::Record(
     const v1::RecordEventRequest& request) {
-  if (!request.has_event()) return absl::InvalidArgumentError("event: required");
-  if (auto s = ValidateEvent(request.event()); !s.ok()) return s;
+  if (auto s = ValidateRecordEvent(request); !s.ok()) return s;
+  return RecordValid(request);
+}
+
+absl::StatusOr<v1::RecordEventResponse> PgEventStore::RecordValid(
+    const v1::RecordEventRequest& request) {
   if (request.has_request_id()) {
-    if (auto s = ValidateId(request.request_id(), "request_id"); !s.ok()) return s;
     v1::RecordEventBatchRequest batch = AsBatch(request);
     absl::StatusOr<CallResults> recorded = RecordCalls({&batch});
     if (!recorded.ok()) return recorded.status();
@@ -109,19 +127,15 @@ absl::StatusOr<v1::RecordEventResponse> PgEventStore::Record(
 
 absl::StatusOr<v1::RecordEventBatchResponse> PgEventStore::RecordBatch(
     const v1::RecordEventBatchRequest& request) {
-  if (request.events_size() > kMaxEventBatch) {
-    return absl::InvalidArgumentError(absl::StrCat("events: at most ", kMaxEventBatch,
-                                                   " per batch (got ", request.events_size(), ")"));
-  }
+  if (auto s = ValidateRecordEventBatch(request); !s.ok()) return s;
+  if (request.events_size() == 0) return v1::RecordEventBatchResponse();
+  return RecordBatchValid(request);
+}
+
+absl::StatusOr<v1::RecordEventBatchResponse> PgEventStore::RecordBatchValid(
+    const v1::RecordEventBatchRequest& request) {
   v1::RecordEventBatchResponse response;
-  if (request.events_size() == 0) return response;
   if (request.has_request_id()) {
-    if (auto s = ValidateId(request.request_id(), "request_id"); !s.ok()) return s;
-    for (int i = 0; i < request.events_size(); ++i) {
-      if (auto s = ValidateEvent(request.events(i), absl::StrCat("events[", i, "]")); !s.ok()) {
-        return s;
-      }
-    }
     absl::StatusOr<CallResults> recorded = RecordCalls({&request});
     if (!recorded.ok()) return recorded.status();
     return std::move(recorded->front());
@@ -129,9 +143,6 @@ absl::StatusOr<v1::RecordEventBatchResponse> PgEventStore::RecordBatch(
   const int64_t now = NowMs();
   ArrayLiteral executions, types, steps, data, created;
   for (int i = 0; i < request.events_size(); ++i) {
-    if (auto s = ValidateEvent(request.events(i), absl::StrCat("events[", i, "]")); !s.ok()) {
-      return s;
-    }
     v1::Event& event = *response.add_events() = request.events(i);
     if (event.created_at() == 0) event.set_created_at(now);
     executions.Add(event.execution_id());

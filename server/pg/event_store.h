@@ -14,11 +14,12 @@
 #include <vector>
 
 #include "core/event_store.h"
+#include "server/pg/bulk.h"
 #include "server/pg/pool.h"
 
 namespace flowmonkey::pg {
 
-class PgEventStore : public EventStore {
+class PgEventStore : public EventStore, public BulkEventStore {
  public:
   // Registers its statements with `pool`, which must outlive the store.
   explicit PgEventStore(ConnectionPool& pool);
@@ -32,12 +33,25 @@ class PgEventStore : public EventStore {
   absl::StatusOr<v1::DeleteOldEventsResponse> DeleteOld(
       const v1::DeleteOldEventsRequest& request) override;
 
-  // Group commit (batched_event_store.h): the events of every call in one statement.
-  // A call whose request_id was recorded before (within 24 h) writes nothing and is
-  // answered with the events stored the first time (ALREADY_EXISTS when they do not match
-  // its executions and event types: the id was used for another request). One result per
-  // call, in order; a failed statement fails the whole. The calls must be valid and
-  // non-empty, and no request_id may appear twice among them.
+  // Group commit (bulk.h), in event_bulk.cc.
+  absl::StatusOr<ManyResults<v1::RecordEventResponse>> RecordMany(
+      const Requests<v1::RecordEventRequest>& requests) override;
+  absl::StatusOr<ManyResults<v1::RecordEventBatchResponse>> RecordBatchMany(
+      const Requests<v1::RecordEventBatchRequest>& requests) override;
+
+ private:
+  void RegisterRequestStatements();  // event_requests.cc
+  // Record and RecordBatch (non-empty) of a request that passed its Validate*.
+  absl::StatusOr<v1::RecordEventResponse> RecordValid(const v1::RecordEventRequest& request);
+  absl::StatusOr<v1::RecordEventBatchResponse> RecordBatchValid(
+      const v1::RecordEventBatchRequest& request);
+
+  // The events of every call in one statement, in event_requests.cc. A call whose
+  // request_id was recorded before (within 24 h) writes nothing and is answered with the
+  // events stored the first time (ALREADY_EXISTS when they do not match its executions and
+  // event types: the id was used for another request). One result per call, in order; a
+  // failed statement fails the whole. The calls must be valid and non-empty, and no
+  // request_id may appear twice among them.
   using CallResults = std::vector<absl::StatusOr<v1::RecordEventBatchResponse>>;
   absl::StatusOr<CallResults> RecordCalls(
       const std::vector<const v1::RecordEventBatchRequest*>& calls);
@@ -47,9 +61,6 @@ class PgEventStore : public EventStore {
   // The response of a Record call made as AsBatch.
   static absl::StatusOr<v1::RecordEventResponse> AsRecordResponse(
       absl::StatusOr<v1::RecordEventBatchResponse> recorded);
-
- private:
-  void RegisterRequestStatements();  // event_requests.cc
 
   ConnectionPool& pool_;
 };

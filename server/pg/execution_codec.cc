@@ -1,5 +1,11 @@
 #include "server/pg/execution_codec.h"
 
+#include <array>
+#include <string_view>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "core/execution_rules.h"
 #include "nlohmann/json.hpp"
 
@@ -68,26 +74,120 @@ void ReadTimeouts(const std::string& text, v1::TimeoutConfig& t) {
 
 }  // namespace
 
+namespace {
+
+enum class Written {
+  kAlways,
+  kKey,          // id: the conflict target, never SET
+  kFirstWriter,  // created_at: an update keeps a stored value, an upsert never changes it
+};
+
+struct Column {
+  const char* name;
+  const char* type;
+  Written written;
+  void (*add)(Params&, const v1::Execution&, int64_t now);
+};
+
+using E = const v1::Execution&;
+constexpr std::array<Column, 22> kColumns{{
+    {"id", "text", Written::kKey, [](Params& p, E e, int64_t) { p.Add(e.id()); }},
+    {"flow_id", "text", Written::kAlways, [](Params& p, E e, int64_t) { p.Add(e.flow_id()); }},
+    {"flow_version", "text", Written::kAlways,
+     [](Params& p, E e, int64_t) { p.Add(e.flow_version()); }},
+    {"current_step", "text", Written::kAlways,
+     [](Params& p, E e, int64_t) { p.Add(e.current_step_id()); }},
+    {"status", "text", Written::kAlways,
+     [](Params& p, E e, int64_t) { p.Add(*ExecutionStatusName(e.status())); }},
+    {"context", "jsonb", Written::kAlways,
+     [](Params& p, E e, int64_t) {
+       p.Add(e.context_json().empty() ? std::string_view("{}")
+                                      : std::string_view(e.context_json()));
+     }},
+    {"wake_at", "bigint", Written::kAlways,
+     [](Params& p, E e, int64_t) { e.has_wake_at() ? p.Add(e.wake_at()) : p.AddNull(); }},
+    {"wait_reason", "text", Written::kAlways,
+     [](Params& p, E e, int64_t) { e.has_wait_reason() ? p.Add(e.wait_reason()) : p.AddNull(); }},
+    {"error", "jsonb", Written::kAlways,
+     [](Params& p, E e, int64_t) { e.has_error() ? p.Add(ErrorJson(e.error())) : p.AddNull(); }},
+    {"step_count", "int", Written::kAlways, [](Params& p, E e, int64_t) { p.Add(e.step_count()); }},
+    {"history", "jsonb", Written::kAlways,
+     [](Params& p, E e, int64_t) { p.AddOrNull(e.history_json()); }},
+    {"tenant_id", "text", Written::kAlways,
+     [](Params& p, E e, int64_t) { e.has_tenant_id() ? p.Add(e.tenant_id()) : p.AddNull(); }},
+    {"metadata", "jsonb", Written::kAlways,
+     [](Params& p, E e, int64_t) { p.AddOrNull(e.metadata_json()); }},
+    {"created_at", "bigint", Written::kFirstWriter,
+     [](Params& p, E e, int64_t now) { p.Add(e.created_at() != 0 ? e.created_at() : now); }},
+    {"updated_at", "bigint", Written::kAlways,
+     [](Params& p, E e, int64_t now) { p.Add(e.updated_at() != 0 ? e.updated_at() : now); }},
+    {"idempotency_key", "text", Written::kAlways,
+     [](Params& p, E e, int64_t) {
+       e.has_idempotency_key() ? p.Add(e.idempotency_key()) : p.AddNull();
+     }},
+    {"idempotency_expires_at", "bigint", Written::kAlways,
+     [](Params& p, E e, int64_t) {
+       e.has_idempotency_expires_at() ? p.Add(e.idempotency_expires_at()) : p.AddNull();
+     }},
+    {"cancellation", "jsonb", Written::kAlways,
+     [](Params& p, E e, int64_t) {
+       e.has_cancellation() ? p.Add(CancellationJson(e.cancellation())) : p.AddNull();
+     }},
+    {"parent_execution_id", "text", Written::kAlways,
+     [](Params& p, E e, int64_t) {
+       e.has_parent_execution_id() ? p.Add(e.parent_execution_id()) : p.AddNull();
+     }},
+    {"wait_started_at", "bigint", Written::kAlways,
+     [](Params& p, E e, int64_t) {
+       e.has_wait_started_at() ? p.Add(e.wait_started_at()) : p.AddNull();
+     }},
+    {"timeout_config", "jsonb", Written::kAlways,
+     [](Params& p, E e, int64_t) {
+       e.has_timeout_config() ? p.Add(TimeoutJson(e.timeout_config())) : p.AddNull();
+     }},
+    {"retry_attempts", "jsonb", Written::kAlways,
+     [](Params& p, E e, int64_t) {
+       e.retry_attempts().empty() ? p.AddNull() : p.Add(RetryJson(e.retry_attempts()));
+     }},
+}};
+
+ExecutionWriteSql DeriveWriteSql() {
+  ExecutionWriteSql sql;
+  sql.count = static_cast<int>(kColumns.size());
+  std::vector<std::string> columns, values, unnest, update_set, upsert_set;
+  for (size_t i = 0; i < kColumns.size(); ++i) {
+    const Column& c = kColumns[i];
+    const std::string param = absl::StrCat("$", i + 1, "::", c.type);
+    columns.emplace_back(c.name);
+    values.push_back(param);
+    unnest.push_back(absl::StrCat(param, "[]"));
+    if (c.written == Written::kKey) continue;
+    update_set.push_back(c.written == Written::kFirstWriter
+                             ? absl::StrCat(c.name, " = COALESCE(", c.name, ", ", param, ")")
+                             : absl::StrCat(c.name, " = ", param));
+    if (c.written == Written::kAlways) {
+      upsert_set.push_back(absl::StrCat(c.name, " = EXCLUDED.", c.name));
+    }
+  }
+  update_set.push_back("version = version + 1");
+  upsert_set.push_back("version = t.version + 1");
+  sql.columns = absl::StrJoin(columns, ", ");
+  sql.values = absl::StrJoin(values, ", ");
+  sql.unnest = absl::StrJoin(unnest, ", ");
+  sql.update_set = absl::StrJoin(update_set, ", ");
+  sql.upsert_set = absl::StrJoin(upsert_set, ", ");
+  return sql;
+}
+
+}  // namespace
+
+const ExecutionWriteSql& ExecutionWrite() {
+  static const ExecutionWriteSql sql = DeriveWriteSql();
+  return sql;
+}
+
 void AddExecutionParams(Params& p, const v1::Execution& e, int64_t now) {
-  p.Add(e.id()).Add(e.flow_id()).Add(e.flow_version()).Add(e.current_step_id());
-  p.Add(*ExecutionStatusName(e.status()));
-  p.Add(e.context_json().empty() ? std::string_view("{}") : std::string_view(e.context_json()));
-  e.has_wake_at() ? p.Add(e.wake_at()) : p.AddNull();
-  e.has_wait_reason() ? p.Add(e.wait_reason()) : p.AddNull();
-  e.has_error() ? p.Add(ErrorJson(e.error())) : p.AddNull();
-  p.Add(e.step_count());
-  p.AddOrNull(e.history_json());
-  e.has_tenant_id() ? p.Add(e.tenant_id()) : p.AddNull();
-  p.AddOrNull(e.metadata_json());
-  p.Add(e.created_at() != 0 ? e.created_at() : now);
-  p.Add(e.updated_at() != 0 ? e.updated_at() : now);
-  e.has_idempotency_key() ? p.Add(e.idempotency_key()) : p.AddNull();
-  e.has_idempotency_expires_at() ? p.Add(e.idempotency_expires_at()) : p.AddNull();
-  e.has_cancellation() ? p.Add(CancellationJson(e.cancellation())) : p.AddNull();
-  e.has_parent_execution_id() ? p.Add(e.parent_execution_id()) : p.AddNull();
-  e.has_wait_started_at() ? p.Add(e.wait_started_at()) : p.AddNull();
-  e.has_timeout_config() ? p.Add(TimeoutJson(e.timeout_config())) : p.AddNull();
-  e.retry_attempts().empty() ? p.AddNull() : p.Add(RetryJson(e.retry_attempts()));
+  for (const Column& column : kColumns) column.add(p, e, now);
 }
 
 v1::Execution ExecutionFromRow(const pqxx::row& r) {

@@ -5,6 +5,7 @@
 
 #include <pqxx/result>
 #include <pqxx/row>
+#include <string>
 
 #include "flowmonkey/v1/execution.pb.h"
 #include "server/pg/params.h"
@@ -18,30 +19,23 @@ namespace flowmonkey::pg {
   "updated_at, idempotency_key, idempotency_expires_at, cancellation::text, "               \
   "parent_execution_id, wait_started_at, timeout_config::text, retry_attempts::text, version"
 
-// The 22 columns written by inserts and updates, as $1..$22 in this order.
-#define FM_EXECUTION_WRITE_COLUMNS                                                          \
-  "id, flow_id, flow_version, current_step, status, context, wake_at, wait_reason, error, " \
-  "step_count, history, tenant_id, metadata, created_at, updated_at, idempotency_key, "     \
-  "idempotency_expires_at, cancellation, parent_execution_id, wait_started_at, "            \
-  "timeout_config, retry_attempts"
-#define FM_EXECUTION_WRITE_VALUES                                                            \
-  "$1, $2, $3, $4, $5, $6::jsonb, $7, $8, $9::jsonb, $10, $11::jsonb, $12, $13::jsonb, $14, " \
-  "$15, $16, $17, $18::jsonb, $19, $20, $21::jsonb, $22::jsonb"
+// The columns inserts and updates write come from one table (execution_codec.cc): name,
+// PostgreSQL type and accessor, in parameter order ($1 = id). Every write statement's
+// column list, placeholders, unnest types and parameters are derived from it.
+struct ExecutionWriteSql {
+  int count = 0;           // columns, = parameters $1..$count
+  std::string columns;     // "id, flow_id, ..."
+  std::string values;      // "$1::text, $2::text, ..." for INSERT ... VALUES
+  std::string unnest;      // "$1::text[], ..." for INSERT ... SELECT * FROM unnest(...)
+  std::string update_set;  // UPDATE ... SET every column but id (created_at kept if set), and
+                           // the version bump
+  std::string upsert_set;  // ON CONFLICT (id) DO UPDATE SET of an insert "AS t": every column
+                           // but id and created_at, and the version bump
+};
+const ExecutionWriteSql& ExecutionWrite();
 
-// ON CONFLICT (id) DO UPDATE of an upsert into fm_executions AS t: every written column but
-// created_at, and the version bump.
-#define FM_EXECUTION_UPSERT_SET                                                                    \
-  "flow_id = EXCLUDED.flow_id, flow_version = EXCLUDED.flow_version, current_step = "            \
-  "EXCLUDED.current_step, status = EXCLUDED.status, context = EXCLUDED.context, wake_at = "       \
-  "EXCLUDED.wake_at, wait_reason = EXCLUDED.wait_reason, error = EXCLUDED.error, step_count = "  \
-  "EXCLUDED.step_count, history = EXCLUDED.history, tenant_id = EXCLUDED.tenant_id, metadata = " \
-  "EXCLUDED.metadata, updated_at = EXCLUDED.updated_at, idempotency_key = "                      \
-  "EXCLUDED.idempotency_key, idempotency_expires_at = EXCLUDED.idempotency_expires_at, "         \
-  "cancellation = EXCLUDED.cancellation, parent_execution_id = EXCLUDED.parent_execution_id, "   \
-  "wait_started_at = EXCLUDED.wait_started_at, timeout_config = EXCLUDED.timeout_config, "       \
-  "retry_attempts = EXCLUDED.retry_attempts, version = t.version + 1"
-
-// Appends $1..$22 for `e` (validated). created_at/updated_at of 0 become `now`.
+// Appends $1..$count for `e` (validated), in the table's order. created_at/updated_at of 0
+// become `now`.
 void AddExecutionParams(Params& params, const v1::Execution& e, int64_t now);
 
 v1::Execution ExecutionFromRow(const pqxx::row& row);

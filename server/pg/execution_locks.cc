@@ -20,7 +20,7 @@ inline constexpr int64_t kMaxLeaseTtlMs = 24LL * 60 * 60 * 1000;
 // re-acquires its own live lease and grows otherwise (the lease changes hands).
 constexpr Statement kAcquire{
     "lock_acquire",
-    "INSERT INTO fm_execution_locks AS l (execution_id, owner, fencing_token, expires_at,"
+    "INSERT INTO {fm_}execution_locks AS l (execution_id, owner, fencing_token, expires_at,"
     " acquired_at) SELECT $1, $2, 1, t.now + $3, t.now FROM (SELECT " FM_DB_NOW_MS
     " AS now) t"
     " ON CONFLICT (execution_id) DO UPDATE SET"
@@ -33,19 +33,19 @@ constexpr Statement kAcquire{
     " RETURNING fencing_token, expires_at, owner"};
 constexpr Statement kHolder{
     "lock_holder",
-    "SELECT fencing_token, expires_at, owner FROM fm_execution_locks WHERE execution_id = $1"
+    "SELECT fencing_token, expires_at, owner FROM {fm_}execution_locks WHERE execution_id = $1"
     " AND owner IS NOT NULL AND expires_at > " FM_DB_NOW_MS};
 constexpr Statement kExtend{"lock_extend",
-                            "UPDATE fm_execution_locks SET expires_at = " FM_DB_NOW_MS
+                            "UPDATE {fm_}execution_locks SET expires_at = " FM_DB_NOW_MS
                             " + $4 WHERE execution_id = $1"
                             " AND owner = $2 AND fencing_token = $3 AND expires_at > " FM_DB_NOW_MS
                             " RETURNING fencing_token, expires_at"};
 constexpr Statement kRelease{
     "lock_release",
-    "UPDATE fm_execution_locks SET owner = NULL, expires_at = 0 WHERE execution_id = $1"
+    "UPDATE {fm_}execution_locks SET owner = NULL, expires_at = 0 WHERE execution_id = $1"
     " AND owner = $2 AND ($3::bigint = 0 OR fencing_token = $3::bigint)"};
 constexpr Statement kExecutionExists{"lock_execution_exists",
-                                     "SELECT 1 FROM fm_executions WHERE id = $1"};
+                                     "SELECT 1 FROM {fm_}executions WHERE id = $1"};
 
 // Lazily, so that execution_store.cc needs no knowledge of leases; Register ignores
 // statements it already has.

@@ -9,122 +9,126 @@
 #include "core/execution_rules.h"
 #include "core/validation.h"
 #include "server/pg/execution_codec.h"
+#include "server/pg/paging.h"
 #include "server/pg/tenant_filter.h"
 
 namespace flowmonkey::pg {
 namespace {
 
-#define FM_EXECUTION_UPDATE_SET                                                                 \
-  "flow_id = $2, flow_version = $3, current_step = $4, status = $5, context = $6::jsonb, "      \
-  "wake_at = $7, wait_reason = $8, error = $9::jsonb, step_count = $10, history = $11::jsonb, " \
-  "tenant_id = $12, metadata = $13::jsonb, created_at = COALESCE(created_at, $14), "            \
-  "updated_at = $15, idempotency_key = $16, idempotency_expires_at = $17, "                     \
-  "cancellation = $18::jsonb, parent_execution_id = $19, wait_started_at = $20, "               \
-  "timeout_config = $21::jsonb, retry_attempts = $22::jsonb, version = version + 1 "
+// The write statements, from the column table (execution_codec.h).
+const ExecutionWriteSql& kWrite = ExecutionWrite();
+const std::string kInsertSql =
+    absl::StrCat("INSERT INTO {fm_}executions (", kWrite.columns, ") VALUES (", kWrite.values,
+                 ") RETURNING version, created_at, updated_at");
+const std::string kInsertIfAbsentSql =
+    absl::StrCat("INSERT INTO {fm_}executions (", kWrite.columns, ") VALUES (", kWrite.values,
+                 ") ON CONFLICT (id) DO NOTHING RETURNING version, created_at, updated_at");
+const std::string kUpsertSql =
+    absl::StrCat("INSERT INTO {fm_}executions AS t (", kWrite.columns, ") VALUES (", kWrite.values,
+                 ") ON CONFLICT (id) DO UPDATE SET ", kWrite.upsert_set,
+                 " RETURNING version, created_at, updated_at, (xmax = 0) AS inserted");
+const std::string kUpdateSql =
+    absl::StrCat("UPDATE {fm_}executions SET ", kWrite.update_set,
+                 " WHERE id = $1 RETURNING version, created_at, updated_at");
+// The expected version is the parameter after the columns.
+const std::string kUpdateVersionedSql =
+    absl::StrCat("UPDATE {fm_}executions SET ", kWrite.update_set, " WHERE id = $1 AND version = $",
+                 kWrite.count + 1, "::bigint RETURNING version, created_at, updated_at");
 
-constexpr Statement kInsert{"exec_insert", "INSERT INTO fm_executions (" FM_EXECUTION_WRITE_COLUMNS
-                                           ") VALUES (" FM_EXECUTION_WRITE_VALUES
-                                           ") RETURNING version, created_at, updated_at"};
-constexpr Statement kInsertIfAbsent{
-    "exec_insert_if_absent",
-    "INSERT INTO fm_executions (" FM_EXECUTION_WRITE_COLUMNS ") VALUES (" FM_EXECUTION_WRITE_VALUES
-    ") ON CONFLICT (id) DO NOTHING RETURNING version, created_at, updated_at"};
-constexpr Statement kUpsert{"exec_upsert",
-                            "INSERT INTO fm_executions AS t (" FM_EXECUTION_WRITE_COLUMNS
-                            ") VALUES (" FM_EXECUTION_WRITE_VALUES
-                            ") ON CONFLICT (id) DO UPDATE SET " FM_EXECUTION_UPSERT_SET
-                            " RETURNING version, created_at, updated_at, (xmax = 0) AS inserted"};
-constexpr Statement kUpdate{"exec_update",
-                            "UPDATE fm_executions SET " FM_EXECUTION_UPDATE_SET
-                            "WHERE id = $1 RETURNING version, created_at, updated_at"};
-constexpr Statement kUpdateVersioned{
-    "exec_update_versioned",
-    "UPDATE fm_executions SET " FM_EXECUTION_UPDATE_SET
-    "WHERE id = $1 AND version = $23 RETURNING version, created_at, updated_at"};
+const Statement kInsert{"exec_insert", kInsertSql};
+const Statement kInsertIfAbsent{"exec_insert_if_absent", kInsertIfAbsentSql};
+const Statement kUpsert{"exec_upsert", kUpsertSql};
+const Statement kUpdate{"exec_update", kUpdateSql};
+const Statement kUpdateVersioned{"exec_update_versioned", kUpdateVersionedSql};
 constexpr Statement kVersionOf{"exec_version_of",
-                               "SELECT version FROM fm_executions WHERE id = $1"};
+                               "SELECT version FROM {fm_}executions WHERE id = $1"};
 constexpr Statement kClaimKey{
     "exec_claim_key",
-    "INSERT INTO fm_idempotency_keys AS k (flow_id, idempotency_key, execution_id, expires_at)"
+    "INSERT INTO {fm_}idempotency_keys AS k (flow_id, idempotency_key, execution_id, expires_at)"
     " VALUES ($1, $2, $3, $4) ON CONFLICT (flow_id, idempotency_key) DO UPDATE SET"
     " execution_id = EXCLUDED.execution_id, expires_at = EXCLUDED.expires_at"
     " WHERE k.expires_at <= $5 RETURNING execution_id"};
 constexpr Statement kGetByKey{"exec_get_by_key",
                               "SELECT " FM_EXECUTION_COLUMNS
-                              " FROM fm_executions WHERE id = (SELECT execution_id FROM "
-                              "fm_idempotency_keys WHERE flow_id = $1 AND idempotency_key = $2)"};
+                              " FROM {fm_}executions WHERE id = (SELECT execution_id FROM "
+                              "{fm_}idempotency_keys WHERE flow_id = $1 AND idempotency_key = $2)"};
 constexpr Statement kGet{"exec_get",
-                         "SELECT " FM_EXECUTION_COLUMNS " FROM fm_executions WHERE id = $1"};
-constexpr Statement kDelete{"exec_delete", "DELETE FROM fm_executions WHERE id = $1"};
+                         "SELECT " FM_EXECUTION_COLUMNS " FROM {fm_}executions WHERE id = $1"};
+constexpr Statement kDelete{"exec_delete", "DELETE FROM {fm_}executions WHERE id = $1"};
 constexpr Statement kByStatus{"exec_by_status",
                               "SELECT " FM_EXECUTION_COLUMNS
-                              " FROM fm_executions WHERE status = $1 AND id > $2" FM_TENANT_FILTER(
-                                  "$3") " ORDER BY id LIMIT $4"};
-constexpr Statement kWakeReady{"exec_wake_ready",
-                               "SELECT " FM_EXECUTION_COLUMNS
-                               " FROM fm_executions WHERE status = 'waiting'"
-                               " AND wake_at IS NOT NULL AND wake_at <= $1" FM_TENANT_FILTER(
-                                   "$3") " ORDER BY wake_at, id LIMIT $2"};
+                              " FROM {fm_}executions WHERE status = $1 AND id > $2"
+                              " AND ($3::text IS NULL OR tenant_id = $3)"
+                              " ORDER BY id LIMIT $4"};
+constexpr Statement kWakeReady{"exec_wake_ready", "SELECT " FM_EXECUTION_COLUMNS
+                                                  " FROM {fm_}executions WHERE status = 'waiting'"
+                                                  " AND wake_at IS NOT NULL AND wake_at <= $1"
+                                                  " AND ($3::text IS NULL OR tenant_id = $3)"
+                                                  " ORDER BY wake_at, id LIMIT $2"};
 constexpr Statement kWakeReadyIds{"exec_wake_ready_ids",
-                                  "SELECT id FROM fm_executions WHERE status = 'waiting'"
-                                  " AND wake_at IS NOT NULL AND wake_at <= $1" FM_TENANT_FILTER(
-                                      "$3") " ORDER BY wake_at, id LIMIT $2"};
+                                  "SELECT id FROM {fm_}executions WHERE status = 'waiting'"
+                                  " AND wake_at IS NOT NULL AND wake_at <= $1"
+                                  " AND ($3::text IS NULL OR tenant_id = $3)"
+                                  " ORDER BY wake_at, id LIMIT $2"};
 constexpr Statement kByTenant{"exec_by_tenant",
                               "SELECT " FM_EXECUTION_COLUMNS
-                              " FROM fm_executions WHERE tenant_id = $1 AND id > $2"
+                              " FROM {fm_}executions WHERE tenant_id = $1 AND id > $2"
                               " AND ($3::text IS NULL OR status = $3) ORDER BY id LIMIT $4"};
 constexpr Statement kByIdempotencyKey{
     "exec_by_idempotency_key",
     "SELECT " FM_EXECUTION_COLUMNS
-    " FROM fm_executions WHERE flow_id = $1"
+    " FROM {fm_}executions WHERE flow_id = $1"
     " AND idempotency_key = $2 AND COALESCE(idempotency_expires_at, created_at + 86400000) > $3"
-    " AND created_at >= $4" FM_TENANT_FILTER("$5") " ORDER BY created_at DESC, id LIMIT 1"};
-constexpr Statement kChildren{"exec_children", "SELECT " FM_EXECUTION_COLUMNS
-                                               " FROM fm_executions WHERE parent_execution_id = $1"
-                                               " AND id > $2 ORDER BY id LIMIT $3"};
+    " AND created_at >= $4"
+    " AND ($5::text IS NULL OR tenant_id = $5)"
+    " ORDER BY created_at DESC, id LIMIT 1"};
+constexpr Statement kChildren{"exec_children",
+                              "SELECT " FM_EXECUTION_COLUMNS
+                              " FROM {fm_}executions WHERE parent_execution_id = $1"
+                              " AND id > $2 ORDER BY id LIMIT $3"};
 constexpr Statement kTimedOutExecutions{
     "exec_timed_out", "SELECT " FM_EXECUTION_COLUMNS
-                      " FROM fm_executions"
+                      " FROM {fm_}executions"
                       " WHERE status IN ('pending', 'running', 'waiting', 'cancelling')"
-                      " AND execution_deadline_at <= $1" FM_TENANT_FILTER(
-                          "$2") " ORDER BY execution_deadline_at LIMIT $3"};
-constexpr Statement kTimedOutWaits{
-    "exec_timed_out_waits",
-    "SELECT " FM_EXECUTION_COLUMNS
-    " FROM fm_executions WHERE status = 'waiting'"
-    " AND wait_started_at IS NOT NULL AND wait_deadline_at <= $1" FM_TENANT_FILTER(
-        "$2") " ORDER BY wait_deadline_at LIMIT $3"};
+                      " AND execution_deadline_at <= $1"
+                      " AND ($2::text IS NULL OR tenant_id = $2)"
+                      " ORDER BY execution_deadline_at LIMIT $3"};
+constexpr Statement kTimedOutWaits{"exec_timed_out_waits",
+                                   "SELECT " FM_EXECUTION_COLUMNS
+                                   " FROM {fm_}executions WHERE status = 'waiting'"
+                                   " AND wait_started_at IS NOT NULL AND wait_deadline_at <= $1"
+                                   " AND ($2::text IS NULL OR tenant_id = $2)"
+                                   " ORDER BY wait_deadline_at LIMIT $3"};
 
+// Runs a list query that has no pages (the timed-out queries): at most `limit` rows.
 template <typename Response>
-constexpr bool kPaged = requires(Response r) {
-  r.set_next_page_token("");
-};
-
-// Runs a list query; for paged responses one row more than asked for tells whether there
-// is a next page.
-template <typename Response>
-absl::StatusOr<Response> FindPage(ConnectionPool& pool, std::string_view what,
+absl::StatusOr<Response> FindUpTo(ConnectionPool& pool, std::string_view what,
                                   const Statement& statement, Params params, int32_t limit) {
-  params.Add(static_cast<int32_t>(kPaged<Response> ? limit + 1 : limit));
+  params.Add(limit);
   return pool.Run<Response>(what, [&](Session& s) -> absl::StatusOr<Response> {
     pqxx::nontransaction tx(s.connection());
-    const pqxx::result rows = s.Exec(tx, statement, params);
     Response response;
-    for (const auto& row : rows) {
-      if (response.executions_size() == limit) {
-        if constexpr (kPaged<Response>) {
-          response.set_next_page_token(response.executions(limit - 1).id());
-        }
-        break;
-      }
+    for (const auto& row : s.Exec(tx, statement, params)) {
       *response.add_executions() = ExecutionFromRow(row);
     }
     return response;
   });
 }
 
-absl::Status ValidatePage(const std::string& page_token) {
-  return ValidateOptionalId(page_token, "page_token");
+// A page of a list ordered by id (paging.h).
+template <typename Response>
+absl::StatusOr<Response> FindPage(ConnectionPool& pool, std::string_view what,
+                                  const Statement& statement, Params params, int32_t limit) {
+  return FetchPage<Response, v1::Execution>(pool, what, statement, std::move(params), limit,
+                                            &Response::mutable_executions, ExecutionFromRow,
+                                            [](const v1::Execution& e) { return PageKey{e.id()}; });
+}
+
+// The id after which the page of `page_token` starts ("" for the first page).
+absl::StatusOr<std::string> AfterId(const std::string& page_token) {
+  absl::StatusOr<std::optional<PageKey>> key = DecodePageToken(page_token, 1);
+  if (!key.ok()) return key.status();
+  return *key ? (**key)[0] : std::string();
 }
 
 int64_t NowOr(int64_t now) { return now != 0 ? now : NowMs(); }
@@ -135,6 +139,7 @@ PgExecutionStore::PgExecutionStore(ConnectionPool& pool) : pool_(pool) {
   pool_.Register({kInsert, kInsertIfAbsent, kUpsert, kUpdate, kUpdateVersioned, kVersionOf,
                   kClaimKey, kGetByKey, kGet, kDelete, kByStatus, kWakeReady, kWakeReadyIds,
                   kByTenant, kByIdempotencyKey, kChildren, kTimedOutExecutions, kTimedOutWaits});
+  RegisterBulkStatements();
 }
 
 absl::StatusOr<v1::CreateExecutionResponse> PgExecutionStore::Create(
@@ -213,7 +218,12 @@ absl::StatusOr<v1::CreateExecutionResponse> PgExecutionStore::CreateWithKey(
 
 absl::StatusOr<v1::GetExecutionResponse> PgExecutionStore::Get(
     const v1::GetExecutionRequest& request) {
-  if (auto s = ValidateId(request.execution_id(), "execution_id"); !s.ok()) return s;
+  if (auto s = ValidateGetExecution(request); !s.ok()) return s;
+  return GetValid(request);
+}
+
+absl::StatusOr<v1::GetExecutionResponse> PgExecutionStore::GetValid(
+    const v1::GetExecutionRequest& request) {
   Params params;
   params.Add(request.execution_id());
   return pool_.Run<v1::GetExecutionResponse>(
@@ -232,8 +242,6 @@ absl::StatusOr<v1::GetExecutionResponse> PgExecutionStore::Get(
 
 absl::StatusOr<PgExecutionStore::Written> PgExecutionStore::Write(
     const v1::Execution& execution, std::optional<int64_t> expected_version, bool must_exist) {
-  if (auto s = ValidateExecution(execution); !s.ok()) return s;
-  if (auto s = ValidateExpectedVersion(expected_version); !s.ok()) return s;
   const int64_t now = NowMs();
   Params params;
   AddExecutionParams(params, execution, now);
@@ -268,7 +276,12 @@ absl::StatusOr<PgExecutionStore::Written> PgExecutionStore::Write(
 
 absl::StatusOr<v1::SaveExecutionResponse> PgExecutionStore::Save(
     const v1::SaveExecutionRequest& request) {
-  if (!request.has_execution()) return absl::InvalidArgumentError("execution: required");
+  if (auto s = ValidateSaveExecution(request); !s.ok()) return s;
+  return SaveValid(request);
+}
+
+absl::StatusOr<v1::SaveExecutionResponse> PgExecutionStore::SaveValid(
+    const v1::SaveExecutionRequest& request) {
   absl::StatusOr<Written> written = Write(
       request.execution(),
       request.has_expected_version() ? std::optional(request.expected_version()) : std::nullopt,
@@ -287,6 +300,10 @@ absl::StatusOr<v1::UpdateExecutionResponse> PgExecutionStore::Update(
   if (!request.has_execution()) return absl::InvalidArgumentError("execution: required");
   if (request.has_expected_version() && request.expected_version() == 0) {
     return absl::InvalidArgumentError("expected_version: Update needs an existing version (>= 1)");
+  }
+  if (auto s = ValidateExecution(request.execution()); !s.ok()) return s;
+  if (request.has_expected_version()) {
+    if (auto s = ValidateExpectedVersion(request.expected_version()); !s.ok()) return s;
   }
   absl::StatusOr<Written> written = Write(
       request.execution(),
@@ -317,11 +334,12 @@ absl::StatusOr<v1::FindByStatusResponse> PgExecutionStore::FindByStatus(
     const v1::FindByStatusRequest& request) {
   if (auto s = ValidateTenantFilter(request); !s.ok()) return s;
   if (auto s = ValidateExecutionStatus(request.status(), "status"); !s.ok()) return s;
-  if (auto s = ValidatePage(request.page_token()); !s.ok()) return s;
+  absl::StatusOr<std::string> after = AfterId(request.page_token());
+  if (!after.ok()) return after.status();
   absl::StatusOr<int32_t> limit = EffectiveLimit(request.limit());
   if (!limit.ok()) return limit.status();
   Params params;
-  params.Add(*ExecutionStatusName(request.status())).Add(request.page_token());
+  params.Add(*ExecutionStatusName(request.status())).Add(*after);
   params.Add(TenantFilter(request));
   return FindPage<v1::FindByStatusResponse>(pool_, "find executions by status", kByStatus,
                                             std::move(params), *limit);
@@ -358,11 +376,12 @@ absl::StatusOr<v1::FindByTenantResponse> PgExecutionStore::FindByTenant(
   if (request.status() != v1::EXECUTION_STATUS_UNSPECIFIED) {
     if (auto s = ValidateExecutionStatus(request.status(), "status"); !s.ok()) return s;
   }
-  if (auto s = ValidatePage(request.page_token()); !s.ok()) return s;
+  absl::StatusOr<std::string> after = AfterId(request.page_token());
+  if (!after.ok()) return after.status();
   absl::StatusOr<int32_t> limit = EffectiveLimit(request.limit());
   if (!limit.ok()) return limit.status();
   Params params;
-  params.Add(request.tenant_id()).Add(request.page_token());
+  params.Add(request.tenant_id()).Add(*after);
   if (auto name = ExecutionStatusName(request.status())) {
     params.Add(*name);
   } else {
@@ -400,11 +419,12 @@ absl::StatusOr<v1::FindByIdempotencyKeyResponse> PgExecutionStore::FindByIdempot
 absl::StatusOr<v1::FindChildrenResponse> PgExecutionStore::FindChildren(
     const v1::FindChildrenRequest& request) {
   if (auto s = ValidateId(request.parent_execution_id(), "parent_execution_id"); !s.ok()) return s;
-  if (auto s = ValidatePage(request.page_token()); !s.ok()) return s;
+  absl::StatusOr<std::string> after = AfterId(request.page_token());
+  if (!after.ok()) return after.status();
   absl::StatusOr<int32_t> limit = EffectiveLimit(request.limit());
   if (!limit.ok()) return limit.status();
   Params params;
-  params.Add(request.parent_execution_id()).Add(request.page_token());
+  params.Add(request.parent_execution_id()).Add(*after);
   return FindPage<v1::FindChildrenResponse>(pool_, "find child executions", kChildren,
                                             std::move(params), *limit);
 }
@@ -417,7 +437,7 @@ absl::StatusOr<v1::FindTimedOutExecutionsResponse> PgExecutionStore::FindTimedOu
   if (!limit.ok()) return limit.status();
   Params params;
   params.Add(NowOr(request.now())).Add(TenantFilter(request));
-  return FindPage<v1::FindTimedOutExecutionsResponse>(
+  return FindUpTo<v1::FindTimedOutExecutionsResponse>(
       pool_, "find timed-out executions", kTimedOutExecutions, std::move(params), *limit);
 }
 
@@ -429,7 +449,7 @@ absl::StatusOr<v1::FindTimedOutWaitsResponse> PgExecutionStore::FindTimedOutWait
   if (!limit.ok()) return limit.status();
   Params params;
   params.Add(NowOr(request.now())).Add(TenantFilter(request));
-  return FindPage<v1::FindTimedOutWaitsResponse>(pool_, "find timed-out waits", kTimedOutWaits,
+  return FindUpTo<v1::FindTimedOutWaitsResponse>(pool_, "find timed-out waits", kTimedOutWaits,
                                                  std::move(params), *limit);
 }
 

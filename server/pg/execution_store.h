@@ -5,11 +5,12 @@
 // key row in fm_idempotency_keys first.
 
 #include "core/execution_store.h"
+#include "server/pg/bulk.h"
 #include "server/pg/pool.h"
 
 namespace flowmonkey::pg {
 
-class PgExecutionStore : public ExecutionStore {
+class PgExecutionStore : public ExecutionStore, public BulkExecutionStore {
  public:
   // Registers its statements with `pool`, which must outlive the store.
   explicit PgExecutionStore(ConnectionPool& pool);
@@ -41,7 +42,17 @@ class PgExecutionStore : public ExecutionStore {
   absl::StatusOr<v1::ExtendLockResponse> ExtendLock(const v1::ExtendLockRequest& request) override;
   absl::StatusOr<v1::ReleaseLockResponse> ReleaseLock(const v1::ReleaseLockRequest& request) override;
 
+  // Group commit (bulk.h), in execution_bulk.cc.
+  absl::StatusOr<ManyResults<v1::SaveExecutionResponse>> SaveMany(
+      const Requests<v1::SaveExecutionRequest>& requests) override;
+  absl::StatusOr<ManyResults<v1::GetExecutionResponse>> GetMany(
+      const Requests<v1::GetExecutionRequest>& requests) override;
+
  private:
+  void RegisterBulkStatements();  // execution_bulk.cc
+  // Save and Get of a request that passed ValidateSaveExecution / ValidateGetExecution.
+  absl::StatusOr<v1::SaveExecutionResponse> SaveValid(const v1::SaveExecutionRequest& request);
+  absl::StatusOr<v1::GetExecutionResponse> GetValid(const v1::GetExecutionRequest& request);
   struct Written {
     int64_t version = 0;
     int64_t created_at = 0;
@@ -50,6 +61,7 @@ class PgExecutionStore : public ExecutionStore {
   };
   absl::StatusOr<v1::CreateExecutionResponse> CreateWithKey(const v1::Execution& execution,
                                                             int64_t now);
+  // Writes a validated execution.
   absl::StatusOr<Written> Write(const v1::Execution& execution,
                                 std::optional<int64_t> expected_version, bool must_exist);
 

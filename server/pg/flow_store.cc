@@ -9,6 +9,7 @@
 #include "core/validation.h"
 #include "nlohmann/json.hpp"
 #include "server/pg/array_literal.h"
+#include "server/pg/paging.h"
 
 namespace flowmonkey::pg {
 namespace {
@@ -21,7 +22,7 @@ namespace {
 
 constexpr Statement kInsert{
     "flow_insert",
-    "INSERT INTO fm_flows (id, version, name, description, status, tags, definition, visual,"
+    "INSERT INTO {fm_}flows (id, version, name, description, status, tags, definition, visual,"
     " created_at, updated_at, version_major, version_minor, version_patch, version_pre_key)"
     " VALUES ($1, $2, $3, $4, $5, $6::text[], $7::jsonb, $8::jsonb, $9, $9, $10, $11, $12, $13)"
     " ON CONFLICT (id, version) DO NOTHING RETURNING created_at"};
@@ -30,31 +31,32 @@ constexpr Statement kCompare{
     "flow_compare",
     "SELECT definition = $6::jsonb AND visual IS NOT DISTINCT FROM $7::jsonb"
     " AND name IS NOT DISTINCT FROM $3 AND description IS NOT DISTINCT FROM $4"
-    " AND tags = $5::text[], " FM_FLOW_COLUMNS " FROM fm_flows WHERE id = $1 AND version = $2"};
-constexpr Statement kGet{"flow_get",
-                         "SELECT " FM_FLOW_COLUMNS " FROM fm_flows WHERE id = $1 AND version = $2"};
+    " AND tags = $5::text[], " FM_FLOW_COLUMNS " FROM {fm_}flows WHERE id = $1 AND version = $2"};
+constexpr Statement kGet{
+    "flow_get", "SELECT " FM_FLOW_COLUMNS " FROM {fm_}flows WHERE id = $1 AND version = $2"};
 constexpr Statement kLatest{"flow_latest", "SELECT " FM_FLOW_COLUMNS
-                                           " FROM fm_flows WHERE id = $1 AND status <> 'archived'"
+                                           " FROM {fm_}flows WHERE id = $1 AND status <> 'archived'"
                                            " ORDER BY " FM_FLOW_NEWEST_FIRST " LIMIT 1"};
 constexpr Statement kVersions{
     "flow_versions",
-    "SELECT " FM_FLOW_COLUMNS " FROM fm_flows WHERE id = $1 AND ($2::bigint IS NULL OR"
+    "SELECT " FM_FLOW_COLUMNS
+    " FROM {fm_}flows WHERE id = $1 AND ($2::bigint IS NULL OR"
     " (version_major, version_minor, version_patch, version_pre_key, version)"
     " < ($2, $3, $4, $5::text, $6::text)) ORDER BY " FM_FLOW_NEWEST_FIRST " LIMIT $7"};
-constexpr Statement kList{"flow_list",
-                          "SELECT DISTINCT ON (id) " FM_FLOW_COLUMNS
-                          " FROM fm_flows WHERE status <> 'archived' AND id > $1"
-                          " ORDER BY id, " FM_FLOW_NEWEST_FIRST " LIMIT $2"};
+constexpr Statement kList{"flow_list", "SELECT DISTINCT ON (id) " FM_FLOW_COLUMNS
+                                       " FROM {fm_}flows WHERE status <> 'archived' AND id > $1"
+                                       " ORDER BY id, " FM_FLOW_NEWEST_FIRST " LIMIT $2"};
 constexpr Statement kListAllPage{
     "flow_list_all_page",
-    "SELECT " FM_FLOW_COLUMNS " FROM fm_flows WHERE id IN (SELECT DISTINCT id FROM fm_flows"
+    "SELECT " FM_FLOW_COLUMNS
+    " FROM {fm_}flows WHERE id IN (SELECT DISTINCT id FROM {fm_}flows"
     " WHERE id > $1 ORDER BY id LIMIT $2) ORDER BY id, " FM_FLOW_NEWEST_FIRST};
 constexpr Statement kSetStatus{"flow_set_status",
-                               "UPDATE fm_flows SET status = $3, updated_at = $4"
+                               "UPDATE {fm_}flows SET status = $3, updated_at = $4"
                                " WHERE id = $1 AND version = $2 RETURNING " FM_FLOW_COLUMNS};
 constexpr Statement kDeleteVersion{"flow_delete_version",
-                                   "DELETE FROM fm_flows WHERE id = $1 AND version = $2"};
-constexpr Statement kDeleteAll{"flow_delete_all", "DELETE FROM fm_flows WHERE id = $1"};
+                                   "DELETE FROM {fm_}flows WHERE id = $1 AND version = $2"};
+constexpr Statement kDeleteAll{"flow_delete_all", "DELETE FROM {fm_}flows WHERE id = $1"};
 
 constexpr int32_t kListAllPageFlows = 100;
 
@@ -191,51 +193,36 @@ absl::StatusOr<v1::FlowVersionsResponse> PgFlowStore::Versions(
   if (auto s = ValidateId(request.flow_id(), "flow_id"); !s.ok()) return s;
   absl::StatusOr<int32_t> limit = EffectiveLimit(request.limit());
   if (!limit.ok()) return limit.status();
+  absl::StatusOr<std::optional<PageKey>> last = DecodePageToken(request.page_token(), 1);
+  if (!last.ok()) return last.status();
   Params params;
   params.Add(request.flow_id());
-  if (request.page_token().empty()) {
+  if (!*last) {
     for (int i = 0; i < 5; ++i) params.AddNull();
   } else {
-    absl::StatusOr<SemVer> after = ParseSemVer(request.page_token(), "page_token");
+    const std::string& version = (**last)[0];
+    absl::StatusOr<SemVer> after = ParseSemVer(version, "page_token");
     if (!after.ok()) return after.status();
     params.Add(after->major).Add(after->minor).Add(after->patch);
-    params.Add(PreReleaseSortKey(*after)).Add(request.page_token());
+    params.Add(PreReleaseSortKey(*after)).Add(version);
   }
-  params.Add(*limit + 1);
-  return pool_.Run<v1::FlowVersionsResponse>(
-      "list flow versions", [&](Session& s) -> absl::StatusOr<v1::FlowVersionsResponse> {
-        pqxx::nontransaction tx(s.connection());
-        v1::FlowVersionsResponse response;
-        for (const auto& row : s.Exec(tx, kVersions, params)) {
-          if (response.flows_size() == *limit) {
-            response.set_next_page_token(response.flows(*limit - 1).version());
-            break;
-          }
-          *response.add_flows() = FlowFromRow(row);
-        }
-        return response;
-      });
+  return FetchPage<v1::FlowVersionsResponse, v1::Flow>(
+      pool_, "list flow versions", kVersions, std::move(params), *limit,
+      &v1::FlowVersionsResponse::mutable_flows, [](const pqxx::row& r) { return FlowFromRow(r); },
+      [](const v1::Flow& f) { return PageKey{f.version()}; });
 }
 
 absl::StatusOr<v1::ListFlowsResponse> PgFlowStore::List(const v1::ListFlowsRequest& request) {
-  if (auto s = ValidateOptionalId(request.page_token(), "page_token"); !s.ok()) return s;
   absl::StatusOr<int32_t> limit = EffectiveLimit(request.limit());
   if (!limit.ok()) return limit.status();
+  absl::StatusOr<std::optional<PageKey>> after = DecodePageToken(request.page_token(), 1);
+  if (!after.ok()) return after.status();
   Params params;
-  params.Add(request.page_token()).Add(*limit + 1);
-  return pool_.Run<v1::ListFlowsResponse>(
-      "list flows", [&](Session& s) -> absl::StatusOr<v1::ListFlowsResponse> {
-        pqxx::nontransaction tx(s.connection());
-        v1::ListFlowsResponse response;
-        for (const auto& row : s.Exec(tx, kList, params)) {
-          if (response.flows_size() == *limit) {
-            response.set_next_page_token(response.flows(*limit - 1).id());
-            break;
-          }
-          *response.add_flows() = FlowFromRow(row);
-        }
-        return response;
-      });
+  params.Add(*after ? (**after)[0] : std::string());
+  return FetchPage<v1::ListFlowsResponse, v1::Flow>(
+      pool_, "list flows", kList, std::move(params), *limit, &v1::ListFlowsResponse::mutable_flows,
+      [](const pqxx::row& r) { return FlowFromRow(r); },
+      [](const v1::Flow& f) { return PageKey{f.id()}; });
 }
 
 absl::Status PgFlowStore::ListAll(const v1::ListAllFlowsRequest&,

@@ -10,115 +10,129 @@
 #include "core/clock.h"
 #include "core/job_rules.h"
 #include "core/validation.h"
+#include "server/pg/array_literal.h"
 #include "server/pg/job_codec.h"
 #include "server/pg/job_sql.h"
+#include "server/pg/paging.h"
 #include "server/pg/tenant_filter.h"
 
 namespace flowmonkey::pg {
 namespace {
 
-#define FM_JOB_CLAIM_SET                                                            \
-  "SET status = 'running', runner_id = $1, instance_id = NULL, heartbeat_at = $2, " \
-  "attempts = attempts + 1, updated_at = $2, progress = NULL "
-// Fenced worker writes: $1 job, $2 runner (NULL = any), $3 instance (NULL = any).
-#define FM_JOB_FENCE                                                               \
-  " WHERE id = $1 AND status = 'running' AND ($2::text IS NULL OR runner_id = $2)" \
-  " AND ($3::text IS NULL OR instance_id = $3)"
-
 constexpr Statement kInsert{
     "job_insert",
-    "INSERT INTO fm_jobs (id, execution_id, step_id, handler, status, input, heartbeat_ms,"
+    "INSERT INTO {fm_}jobs (id, execution_id, step_id, handler, status, input, heartbeat_ms,"
     " attempts, max_attempts, created_at, updated_at) VALUES ($1, $2, $3, $4, 'pending',"
     " $5::jsonb, $6, 0, $7, $8, $8) ON CONFLICT (id) DO NOTHING RETURNING " FM_JOB_COLUMNS};
-constexpr Statement kGet{"job_get", "SELECT " FM_JOB_COLUMNS " FROM fm_jobs WHERE id = $1"};
+constexpr Statement kGet{"job_get", "SELECT " FM_JOB_COLUMNS " FROM {fm_}jobs WHERE id = $1"};
 constexpr Statement kGetForStep{"job_get_for_step",
                                 "SELECT " FM_JOB_COLUMNS
-                                " FROM fm_jobs WHERE execution_id = $1 AND step_id = $2"
+                                " FROM {fm_}jobs WHERE execution_id = $1 AND step_id = $2"
                                 " ORDER BY created_at DESC, id DESC LIMIT 1"};
 constexpr Statement kState{
-    "job_state", "SELECT status, attempts, max_attempts, instance_id FROM fm_jobs WHERE id = $1"};
+    "job_state", "SELECT status, attempts, max_attempts, instance_id FROM {fm_}jobs WHERE id = $1"};
 constexpr Statement kClaim{
     "job_claim",
-    "UPDATE fm_jobs SET status = 'running', runner_id = $2, instance_id = $3, heartbeat_at = $4,"
+    "UPDATE {fm_}jobs SET status = 'running', runner_id = $2, instance_id = $3, heartbeat_at = $4,"
     " attempts = attempts + 1, updated_at = $4, progress = NULL"
     " WHERE id = $1 AND status = 'pending' AND attempts < max_attempts RETURNING " FM_JOB_COLUMNS};
 // Only ORDER BY created_at: it matches the partial index, so the oldest rows come straight
 // off the index instead of every pending row being sorted.
 constexpr Statement kClaimNext{
     "job_claim_next",
-    "UPDATE fm_jobs " FM_JOB_CLAIM_SET
-    "WHERE id IN (SELECT id FROM fm_jobs"
+    "UPDATE {fm_}jobs SET status = 'running', runner_id = $1, instance_id = NULL,"
+    " heartbeat_at = $2, attempts = attempts + 1, updated_at = $2, progress = NULL"
+    " WHERE id IN (SELECT id FROM {fm_}jobs"
     " WHERE status = 'pending' AND attempts < max_attempts"
-    FM_EXECUTION_TENANT_FILTER("$4", "fm_jobs") " ORDER BY created_at LIMIT $3"
+    " AND ($4::text IS NULL OR EXISTS (SELECT 1 FROM {fm_}executions e"
+    " WHERE e.id = {fm_}jobs.execution_id AND e.tenant_id = $4))"
+    " ORDER BY created_at LIMIT $3"
     " FOR UPDATE SKIP LOCKED) AND status = 'pending' RETURNING " FM_JOB_COLUMNS};
 constexpr Statement kClaimNextHandler{
     "job_claim_next_handler",
-    "UPDATE fm_jobs " FM_JOB_CLAIM_SET
-    "WHERE id IN (SELECT id FROM fm_jobs"
+    "UPDATE {fm_}jobs SET status = 'running', runner_id = $1, instance_id = NULL,"
+    " heartbeat_at = $2, attempts = attempts + 1, updated_at = $2, progress = NULL"
+    " WHERE id IN (SELECT id FROM {fm_}jobs"
     " WHERE status = 'pending' AND handler = $4 AND attempts < max_attempts"
-    FM_EXECUTION_TENANT_FILTER("$5", "fm_jobs")
+    " AND ($5::text IS NULL OR EXISTS (SELECT 1 FROM {fm_}executions e"
+    " WHERE e.id = {fm_}jobs.execution_id AND e.tenant_id = $5))"
     " ORDER BY created_at LIMIT $3 FOR UPDATE SKIP LOCKED) AND status = 'pending'"
     " RETURNING " FM_JOB_COLUMNS};
 constexpr Statement kClaimNextHandlers{
     "job_claim_next_handlers",
-    "UPDATE fm_jobs " FM_JOB_CLAIM_SET
-    "WHERE id IN (SELECT id FROM fm_jobs"
+    "UPDATE {fm_}jobs SET status = 'running', runner_id = $1, instance_id = NULL,"
+    " heartbeat_at = $2, attempts = attempts + 1, updated_at = $2, progress = NULL"
+    " WHERE id IN (SELECT id FROM {fm_}jobs"
     " WHERE status = 'pending' AND handler = ANY($4::text[]) AND attempts < max_attempts"
-    FM_EXECUTION_TENANT_FILTER("$5", "fm_jobs")
+    " AND ($5::text IS NULL OR EXISTS (SELECT 1 FROM {fm_}executions e"
+    " WHERE e.id = {fm_}jobs.execution_id AND e.tenant_id = $5))"
     " ORDER BY created_at LIMIT $3 FOR UPDATE SKIP LOCKED) AND status = 'pending'"
     " RETURNING " FM_JOB_COLUMNS};
-constexpr Statement kHeartbeat{"job_heartbeat",
-                               "UPDATE fm_jobs SET heartbeat_at = $4, updated_at = $4" FM_JOB_FENCE
-                               " RETURNING heartbeat_at"};
+constexpr Statement kHeartbeat{
+    "job_heartbeat",
+    "UPDATE {fm_}jobs SET heartbeat_at = $4, updated_at = $4"
+    " WHERE id = $1 AND status = 'running' AND ($2::text IS NULL OR runner_id = $2)"
+    " AND ($3::text IS NULL OR instance_id = $3)"
+    " RETURNING heartbeat_at"};
 constexpr Statement kComplete{
     "job_complete",
-    "UPDATE fm_jobs SET status = 'completed', result = $4::jsonb, updated_at = $5" FM_JOB_FENCE
+    "UPDATE {fm_}jobs SET status = 'completed', result = $4::jsonb, updated_at = $5"
+    " WHERE id = $1 AND status = 'running' AND ($2::text IS NULL OR runner_id = $2)"
+    " AND ($3::text IS NULL OR instance_id = $3)"
     " RETURNING updated_at"};
 constexpr Statement kFail{
     "job_fail",
-    "UPDATE fm_jobs SET status = 'failed', error = $4::jsonb, updated_at = $5" FM_JOB_FENCE
+    "UPDATE {fm_}jobs SET status = 'failed', error = $4::jsonb, updated_at = $5"
+    " WHERE id = $1 AND status = 'running' AND ($2::text IS NULL OR runner_id = $2)"
+    " AND ($3::text IS NULL OR instance_id = $3)"
     " RETURNING updated_at"};
 constexpr Statement kSaveCheckpoint{
     "job_save_checkpoint",
-    "UPDATE fm_jobs SET checkpoint = $4::jsonb, heartbeat_at = $5, updated_at = $5" FM_JOB_FENCE
+    "UPDATE {fm_}jobs SET checkpoint = $4::jsonb, heartbeat_at = $5, updated_at = $5"
+    " WHERE id = $1 AND status = 'running' AND ($2::text IS NULL OR runner_id = $2)"
+    " AND ($3::text IS NULL OR instance_id = $3)"
     " RETURNING updated_at"};
 constexpr Statement kUpdateProgress{
     "job_update_progress",
-    "UPDATE fm_jobs SET progress = $4::jsonb, heartbeat_at = $5, updated_at = $5" FM_JOB_FENCE
+    "UPDATE {fm_}jobs SET progress = $4::jsonb, heartbeat_at = $5, updated_at = $5"
+    " WHERE id = $1 AND status = 'running' AND ($2::text IS NULL OR runner_id = $2)"
+    " AND ($3::text IS NULL OR instance_id = $3)"
     " RETURNING updated_at"};
 constexpr Statement kCancel{
     "job_cancel",
-    "UPDATE fm_jobs SET status = 'cancelled', error = $2::jsonb, updated_at = $3"
+    "UPDATE {fm_}jobs SET status = 'cancelled', error = $2::jsonb, updated_at = $3"
     " WHERE id = $1 AND status IN ('pending', 'running')"};
 constexpr Statement kFindStalled{"job_find_stalled",
                                  "SELECT " FM_JOB_COLUMNS
-                                 " FROM fm_jobs WHERE status = 'running' AND heartbeat_at < $1"
-                                 FM_EXECUTION_TENANT_FILTER("$3", "fm_jobs")
+                                 " FROM {fm_}jobs WHERE status = 'running' AND heartbeat_at < $1"
+                                 " AND ($3::text IS NULL OR EXISTS (SELECT 1 FROM {fm_}executions e"
+                                 " WHERE e.id = {fm_}jobs.execution_id AND e.tenant_id = $3))"
                                  " ORDER BY heartbeat_at LIMIT $2"};
 constexpr Statement kResetStalledIds{
     "job_reset_stalled_ids", FM_JOB_RESET_SET
-    "WHERE id IN (SELECT id FROM fm_jobs WHERE id = ANY($2::text[])"
+    "WHERE id IN (SELECT id FROM {fm_}jobs WHERE id = ANY($2::text[])"
     " AND status = 'running' AND heartbeat_at < $3 LIMIT $4 FOR UPDATE SKIP LOCKED)"
     " AND status = 'running' RETURNING status"};
 constexpr Statement kResetStalledBefore{
     "job_reset_stalled_before", FM_JOB_RESET_SET
-    "WHERE id IN (SELECT id FROM fm_jobs WHERE status = 'running'"
+    "WHERE id IN (SELECT id FROM {fm_}jobs WHERE status = 'running'"
     " AND heartbeat_at < $2 ORDER BY heartbeat_at LIMIT $3 FOR UPDATE SKIP LOCKED)"
     " AND status = 'running' RETURNING status"};
 constexpr Statement kByStatus{"job_by_status",
                               "SELECT " FM_JOB_COLUMNS
-                              " FROM fm_jobs WHERE status = $1 AND (created_at, id) < ($2, $3)"
-                              FM_EXECUTION_TENANT_FILTER("$4", "fm_jobs")
+                              " FROM {fm_}jobs WHERE status = $1 AND (created_at, id) < ($2, $3)"
+                              " AND ($4::text IS NULL OR EXISTS (SELECT 1 FROM {fm_}executions e"
+                              " WHERE e.id = {fm_}jobs.execution_id AND e.tenant_id = $4))"
                               " ORDER BY created_at DESC, id DESC LIMIT $5"};
 constexpr Statement kByExecution{
     "job_by_execution", "SELECT " FM_JOB_COLUMNS
-                        " FROM fm_jobs WHERE execution_id = $1"
+                        " FROM {fm_}jobs WHERE execution_id = $1"
                         " AND (created_at, id) > ($2, $3) ORDER BY created_at, id LIMIT $4"};
 constexpr Statement kCheckpoint{"job_checkpoint",
-                                "SELECT checkpoint::text FROM fm_jobs WHERE id = $1"};
+                                "SELECT checkpoint::text FROM {fm_}jobs WHERE id = $1"};
 constexpr Statement kDeleteOld{
     "job_delete_old",
-    "DELETE FROM fm_jobs WHERE status IN ('completed', 'failed', 'cancelled')"
+    "DELETE FROM {fm_}jobs WHERE status IN ('completed', 'failed', 'cancelled')"
     " AND created_at < $1 AND updated_at < $1"};
 
 absl::Status NotFound(const std::string& job_id) {
@@ -149,60 +163,14 @@ absl::Status NotClaimable(const pqxx::result& state, const std::string& job_id) 
       absl::StrCat("job ", job_id, " has used all its ", state[0][2].as<int32_t>(), " attempts"));
 }
 
-// A PostgreSQL text[] literal (sent as a parameter value, never spliced into SQL).
-std::string TextArray(const google::protobuf::RepeatedPtrField<std::string>& values) {
-  std::string out = "{";
-  for (int i = 0; i < values.size(); ++i) {
-    if (i > 0) out.push_back(',');
-    out.push_back('"');
-    for (char c : values[i]) {
-      if (c == '"' || c == '\\') out.push_back('\\');
-      out.push_back(c);
-    }
-    out.push_back('"');
-  }
-  out.push_back('}');
-  return out;
-}
-
-// Keyset cursor "<created_at>:<id>" of the last job on a page.
-struct Cursor {
-  int64_t created_at;
-  std::string id;
-};
-
-std::string CursorOf(const v1::Job& job) { return absl::StrCat(job.created_at(), ":", job.id()); }
-
-absl::StatusOr<Cursor> ParseCursor(const std::string& token, Cursor first_page) {
-  if (token.empty()) return first_page;
-  if (auto s = ValidateText(token, "page_token", 2 * kMaxIdBytes); !s.ok()) return s;
-  const size_t colon = token.find(':');
-  Cursor cursor;
-  if (colon == std::string::npos || colon == 0 ||
-      !absl::SimpleAtoi(absl::string_view(token).substr(0, colon), &cursor.created_at) ||
-      cursor.created_at < 0) {
-    return absl::InvalidArgumentError("page_token: not a token from a previous page");
-  }
-  cursor.id = token.substr(colon + 1);
-  return cursor;
-}
-
+// A page of jobs ordered by (created_at, id) (paging.h).
 template <typename Response>
 absl::StatusOr<Response> ListPage(ConnectionPool& pool, std::string_view what,
                                   const Statement& statement, Params params, int32_t limit) {
-  params.Add(static_cast<int32_t>(limit + 1));
-  return pool.Run<Response>(what, [&](Session& s) -> absl::StatusOr<Response> {
-    pqxx::nontransaction tx(s.connection());
-    Response response;
-    for (const auto& row : s.Exec(tx, statement, params)) {
-      if (response.jobs_size() == limit) {
-        response.set_next_page_token(CursorOf(response.jobs(limit - 1)));
-        break;
-      }
-      *response.add_jobs() = JobFromRow(row);
-    }
-    return response;
-  });
+  return FetchPage<Response, v1::Job>(pool, what, statement, std::move(params), limit,
+                                      &Response::mutable_jobs, JobFromRow, [](const v1::Job& j) {
+                                        return PageKeyOf({j.created_at(), j.id()});
+                                      });
 }
 
 Params IdParam(const std::string& id) {
@@ -235,6 +203,7 @@ PgJobStore::PgJobStore(ConnectionPool& pool) : pool_(pool) {
                   kByExecution,
                   kCheckpoint,
                   kDeleteOld});
+  RegisterBulkStatements();
 }
 
 absl::StatusOr<v1::CreateJobResponse> PgJobStore::Create(const v1::CreateJobRequest& request) {
@@ -358,7 +327,7 @@ absl::StatusOr<v1::ClaimNextJobsResponse> PgJobStore::ClaimNext(
     params.Add(request.handlers(0));
     statement = &kClaimNextHandler;
   } else if (request.handlers_size() > 1) {
-    params.Add(TextArray(request.handlers()));
+    params.Add(ArrayLiteralOf(request.handlers()));
     statement = &kClaimNextHandlers;
   }
   params.Add(TenantFilter(request));
@@ -416,13 +385,12 @@ absl::StatusOr<v1::HeartbeatJobResponse> PgJobStore::Heartbeat(
 
 absl::StatusOr<v1::CompleteJobResponse> PgJobStore::Complete(
     const v1::CompleteJobRequest& request) {
-  if (auto s = ValidateWorker(request.job_id(), request.runner_id(), request.instance_id());
-      !s.ok()) {
-    return s;
-  }
-  if (auto s = ValidateJson(request.result_json(), "result_json", JsonKind::kAny); !s.ok()) {
-    return s;
-  }
+  if (auto s = ValidateCompleteJob(request); !s.ok()) return s;
+  return CompleteValid(request);
+}
+
+absl::StatusOr<v1::CompleteJobResponse> PgJobStore::CompleteValid(
+    const v1::CompleteJobRequest& request) {
   Params params = WorkerParams(request.job_id(), request.runner_id(), request.instance_id());
   params.AddOrNull(request.result_json()).Add(NowMs());
   absl::StatusOr<int64_t> at = FencedWrite("complete job", kComplete, request.job_id(), params);
@@ -541,7 +509,7 @@ absl::StatusOr<v1::ResetStalledJobsResponse> PgJobStore::ResetStalled(
   params.Add(NowMs());
   const Statement* statement = &kResetStalledBefore;
   if (!request.job_ids().empty()) {
-    params.Add(TextArray(request.job_ids()));
+    params.Add(ArrayLiteralOf(request.job_ids()));
     statement = &kResetStalledIds;
   }
   params.Add(before).Add(limit);
@@ -565,8 +533,8 @@ absl::StatusOr<v1::ListJobsByStatusResponse> PgJobStore::ListByStatus(
   if (auto s = ValidateJobStatus(request.status(), "status"); !s.ok()) return s;
   absl::StatusOr<int32_t> limit = EffectiveLimit(request.limit());
   if (!limit.ok()) return limit.status();
-  absl::StatusOr<Cursor> cursor =
-      ParseCursor(request.page_token(), {std::numeric_limits<int64_t>::max(), ""});
+  absl::StatusOr<TimeIdKey> cursor =
+      DecodeTimeIdToken(request.page_token(), {std::numeric_limits<int64_t>::max(), ""});
   if (!cursor.ok()) return cursor.status();
   Params params;
   params.Add(*JobStatusName(request.status())).Add(cursor->created_at).Add(cursor->id);
@@ -580,7 +548,7 @@ absl::StatusOr<v1::ListJobsByExecutionResponse> PgJobStore::ListByExecution(
   if (auto s = ValidateId(request.execution_id(), "execution_id"); !s.ok()) return s;
   absl::StatusOr<int32_t> limit = EffectiveLimit(request.limit());
   if (!limit.ok()) return limit.status();
-  absl::StatusOr<Cursor> cursor = ParseCursor(request.page_token(), {-1, ""});
+  absl::StatusOr<TimeIdKey> cursor = DecodeTimeIdToken(request.page_token(), {-1, ""});
   if (!cursor.ok()) return cursor.status();
   Params params;
   params.Add(request.execution_id()).Add(cursor->created_at).Add(cursor->id);

@@ -6,11 +6,12 @@
 // LOCKED, so concurrent claimers never wait on nor share a job.
 
 #include "core/job_store.h"
+#include "server/pg/bulk.h"
 #include "server/pg/pool.h"
 
 namespace flowmonkey::pg {
 
-class PgJobStore : public JobStore {
+class PgJobStore : public JobStore, public BulkJobStore {
  public:
   // Registers its statements with `pool`, which must outlive the store.
   explicit PgJobStore(ConnectionPool& pool);
@@ -50,7 +51,14 @@ class PgJobStore : public JobStore {
   absl::StatusOr<v1::DeleteOldJobsResponse> DeleteOld(
       const v1::DeleteOldJobsRequest& request) override;
 
+  // Group commit (bulk.h), in job_bulk.cc.
+  absl::StatusOr<ManyResults<v1::CompleteJobResponse>> CompleteMany(
+      const Requests<v1::CompleteJobRequest>& requests) override;
+
  private:
+  void RegisterBulkStatements();  // job_bulk.cc
+  // Complete of a request that passed ValidateCompleteJob.
+  absl::StatusOr<v1::CompleteJobResponse> CompleteValid(const v1::CompleteJobRequest& request);
   absl::StatusOr<v1::Job> ClaimOne(const std::string& job_id, const std::string& runner_id,
                                    const std::string& instance_id);
   // Runs a fenced worker write ($1 job, $2 runner, $3 instance, ...); returns the first

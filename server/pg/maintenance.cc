@@ -13,34 +13,34 @@ namespace {
 // $1 now, $2 batch. JobStore.ResetStalled's reset, with each job's own deadline.
 constexpr Statement kResetOverdueJobs{
     "maintenance_reset_overdue_jobs", FM_JOB_RESET_SET
-    "WHERE id IN (SELECT id FROM fm_jobs WHERE status = 'running' AND heartbeat_ms > 0"
+    "WHERE id IN (SELECT id FROM {fm_}jobs WHERE status = 'running' AND heartbeat_ms > 0"
     " AND heartbeat_at < $1 - 3 * heartbeat_ms::bigint ORDER BY heartbeat_at LIMIT $2"
     " FOR UPDATE SKIP LOCKED) AND status = 'running' RETURNING status"};
 constexpr Statement kExpireTokens{
     "maintenance_expire_tokens",
-    "UPDATE fm_resume_tokens SET status = 'expired' WHERE token_hash IN (SELECT token_hash"
-    " FROM fm_resume_tokens WHERE status = 'pending' AND expires_at <= $1 LIMIT $2"
+    "UPDATE {fm_}resume_tokens SET status = 'expired' WHERE token_hash IN (SELECT token_hash"
+    " FROM {fm_}resume_tokens WHERE status = 'pending' AND expires_at <= $1 LIMIT $2"
     " FOR UPDATE SKIP LOCKED) AND status = 'pending'"};
 constexpr Statement kDeleteExpiredKeys{
     "maintenance_delete_expired_keys",
-    "DELETE FROM fm_idempotency_keys WHERE (flow_id, idempotency_key) IN (SELECT flow_id,"
-    " idempotency_key FROM fm_idempotency_keys WHERE expires_at <= $1 LIMIT $2"
+    "DELETE FROM {fm_}idempotency_keys WHERE (flow_id, idempotency_key) IN (SELECT flow_id,"
+    " idempotency_key FROM {fm_}idempotency_keys WHERE expires_at <= $1 LIMIT $2"
     " FOR UPDATE SKIP LOCKED) AND expires_at <= $1"};
 
 // Client request ids are kept 24 h (event.proto, resume_token.proto): $1 - 24 h. The
 // events keep no link to a forgotten request id, so it may be used again.
 constexpr Statement kForgetEventRequests{
     "maintenance_forget_event_requests",
-    "WITH forgotten AS (DELETE FROM fm_request_ids WHERE request_id IN (SELECT request_id"
-    " FROM fm_request_ids WHERE created_at <= $1::bigint - 86400000 LIMIT $2 FOR UPDATE SKIP "
+    "WITH forgotten AS (DELETE FROM {fm_}request_ids WHERE request_id IN (SELECT request_id"
+    " FROM {fm_}request_ids WHERE created_at <= $1::bigint - 86400000 LIMIT $2 FOR UPDATE SKIP "
     "LOCKED)"
-    " RETURNING request_id), unlinked AS (UPDATE fm_events SET request_id = NULL"
+    " RETURNING request_id), unlinked AS (UPDATE {fm_}events SET request_id = NULL"
     " WHERE request_id IN (SELECT request_id FROM forgotten))"
     " SELECT count(*) FROM forgotten"};
 constexpr Statement kForgetTokenRequests{
     "maintenance_forget_token_requests",
-    "UPDATE fm_resume_tokens SET request_id = NULL WHERE token_hash IN (SELECT token_hash"
-    " FROM fm_resume_tokens WHERE request_id IS NOT NULL AND created_at <= $1::bigint - 86400000"
+    "UPDATE {fm_}resume_tokens SET request_id = NULL WHERE token_hash IN (SELECT token_hash"
+    " FROM {fm_}resume_tokens WHERE request_id IS NOT NULL AND created_at <= $1::bigint - 86400000"
     " LIMIT $2 FOR UPDATE SKIP LOCKED) AND request_id IS NOT NULL"};
 
 }  // namespace

@@ -10,15 +10,16 @@ namespace {
 
 // Migrations are DDL, run once per version; they are the only statements not prepared.
 constexpr std::string_view kCreateMigrationsTable =
-    "CREATE TABLE IF NOT EXISTS fm_schema_migrations ("
+    "CREATE TABLE IF NOT EXISTS {fm_}schema_migrations ("
     " version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)";
-constexpr std::string_view kLock = "SELECT pg_advisory_xact_lock(hashtext('fm_schema_migrations'))";
-constexpr std::string_view kIsApplied = "SELECT 1 FROM fm_schema_migrations WHERE version = $1";
+constexpr std::string_view kLock =
+    "SELECT pg_advisory_xact_lock(hashtext('{fm_}schema_migrations'))";
+constexpr std::string_view kIsApplied = "SELECT 1 FROM {fm_}schema_migrations WHERE version = $1";
 constexpr std::string_view kRecord =
-    "INSERT INTO fm_schema_migrations (version, name, applied_at)"
+    "INSERT INTO {fm_}schema_migrations (version, name, applied_at)"
     " VALUES ($1, $2, (extract(epoch FROM clock_timestamp()) * 1000)::BIGINT)";
 constexpr std::string_view kVersion =
-    "SELECT COALESCE(MAX(version), 0) FROM fm_schema_migrations";
+    "SELECT COALESCE(MAX(version), 0) FROM {fm_}schema_migrations";
 constexpr std::string_view kTableExists = "SELECT to_regclass($1) IS NOT NULL";
 
 }  // namespace

@@ -16,7 +16,7 @@ namespace flowmonkey::pg {
 struct Migration {
   int version;
   const char* name;
-  const char* sql;  // written with the default prefix "fm_"
+  const char* sql;  // table names carry the prefix marker, "{fm_}" (pool.h)
 };
 
 // Every migration in sql/migrations, in version order (generated source).

@@ -12,24 +12,24 @@ namespace {
 
 constexpr Statement kRecordOwners{
     "tenant_owners",
-    "SELECT 0, id, tenant_id FROM fm_executions WHERE id = ANY($1::text[])"
-    " UNION ALL SELECT 1, j.id, e.tenant_id FROM fm_jobs j"
-    " JOIN fm_executions e ON e.id = j.execution_id WHERE j.id = ANY($2::text[])"
-    " UNION ALL SELECT 2, t.token_hash, e.tenant_id FROM fm_resume_tokens t"
-    " JOIN fm_executions e ON e.id = t.execution_id WHERE t.token_hash = ANY($3::text[])"};
+    "SELECT 0, id, tenant_id FROM {fm_}executions WHERE id = ANY($1::text[])"
+    " UNION ALL SELECT 1, j.id, e.tenant_id FROM {fm_}jobs j"
+    " JOIN {fm_}executions e ON e.id = j.execution_id WHERE j.id = ANY($2::text[])"
+    " UNION ALL SELECT 2, t.token_hash, e.tenant_id FROM {fm_}resume_tokens t"
+    " JOIN {fm_}executions e ON e.id = t.execution_id WHERE t.token_hash = ANY($3::text[])"};
 
 // Always one row: the claim's tenant (NULL: shared), whether a claim exists, whether any
 // version exists.
 constexpr Statement kFlowOwner{
     "flow_owner",
-    "SELECT o.tenant_id, o.flow_id IS NOT NULL, EXISTS (SELECT 1 FROM fm_flows WHERE id = $1)"
-    " FROM (SELECT 1) AS one LEFT JOIN fm_flow_owners o ON o.flow_id = $1"};
+    "SELECT o.tenant_id, o.flow_id IS NOT NULL, EXISTS (SELECT 1 FROM {fm_}flows WHERE id = $1)"
+    " FROM (SELECT 1) AS one LEFT JOIN {fm_}flow_owners o ON o.flow_id = $1"};
 
 // A flow that already has versions but no claim was saved by an operator: it stays shared.
 constexpr Statement kClaimFlow{
     "flow_claim",
-    "INSERT INTO fm_flow_owners (flow_id, tenant_id, claimed_at) SELECT $1, $2, $3"
-    " WHERE NOT EXISTS (SELECT 1 FROM fm_flows WHERE id = $1)"
+    "INSERT INTO {fm_}flow_owners (flow_id, tenant_id, claimed_at) SELECT $1, $2, $3"
+    " WHERE NOT EXISTS (SELECT 1 FROM {fm_}flows WHERE id = $1)"
     " ON CONFLICT (flow_id) DO NOTHING"};
 
 }  // namespace

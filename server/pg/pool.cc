@@ -6,7 +6,6 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_replace.h"
 #include "spdlog/spdlog.h"
 
 namespace flowmonkey::pg {
@@ -23,8 +22,15 @@ absl::Status ValidateTablePrefix(std::string_view prefix) {
 }
 
 std::string WithPrefix(std::string_view sql, std::string_view prefix) {
-  if (prefix == "fm_") return std::string(sql);
-  return absl::StrReplaceAll(std::string(sql), {{"fm_", std::string(prefix)}});
+  std::string out;
+  out.reserve(sql.size());
+  for (size_t at = 0;;) {
+    const size_t marker = sql.find(kPrefixMarker, at);
+    out.append(sql.substr(at, marker - at));
+    if (marker == std::string_view::npos) return out;
+    out.append(prefix);
+    at = marker + kPrefixMarker.size();
+  }
 }
 
 bool MayWrite(std::string_view sql) {

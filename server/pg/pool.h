@@ -26,7 +26,7 @@
 
 namespace flowmonkey::pg {
 
-// A named query. `sql` is written with the default table prefix "fm_".
+// A named query. Table names carry the prefix marker: "{fm_}jobs" is the jobs table.
 struct Statement {
   std::string_view name;
   std::string_view sql;
@@ -44,7 +44,10 @@ struct PoolOptions {
 // Checks a table prefix: lower-case letters, digits and '_', starting with a letter, at
 // most 32 bytes. It is the one configured name spliced into SQL text.
 absl::Status ValidateTablePrefix(std::string_view prefix);
-// Rewrites the default prefix "fm_" in `sql` to `prefix`.
+// Where the configured table prefix goes in SQL text (statements and migrations): each
+// marker is replaced by the prefix, and nothing else in the text is touched.
+inline constexpr std::string_view kPrefixMarker = "{fm_}";
+// `sql` with every kPrefixMarker replaced by `prefix`.
 std::string WithPrefix(std::string_view sql, std::string_view prefix);
 
 class ConnectionPool;

@@ -9,6 +9,7 @@
 #include "core/clock.h"
 #include "core/resume_token_rules.h"
 #include "core/validation.h"
+#include "server/pg/paging.h"
 
 namespace flowmonkey::pg {
 namespace {
@@ -19,39 +20,39 @@ namespace {
 
 constexpr Statement kInsert{
     "token_insert",
-    "INSERT INTO fm_resume_tokens (token_hash, execution_id, step_id, status, metadata,"
+    "INSERT INTO {fm_}resume_tokens (token_hash, execution_id, step_id, status, metadata,"
     " created_at, expires_at) VALUES ($1, $2, $3, 'pending', $4::jsonb, $5, $6)"};
 // With a client request id: at most one token per request id.
 constexpr Statement kInsertWithRequest{
     "token_insert_with_request",
-    "INSERT INTO fm_resume_tokens (token_hash, execution_id, step_id, status, metadata,"
+    "INSERT INTO {fm_}resume_tokens (token_hash, execution_id, step_id, status, metadata,"
     " created_at, expires_at, request_id) VALUES ($1, $2, $3, 'pending', $4::jsonb, $5, $6, $7)"
     " ON CONFLICT (request_id) WHERE request_id IS NOT NULL DO NOTHING RETURNING token_hash"};
 // A retry of that request: the stored token only under a new value (the first value is
 // lost with the reply, and only its hash is stored), while it is still pending.
 constexpr Statement kRotate{
     "token_rotate",
-    "UPDATE fm_resume_tokens SET token_hash = $1 WHERE request_id = $2 AND execution_id = $3"
+    "UPDATE {fm_}resume_tokens SET token_hash = $1 WHERE request_id = $2 AND execution_id = $3"
     " AND status = 'pending' AND expires_at > $4 RETURNING " FM_TOKEN_COLUMNS};
-constexpr Statement kGet{"token_get",
-                         "SELECT " FM_TOKEN_COLUMNS " FROM fm_resume_tokens WHERE token_hash = $1"};
+constexpr Statement kGet{
+    "token_get", "SELECT " FM_TOKEN_COLUMNS " FROM {fm_}resume_tokens WHERE token_hash = $1"};
 constexpr Statement kMarkUsed{
     "token_mark_used",
-    "UPDATE fm_resume_tokens SET status = 'used', used_at = $2 WHERE token_hash = $1"
+    "UPDATE {fm_}resume_tokens SET status = 'used', used_at = $2 WHERE token_hash = $1"
     " AND status = 'pending' AND expires_at > $2 RETURNING " FM_TOKEN_COLUMNS};
 constexpr Statement kRevoke{
     "token_revoke",
-    "UPDATE fm_resume_tokens SET status = 'revoked', revoked_at = $2 WHERE token_hash = $1"
+    "UPDATE {fm_}resume_tokens SET status = 'revoked', revoked_at = $2 WHERE token_hash = $1"
     " AND status = 'pending'"};
 constexpr Statement kByExecution{
     "token_by_execution",
     "SELECT " FM_TOKEN_COLUMNS
-    " FROM fm_resume_tokens WHERE execution_id = $1"
+    " FROM {fm_}resume_tokens WHERE execution_id = $1"
     " AND (created_at, token_hash) < ($2, $3) ORDER BY created_at DESC, token_hash DESC"
     " LIMIT $4"};
 constexpr Statement kCleanup{
     "token_cleanup",
-    "UPDATE fm_resume_tokens SET status = 'expired' WHERE status = 'pending'"
+    "UPDATE {fm_}resume_tokens SET status = 'expired' WHERE status = 'pending'"
     " AND expires_at <= $1"};
 
 v1::ResumeToken TokenFromRow(const pqxx::row& r) {
@@ -232,35 +233,16 @@ absl::StatusOr<v1::ListResumeTokensByExecutionResponse> PgResumeTokenStore::List
   if (auto s = ValidateId(request.execution_id(), "execution_id"); !s.ok()) return s;
   absl::StatusOr<int32_t> limit = EffectiveLimit(request.limit());
   if (!limit.ok()) return limit.status();
-  // Cursor "<created_at>:<id>" of the last token on the previous page.
-  int64_t created_at = std::numeric_limits<int64_t>::max();
-  std::string after_id;
-  if (!request.page_token().empty()) {
-    const std::string& token = request.page_token();
-    const size_t colon = token.find(':');
-    if (colon == std::string::npos ||
-        !absl::SimpleAtoi(absl::string_view(token).substr(0, colon), &created_at) ||
-        !ValidateResumeTokenId(absl::string_view(token).substr(colon + 1), "page_token").ok()) {
-      return absl::InvalidArgumentError("page_token: not a token from a previous page");
-    }
-    after_id = token.substr(colon + 1);
-  }
+  absl::StatusOr<TimeIdKey> after =
+      DecodeTimeIdToken(request.page_token(), {std::numeric_limits<int64_t>::max(), ""});
+  if (!after.ok()) return after.status();
   Params params;
-  params.Add(request.execution_id()).Add(created_at).Add(after_id).Add(*limit + 1);
-  return pool_.Run<v1::ListResumeTokensByExecutionResponse>(
-      "list resume tokens",
-      [&](Session& s) -> absl::StatusOr<v1::ListResumeTokensByExecutionResponse> {
-        pqxx::nontransaction tx(s.connection());
-        v1::ListResumeTokensByExecutionResponse response;
-        for (const auto& row : s.Exec(tx, kByExecution, params)) {
-          if (response.tokens_size() == *limit) {
-            const v1::ResumeToken& last = response.tokens(*limit - 1);
-            response.set_next_page_token(absl::StrCat(last.created_at(), ":", last.id()));
-            break;
-          }
-          *response.add_tokens() = TokenFromRow(row);
-        }
-        return response;
+  params.Add(request.execution_id()).Add(after->created_at).Add(after->id);
+  return FetchPage<v1::ListResumeTokensByExecutionResponse, v1::ResumeToken>(
+      pool_, "list resume tokens", kByExecution, std::move(params), *limit,
+      &v1::ListResumeTokensByExecutionResponse::mutable_tokens, TokenFromRow,
+      [](const v1::ResumeToken& t) {
+        return PageKeyOf({t.created_at(), t.id()});
       });
 }
 

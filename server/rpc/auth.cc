@@ -66,16 +66,6 @@ class ApiKeyProcessor : public grpc::AuthMetadataProcessor {
 
 }  // namespace
 
-std::string Sha256Hex(absl::string_view key) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string hex;
-  for (unsigned char byte : Sha256(key)) {
-    hex.push_back(kHex[byte >> 4]);
-    hex.push_back(kHex[byte & 0xf]);
-  }
-  return hex;
-}
-
 absl::StatusOr<ApiKeys> ApiKeys::Parse(absl::string_view text) {
   ApiKeys keys;
   int line_number = 0;

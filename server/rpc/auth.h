@@ -28,6 +28,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "core/digest.h"
 
 namespace flowmonkey::rpc {
 
@@ -52,8 +53,8 @@ class ApiKeys {
   std::vector<Entry> entries_;
 };
 
-// Lower-case hex SHA-256 of `key`: what the keys file stores.
-std::string Sha256Hex(absl::string_view key);
+// Lower-case hex SHA-256 of a key: what the keys file stores (core/digest.h).
+using ::flowmonkey::Sha256Hex;
 
 class Authenticator {
  public:

@@ -3,12 +3,12 @@
 -- flow id, for all its versions; a NULL tenant marks a shared flow, writable by operator
 -- keys only. Flows saved before this migration are shared. Flows stay readable by everyone.
 
-CREATE TABLE fm_flow_owners (
+CREATE TABLE {fm_}flow_owners (
   flow_id    TEXT PRIMARY KEY,
   tenant_id  TEXT,
   claimed_at BIGINT NOT NULL
 );
 
-INSERT INTO fm_flow_owners (flow_id, tenant_id, claimed_at)
+INSERT INTO {fm_}flow_owners (flow_id, tenant_id, claimed_at)
 SELECT DISTINCT id, NULL::TEXT, (extract(epoch FROM clock_timestamp()) * 1000)::BIGINT
-FROM fm_flows;
+FROM {fm_}flows;

@@ -1,6 +1,8 @@
-// Group commit (BatchedExecutionStore, BatchedEventStore): coalesced saves, gets and event
-// records give every caller exactly the answer it would get alone, and concurrent saves of
-// one execution lose no update.
+// Group commit (server/pg/batching.h: the batching decorators over the stores' bulk
+// methods): coalesced saves, gets, event records and job completions give every caller exactly the
+// answer it would get alone, and concurrent saves of one execution lose no update.
+
+#include "server/pg/batching.h"
 
 #include <gtest/gtest.h>
 
@@ -14,11 +16,9 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "server/pg/batched_event_store.h"
-#include "server/pg/batched_execution_store.h"
-#include "server/pg/batched_job_store.h"
 #include "server/pg/event_store.h"
 #include "server/pg/execution_store.h"
+#include "server/pg/job_store.h"
 #include "server/pg/migrations.h"
 #include "tests/support/backends.h"
 #include "tests/support/test_database.h"
@@ -47,11 +47,11 @@ class BatchingTest : public ::testing::Test {
     pg::BatchOptions options;
     options.flushers = 2;
     options.max_batch = 16;
-    batched_ = std::make_unique<pg::BatchedExecutionStore>(*pool_, *plain_, options);
+    batched_ = std::make_unique<pg::BatchingExecutionStore>(*plain_, *plain_, options);
   }
   std::unique_ptr<pg::ConnectionPool> pool_;
   std::unique_ptr<pg::PgExecutionStore> plain_;
-  std::unique_ptr<pg::BatchedExecutionStore> batched_;
+  std::unique_ptr<pg::BatchingExecutionStore> batched_;
 };
 
 TEST_F(BatchingTest, ConcurrentSavesOfOneExecutionEachGetTheirOwnVersion) {
@@ -124,16 +124,16 @@ TEST_F(BatchingTest, InvalidRequestsFailAloneBeforeBatching) {
   EXPECT_EQ(ok.load(), 8);
 }
 
-// Group commit of EventStore.Record (BatchedEventStore).
+// Group commit of EventStore.Record and RecordBatch (BatchingEventStore).
 class EventBatchingTest : public ::testing::Test {
  protected:
   EventBatchingTest() : pool_(TestPool(TestDatabase::Instance().NewPrefix(), 16)) {
     EXPECT_TRUE(pg::ApplyMigrations(*pool_).ok());
     plain_ = std::make_unique<pg::PgEventStore>(*pool_);
-    pg::BatchOptions options;
+    pg::EventBatchOptions options;
     options.flushers = 2;
-    options.max_batch = 16;
-    options.max_event_rows = 40;
+    options.max_records = 16;
+    options.max_rows = 40;
     options.on_batch = [this](const char* op, size_t n) {
       std::atomic<size_t>& largest =
           std::string_view(op) == "record_event_batch" ? largest_merged_ : largest_;
@@ -141,7 +141,7 @@ class EventBatchingTest : public ::testing::Test {
       while (n > seen && !largest.compare_exchange_weak(seen, n)) {
       }
     };
-    batched_ = std::make_unique<pg::BatchedEventStore>(*plain_, options);
+    batched_ = std::make_unique<pg::BatchingEventStore>(*plain_, *plain_, options);
   }
 
   static v1::RecordEventRequest RecordOf(int thread, int n) {
@@ -171,7 +171,7 @@ class EventBatchingTest : public ::testing::Test {
 
   std::unique_ptr<pg::ConnectionPool> pool_;
   std::unique_ptr<pg::PgEventStore> plain_;
-  std::unique_ptr<pg::BatchedEventStore> batched_;
+  std::unique_ptr<pg::BatchingEventStore> batched_;
   std::atomic<size_t> largest_{0};         // Record batches
   std::atomic<size_t> largest_merged_{0};  // RecordBatch calls merged into one insert
 };
@@ -348,7 +348,8 @@ TEST(JobBatching, ConcurrentCompletionsKeepTheFenceAndOneWinnerPerJob) {
     while (n > seen && !largest.compare_exchange_weak(seen, n)) {
     }
   };
-  pg::BatchedJobStore jobs(*pool, /*batching=*/true, options);
+  pg::PgJobStore plain_jobs(*pool);
+  pg::BatchingJobStore jobs(plain_jobs, plain_jobs, options);
   v1::CreateExecutionRequest create;
   v1::Execution& e = *create.mutable_execution();
   e.set_id("job-batch");

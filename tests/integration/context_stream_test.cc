@@ -236,14 +236,15 @@ TEST_F(ContextStreamTest, ValuesInFlightAreBounded) {
   v1::SetContextRequest first = Chunk("held", "[");
   first.set_total_size_bytes(1024 * 1024);
   ASSERT_TRUE(held->Write(first));
-  // Sends `other` until `done` accepts the status (for at most 100 tries, 20 ms apart):
-  // the server sees the held stream's first message, and gives its bytes back when the
-  // call is done, a moment after the client sees either.
+  // Sends `other` until `done` accepts the status (tries 20 ms apart, for at most 30 s, a
+  // bound for a loaded machine, not a speed requirement): the server sees the held
+  // stream's first message, and gives its bytes back when the call is done, a moment after
+  // the client sees either.
   v1::SetContextRequest other = Chunk("other", "[1]");
   other.set_total_size_bytes(3);
   auto send_until = [&](const std::function<bool(const grpc::Status&)>& done) {
     grpc::Status status;
-    for (int attempt = 0; attempt < 100; ++attempt) {
+    for (int attempt = 0; attempt < 1500; ++attempt) {
       v1::SetContextResponse response;
       grpc::ClientContext context;
       auto writer = stub->Set(&context, &response);

@@ -51,15 +51,17 @@ ServerOptions TestServerOptions(const std::string& prefix) {
   return options;
 }
 
-PgBackend::PgBackend() : prefix_(TestDatabase::Instance().NewPrefix()) {
+InProcessBackend::InProcessBackend(bool batching) : prefix_(TestDatabase::Instance().NewPrefix()) {
   pool_ = TestPool(prefix_, 16);
   OrDie(pg::ApplyMigrations(*pool_), "migrate");
-  executions_ = std::make_unique<pg::PgExecutionStore>(*pool_);
-  tokens_ = std::make_unique<pg::PgResumeTokenStore>(*pool_);
-  jobs_ = std::make_unique<pg::PgJobStore>(*pool_);
-  events_ = std::make_unique<pg::PgEventStore>(*pool_);
-  flows_ = std::make_unique<pg::PgFlowStore>(*pool_);
-  contexts_ = std::make_unique<pg::PgContextStorage>(*pool_);
+  pg::StackOptions options;
+  options.batching = batching;
+  options.batch.flushers = 1;
+  options.batch.max_batch = 8;
+  options.event_batch.flushers = 1;
+  options.event_batch.max_records = 8;
+  options.event_batch.max_rows = 64;
+  stack_ = std::make_unique<pg::StoreStack>(*pool_, options);
 }
 
 RemoteBackend::RemoteBackend() : prefix_(TestDatabase::Instance().NewPrefix()) {

@@ -1,55 +1,60 @@
 #pragma once
 
-// The two implementations every conformance suite runs against:
+// The three implementations every conformance suite runs against:
 //   PgBackend     — the PostgreSQL stores, in process;
+//   BatchedBackend — the same stores under the group-commit decorators, in process;
 //   RemoteBackend — the C++ client talking to a real flowmonkey Server on a loopback port.
 // Each instance gets its own freshly migrated table prefix in the test database.
 
+#include <gtest/gtest.h>
+
 #include <memory>
 #include <string>
-
-#include <gtest/gtest.h>
 
 #include "client/client.h"
 #include "core/context_storage.h"
 #include "core/event_store.h"
 #include "core/execution_store.h"
 #include "core/flow_store.h"
-#include "core/resume_tokens.h"
 #include "core/job_store.h"
-#include "server/pg/context_storage.h"
-#include "server/pg/event_store.h"
-#include "server/pg/execution_store.h"
-#include "server/pg/flow_store.h"
-#include "server/pg/resume_token_store.h"
-#include "server/pg/job_store.h"
+#include "core/resume_tokens.h"
 #include "server/pg/pool.h"
+#include "server/pg/stack.h"
 #include "server/server.h"
 
 namespace flowmonkey::testing {
 
-class PgBackend {
+// The PostgreSQL stores in process, as server/pg/stack.h builds them: plain, or with the
+// group-commit decorators on top (`batching`).
+class InProcessBackend {
  public:
-  static constexpr const char* kName = "Pg";
-  PgBackend();
-  ExecutionStore& executions() { return *executions_; }
-  ResumeTokens& tokens() { return *tokens_; }
-  JobStore& jobs() { return *jobs_; }
-  EventStore& events() { return *events_; }
-  FlowStore& flows() { return *flows_; }
-  ContextStorage& contexts() { return *contexts_; }
+  explicit InProcessBackend(bool batching);
+  ExecutionStore& executions() { return stack_->executions(); }
+  ResumeTokens& tokens() { return stack_->tokens(); }
+  JobStore& jobs() { return stack_->jobs(); }
+  EventStore& events() { return stack_->events(); }
+  FlowStore& flows() { return stack_->flows(); }
+  ContextStorage& contexts() { return stack_->contexts(); }
   pg::ConnectionPool& pool() { return *pool_; }
   const std::string& prefix() const { return prefix_; }
 
  private:
   std::string prefix_;
   std::unique_ptr<pg::ConnectionPool> pool_;
-  std::unique_ptr<pg::PgExecutionStore> executions_;
-  std::unique_ptr<pg::PgResumeTokenStore> tokens_;
-  std::unique_ptr<pg::PgJobStore> jobs_;
-  std::unique_ptr<pg::PgEventStore> events_;
-  std::unique_ptr<pg::PgFlowStore> flows_;
-  std::unique_ptr<pg::PgContextStorage> contexts_;
+  std::unique_ptr<pg::StoreStack> stack_;
+};
+
+class PgBackend : public InProcessBackend {
+ public:
+  static constexpr const char* kName = "Pg";
+  PgBackend() : InProcessBackend(/*batching=*/false) {}
+};
+
+// Small batches and one flusher per operation, so that concurrent tests do share batches.
+class BatchedBackend : public InProcessBackend {
+ public:
+  static constexpr const char* kName = "Batched";
+  BatchedBackend() : InProcessBackend(/*batching=*/true) {}
 };
 
 class RemoteBackend {
@@ -72,8 +77,8 @@ class RemoteBackend {
   client::Stores stores_;
 };
 
-// Every conformance suite runs over both: TYPED_TEST_SUITE(Suite, Backends, BackendNames).
-using Backends = ::testing::Types<PgBackend, RemoteBackend>;
+// Every conformance suite runs over all three: TYPED_TEST_SUITE(Suite, Backends, BackendNames).
+using Backends = ::testing::Types<PgBackend, BatchedBackend, RemoteBackend>;
 struct BackendNames {
   template <typename T>
   static std::string GetName(int) {

@@ -1,13 +1,15 @@
 #pragma once
 
 // Direct SQL against a backend's tables, for seeding bulk data and for assertions about
-// what is stored. `sql` is written with the default prefix "fm_". Header-only.
+// what is stored. `sql` names tables with the default prefix (fm_jobs); they become the
+// tables of `prefix`. Header-only.
 
 #include <cstdint>
 #include <cstdlib>
 #include <iostream>
 #include <memory>
 #include <pqxx/nontransaction>
+#include <regex>
 #include <string>
 
 #include "tests/support/backends.h"
@@ -19,7 +21,8 @@ namespace flowmonkey::testing {
 // `affected` is set. Aborts the test process on a database error.
 inline int64_t RunSql(const std::string& prefix, const std::string& sql, bool affected = false) {
   std::unique_ptr<pg::ConnectionPool> pool = TestPool(prefix, 1);
-  const std::string text = pool->Sql(sql);
+  // Test SQL names tables as fm_xxx for readability; the server's SQL uses the marker.
+  const std::string text = pool->Sql(std::regex_replace(sql, std::regex(R"(\bfm_)"), "{fm_}"));
   absl::StatusOr<int64_t> result =
       pool->Run<int64_t>("test sql", [&](pg::Session& s) -> absl::StatusOr<int64_t> {
         pqxx::nontransaction tx(s.connection());

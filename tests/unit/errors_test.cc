@@ -75,10 +75,12 @@ TEST(TablePrefix, AcceptsOnlySafeNames) {
   }
 }
 
-TEST(TablePrefix, RewritesEveryTableName) {
-  EXPECT_EQ(WithPrefix("SELECT * FROM fm_jobs JOIN fm_executions", "x_"),
+TEST(TablePrefix, RewritesEveryMarkerAndNothingElse) {
+  EXPECT_EQ(WithPrefix("SELECT * FROM {fm_}jobs JOIN {fm_}executions", "x_"),
             "SELECT * FROM x_jobs JOIN x_executions");
-  EXPECT_EQ(WithPrefix("SELECT 1 FROM fm_jobs", "fm_"), "SELECT 1 FROM fm_jobs");
+  EXPECT_EQ(WithPrefix("SELECT 1 FROM {fm_}jobs", "fm_"), "SELECT 1 FROM fm_jobs");
+  EXPECT_EQ(WithPrefix("SELECT 'fm_x', fm_y FROM {fm_}jobs", "x_"),
+            "SELECT 'fm_x', fm_y FROM x_jobs");
 }
 
 TEST(StatusFromException, ALostConnectionIsUnavailableOnlyWhenNothingCanHaveCommitted) {
