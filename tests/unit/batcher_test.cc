@@ -144,13 +144,13 @@ TEST(BatcherTest, RequestsWithTheSameKeyNeverShareABatch) {
       MakeRequest(3, "a"), MakeRequest(4, "c"), MakeRequest(5, "b"),
   };
   {
-    TestBatcher batcher({.flushers = 1, .max_weight = 64,
-                         .key = [](const Request& r) { return r.key; }},
-                        [&](std::vector<TestBatcher::Item*>& batch) {
-                          gate.WaitIfFirst();
-                          recorder.Add(batch);
-                          for (auto* item : batch) item->result = 0;
-                        });
+    TestBatcher batcher(
+        {.flushers = 1, .max_weight = 64, .key = [](const Request& r) { return r.key; }},
+        [&](std::vector<TestBatcher::Item*>& batch) {
+          gate.WaitIfFirst();
+          recorder.Add(batch);
+          for (auto* item : batch) item->result = 0;
+        });
     batcher.Submit(requests[0], [](absl::StatusOr<int>) {});
     gate.WaitEntered();  // request 0 is in flight alone; the rest queue behind it
     for (size_t i = 1; i < requests.size(); ++i) batcher.Submit(requests[i], [](auto) {});
@@ -169,12 +169,12 @@ TEST(BatcherTest, KeysStayUniqueWithinEveryBatchUnderConcurrentSubmitters) {
   }
   std::atomic<int> settled{0};
   {
-    TestBatcher batcher({.flushers = 3, .max_weight = 64,
-                         .key = [](const Request& r) { return r.key; }},
-                        [&](std::vector<TestBatcher::Item*>& batch) {
-                          recorder.Add(batch);
-                          for (auto* item : batch) item->result = 0;
-                        });
+    TestBatcher batcher(
+        {.flushers = 3, .max_weight = 64, .key = [](const Request& r) { return r.key; }},
+        [&](std::vector<TestBatcher::Item*>& batch) {
+          recorder.Add(batch);
+          for (auto* item : batch) item->result = 0;
+        });
     std::vector<std::thread> threads;
     for (int t = 0; t < 4; ++t) {
       threads.emplace_back([&, t] {
@@ -202,18 +202,17 @@ TEST(BatcherTest, ABatchStaysWithinTheWeightLimitAndAHeavierRequestRunsAlone) {
   Gate gate;
   Recorder recorder;
   std::vector<Request> requests = {
-      MakeRequest(0, "", 1), MakeRequest(1, "", 2), MakeRequest(2, "", 2),
-      MakeRequest(3, "", 2), MakeRequest(4, "", 9), MakeRequest(5, "", 1),
-      MakeRequest(6, "", 4),
+      MakeRequest(0, "", 1), MakeRequest(1, "", 2), MakeRequest(2, "", 2), MakeRequest(3, "", 2),
+      MakeRequest(4, "", 9), MakeRequest(5, "", 1), MakeRequest(6, "", 4),
   };
   {
-    TestBatcher batcher({.flushers = 1, .max_weight = 5,
-                         .weight = [](const Request& r) { return r.weight; }},
-                        [&](std::vector<TestBatcher::Item*>& batch) {
-                          gate.WaitIfFirst();
-                          recorder.Add(batch);
-                          for (auto* item : batch) item->result = 0;
-                        });
+    TestBatcher batcher(
+        {.flushers = 1, .max_weight = 5, .weight = [](const Request& r) { return r.weight; }},
+        [&](std::vector<TestBatcher::Item*>& batch) {
+          gate.WaitIfFirst();
+          recorder.Add(batch);
+          for (auto* item : batch) item->result = 0;
+        });
     batcher.Submit(requests[0], [](absl::StatusOr<int>) {});
     gate.WaitEntered();
     for (size_t i = 1; i < requests.size(); ++i) batcher.Submit(requests[i], [](auto) {});
@@ -231,12 +230,12 @@ TEST(BatcherTest, TheDestructorFlushesEverythingStillQueued) {
   for (int i = 0; i < 50; ++i) requests[i].id = i;
   std::vector<std::atomic<int>> settled(requests.size());
   std::atomic<int> ok{0};
-  auto batcher = std::make_unique<TestBatcher>(
-      TestBatcher::Options{.flushers = 1, .max_weight = 4},
-      [&](std::vector<TestBatcher::Item*>& batch) {
-        gate.WaitIfFirst();
-        for (auto* item : batch) item->result = item->request->id;
-      });
+  auto batcher = std::make_unique<TestBatcher>(TestBatcher::Options{.flushers = 1, .max_weight = 4},
+                                               [&](std::vector<TestBatcher::Item*>& batch) {
+                                                 gate.WaitIfFirst();
+                                                 for (auto* item : batch)
+                                                   item->result = item->request->id;
+                                               });
   auto settle = [&](int i) {
     return [&, i](absl::StatusOr<int> r) {
       if (r.ok() && *r == i) ok++;

@@ -121,9 +121,9 @@ class FakePostgres {
     }
     std::string hello = Message('R', std::string("\0\0\0\0", 4));  // AuthenticationOk
     static constexpr std::pair<const char*, const char*> kParameters[] = {
-        {"server_version", "15.0"},    {"server_encoding", "UTF8"},
-        {"client_encoding", "UTF8"},   {"standard_conforming_strings", "on"},
-        {"integer_datetimes", "on"},   {"DateStyle", "ISO, MDY"}};
+        {"server_version", "15.0"},  {"server_encoding", "UTF8"},
+        {"client_encoding", "UTF8"}, {"standard_conforming_strings", "on"},
+        {"integer_datetimes", "on"}, {"DateStyle", "ISO, MDY"}};
     for (const auto& [name, value] : kParameters) {
       hello += Message('S', absl::StrCat(name, std::string(1, '\0'), value, std::string(1, '\0')));
     }
@@ -226,11 +226,13 @@ TEST(ConnectionPoolTest, AllConnectionsBusyIsUnavailableAfterTheAcquireTimeout) 
   std::vector<std::thread> holders;
   for (int i = 0; i < 2; ++i) {
     holders.emplace_back([&, i] {
-      EXPECT_TRUE(pool.RunVoid("hold", [&](Session&) {
-                        holding[i].set_value();
-                        released.wait();
-                        return absl::OkStatus();
-                      }).ok());
+      EXPECT_TRUE(pool.RunVoid("hold",
+                               [&](Session&) {
+                                 holding[i].set_value();
+                                 released.wait();
+                                 return absl::OkStatus();
+                               })
+                      .ok());
     });
   }
   for (auto& h : holding) h.get_future().wait();
@@ -258,20 +260,24 @@ TEST(ConnectionPoolTest, AWaiterRunsOnTheConnectionReleasedBeforeIt) {
   std::promise<void> release;
   std::atomic<bool> first_done{false};
   std::thread holder([&] {
-    EXPECT_TRUE(pool.RunVoid("first", [&](Session&) {
-                      holding.set_value();
-                      release.get_future().wait();
-                      first_done = true;
-                      return absl::OkStatus();
-                    }).ok());
+    EXPECT_TRUE(pool.RunVoid("first",
+                             [&](Session&) {
+                               holding.set_value();
+                               release.get_future().wait();
+                               first_done = true;
+                               return absl::OkStatus();
+                             })
+                    .ok());
   });
   holding.get_future().wait();
   std::atomic<bool> second_saw_first_done{false};
   std::thread waiter([&] {
-    EXPECT_TRUE(pool.RunVoid("second", [&](Session&) {
-                      second_saw_first_done = first_done.load();
-                      return absl::OkStatus();
-                    }).ok());
+    EXPECT_TRUE(pool.RunVoid("second",
+                             [&](Session&) {
+                               second_saw_first_done = first_done.load();
+                               return absl::OkStatus();
+                             })
+                    .ok());
   });
   release.set_value();
   holder.join();
@@ -283,10 +289,12 @@ TEST(ConnectionPoolTest, AWaiterRunsOnTheConnectionReleasedBeforeIt) {
 TEST(ConnectionPoolTest, ARetiredConnectionIsClosedAndReplacedByAFreshOne) {
   FakePostgres server;
   ConnectionPool pool(Options(server, 1));
-  EXPECT_TRUE(pool.RunVoid("large", [](Session& s) {
-                    s.RetireAfterUse();
-                    return absl::OkStatus();
-                  }).ok());
+  EXPECT_TRUE(pool.RunVoid("large",
+                           [](Session& s) {
+                             s.RetireAfterUse();
+                             return absl::OkStatus();
+                           })
+                  .ok());
   EXPECT_EQ(pool.Open(), 0);
   EXPECT_TRUE(pool.RunVoid("next", [](Session&) { return absl::OkStatus(); }).ok());
   EXPECT_EQ(server.accepted(), 2);
@@ -303,11 +311,13 @@ TEST(ConnectionPoolTest, ALostConnectionDropsEveryConnectionOpenedBeforeIt) {
   std::vector<std::thread> holders;
   for (int i = 0; i < 2; ++i) {
     holders.emplace_back([&, i] {
-      EXPECT_TRUE(pool.RunVoid("hold", [&](Session&) {
-                        holding[i].set_value();
-                        released.wait();
-                        return absl::OkStatus();
-                      }).ok());
+      EXPECT_TRUE(pool.RunVoid("hold",
+                               [&](Session&) {
+                                 holding[i].set_value();
+                                 released.wait();
+                                 return absl::OkStatus();
+                               })
+                      .ok());
     });
   }
   for (auto& h : holding) h.get_future().wait();
@@ -316,9 +326,8 @@ TEST(ConnectionPoolTest, ALostConnectionDropsEveryConnectionOpenedBeforeIt) {
   ASSERT_EQ(pool.Open(), 2);
   ASSERT_EQ(server.accepted(), 2);
 
-  const absl::Status lost = pool.RunVoid("lost", [](Session&) -> absl::Status {
-    throw pqxx::broken_connection("connection lost");
-  });
+  const absl::Status lost = pool.RunVoid(
+      "lost", [](Session&) -> absl::Status { throw pqxx::broken_connection("connection lost"); });
   EXPECT_EQ(lost.code(), absl::StatusCode::kUnavailable) << lost;
   EXPECT_EQ(pool.Open(), 1);  // the broken one is gone at once
   // The other connection predates the loss: it is replaced on its next use, not reused.
