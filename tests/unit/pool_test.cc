@@ -129,10 +129,11 @@ class FakePostgres {
     }
     hello += Message('K', std::string("\0\0\0\1\0\0\0\2", 8));  // BackendKeyData
     hello += Message('Z', "I");                                 // ReadyForQuery, idle
+    // Counted before the answer: once the client's connect returns, the count includes it.
+    accepted_++;
     if (write(fd, hello.data(), hello.size()) != static_cast<ssize_t>(hello.size())) {
       return Closed(fd);
     }
-    accepted_++;
     // Until Terminate ('X') or the socket closes; no statement is ever answered.
     for (;;) {
       char header[5];
