@@ -41,7 +41,8 @@ class ContextStorage {
   // The value is taken by value so that a large one can be moved, not copied, to the
   // database driver.
   virtual absl::StatusOr<v1::ContextReference> SetUnlessCancelled(
-      v1::ContextValue value, absl::FunctionRef<bool()> still_wanted) {
+      v1::ContextValue value,  // NOLINT(performance-unnecessary-value-param): see above
+      absl::FunctionRef<bool()> still_wanted) {
     if (!still_wanted()) return absl::CancelledError("the call ended before the value was stored");
     return Set(value);
   }

@@ -186,13 +186,13 @@ absl::Status ValidateFlowDefinition(absl::string_view definition_json, absl::str
   const auto steps = definition.find("steps");
   const bool have_steps = steps != definition.end() && steps->is_object();
   if (!have_steps) {
-    problems.push_back("steps: required (an object of steps by id)");
+    problems.emplace_back("steps: required (an object of steps by id)");
   } else if (steps->empty()) {
-    problems.push_back("steps: at least one step is required");
+    problems.emplace_back("steps: at least one step is required");
   }
   const auto initial = definition.find("initialStepId");
   if (initial == definition.end() || !initial->is_string()) {
-    problems.push_back("initialStepId: required (a step id)");
+    problems.emplace_back("initialStepId: required (a step id)");
   } else if (have_steps && !steps->contains(initial->get<std::string>())) {
     problems.push_back(absl::StrCat("initialStepId: ", Quoted(*initial), " is not a step"));
   }

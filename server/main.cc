@@ -5,9 +5,9 @@
 //   flowmonkey-server --help | --version
 
 #include <malloc.h>
-#include <signal.h>
 
 #include <algorithm>
+#include <csignal>
 #include <cstdlib>
 #include <iostream>
 #include <string>
