@@ -17,18 +17,17 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <pqxx/nontransaction>
 #include <random>
 #include <string>
 #include <thread>
 #include <vector>
 
-#include <pqxx/nontransaction>
-
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
-#include "absl/synchronization/mutex.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "absl/synchronization/mutex.h"
 #include "client/client.h"
 #include "server/pg/event_store.h"
 #include "server/pg/execution_store.h"
@@ -106,9 +105,8 @@ double PostgresCpu() {
 std::string Context(std::mt19937_64& rng) {
   std::string items;
   for (int i = 0; i < 24; ++i) {
-    absl::StrAppend(&items, i ? "," : "", R"({"sku":"SKU-)", rng() % 1000000,
-                    R"(","qty":)", rng() % 10, R"(,"price":)", rng() % 10000,
-                    R"(,"note":"lorem ipsum dolor"})");
+    absl::StrAppend(&items, i ? "," : "", R"({"sku":"SKU-)", rng() % 1000000, R"(","qty":)",
+                    rng() % 10, R"(,"price":)", rng() % 10000, R"(,"note":"lorem ipsum dolor"})");
   }
   return absl::StrCat(R"({"customer":{"id":)", rng() % 100000, R"(,"tier":"gold"},"items":[)",
                       items, "]}");
@@ -223,8 +221,8 @@ Op ScenarioOp(const std::string& scenario, const Target& target, int rows,
       create.set_execution_id("bench-0");
       create.set_step_id("step");
       create.set_handler("bench");
-      create.set_input_json(absl::StrCat(R"({"run":")", run_tag, R"(","t":)", thread,
-                                         R"(,"n":)", n, "}"));
+      create.set_input_json(
+          absl::StrCat(R"({"run":")", run_tag, R"(","t":)", thread, R"(,"n":)", n, "}"));
       if (!target.jobs.Create(create).ok()) return false;
       v1::ClaimNextJobsRequest claim;
       claim.set_runner_id(absl::StrCat("runner-", thread));
@@ -285,14 +283,15 @@ Op ScenarioOp(const std::string& scenario, const Target& target, int rows,
 
 void Print(const std::string& scenario, const char* mode, int concurrency, const Result& r,
            const Result* baseline) {
-  std::printf("| %-12s | %-6s | %4d | %10.0f | %8.3f | %8.3f | %6lld | %9s | %7.0f | %9.0f | %s |\n",
-              scenario.c_str(), mode, concurrency, r.ops_per_s, r.p50_ms, r.p99_ms,
-              static_cast<long long>(r.errors),
-              r.server_us < 0 ? "-" : absl::StrCat(static_cast<int64_t>(r.server_us)).c_str(),
-              r.postgres_us, r.client_us,
-              baseline && baseline->ops_per_s > 0
-                  ? absl::StrCat(absl::SixDigits(r.ops_per_s / baseline->ops_per_s), "x").c_str()
-                  : "1x (baseline)");
+  std::printf(
+      "| %-12s | %-6s | %4d | %10.0f | %8.3f | %8.3f | %6lld | %9s | %7.0f | %9.0f | %s |\n",
+      scenario.c_str(), mode, concurrency, r.ops_per_s, r.p50_ms, r.p99_ms,
+      static_cast<long long>(r.errors),
+      r.server_us < 0 ? "-" : absl::StrCat(static_cast<int64_t>(r.server_us)).c_str(),
+      r.postgres_us, r.client_us,
+      baseline && baseline->ops_per_s > 0
+          ? absl::StrCat(absl::SixDigits(r.ops_per_s / baseline->ops_per_s), "x").c_str()
+          : "1x (baseline)");
   std::fflush(stdout);
 }
 
@@ -325,9 +324,14 @@ int Main() {
       return 1;
     }
   }
-  std::printf("| scenario     | mode   | conc | calls/s    | p50 ms   | p99 ms   | errors | server µs | pg µs   | client µs | vs direct |\n");
-  std::printf("|--------------|--------|------|------------|----------|----------|--------|-----------|---------|-----------|-----------|\n");
-  const std::string tag = std::to_string(std::chrono::system_clock::now().time_since_epoch().count());
+  std::printf(
+      "| scenario     | mode   | conc | calls/s    | p50 ms   | p99 ms   | errors | server µs | pg "
+      "µs   | client µs | vs direct |\n");
+  std::printf(
+      "|--------------|--------|------|------------|----------|----------|--------|-----------|----"
+      "-----|-----------|-----------|\n");
+  const std::string tag =
+      std::to_string(std::chrono::system_clock::now().time_since_epoch().count());
   const std::vector<std::string> scenarios =
       absl::StrSplit(absl::GetFlag(FLAGS_scenario), ',', absl::SkipEmpty());
   for (const std::string& scenario : scenarios) {
@@ -339,8 +343,8 @@ int Main() {
     }
     if (remote.ok()) {
       const Target through_server{*remote->executions, *remote->jobs, *remote->events};
-      Result through = Measure(concurrency, seconds,
-                               ScenarioOp(scenario, through_server, rows, tag + "r"));
+      Result through =
+          Measure(concurrency, seconds, ScenarioOp(scenario, through_server, rows, tag + "r"));
       Print(scenario, "server", concurrency, through, have_baseline ? &baseline : nullptr);
     }
   }

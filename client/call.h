@@ -50,9 +50,9 @@ inline void PrepareContext(const CallOptions& options, grpc::ClientContext& cont
 
 // The attempts of a streaming call: `attempt` runs with a fresh context, again while it
 // answers UNAVAILABLE and `may_repeat()` (e.g. nothing was handed to the caller yet).
-inline grpc::Status StreamCall(const CallOptions& options,
-                               const std::function<grpc::Status(grpc::ClientContext*)>& attempt,
-                               const std::function<bool()>& may_repeat = [] { return true; }) {
+inline grpc::Status StreamCall(
+    const CallOptions& options, const std::function<grpc::Status(grpc::ClientContext*)>& attempt,
+    const std::function<bool()>& may_repeat = [] { return true; }) {
   absl::Duration backoff = options.initial_backoff;
   for (int n = 1;; ++n) {
     grpc::ClientContext context;

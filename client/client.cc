@@ -5,12 +5,12 @@
 
 #include "absl/strings/str_cat.h"
 #include "client/remote_context_storage.h"
+#include "client/remote_flow_store.h"
 #include "flowmonkey/v1/admin.fm_remote.h"
 #include "flowmonkey/v1/event.fm_remote.h"
 #include "flowmonkey/v1/execution.fm_remote.h"
-#include "client/remote_flow_store.h"
-#include "flowmonkey/v1/resume_token.fm_remote.h"
 #include "flowmonkey/v1/job.fm_remote.h"
+#include "flowmonkey/v1/resume_token.fm_remote.h"
 
 namespace flowmonkey::client {
 namespace {

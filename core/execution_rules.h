@@ -6,9 +6,8 @@
 #include <optional>
 #include <string_view>
 
-#include "absl/strings/string_view.h"
-
 #include "absl/status/status.h"
+#include "absl/strings/string_view.h"
 #include "flowmonkey/v1/execution.pb.h"
 
 namespace flowmonkey {

@@ -36,7 +36,7 @@ int main(int argc, char** argv) {
     std::cerr << "get: " << got.status() << "\n";
     return 1;
   }
-  std::cout << "saved version " << saved->version() << ", read back: "
-            << got->execution().ShortDebugString() << "\n";
+  std::cout << "saved version " << saved->version()
+            << ", read back: " << got->execution().ShortDebugString() << "\n";
   return 0;
 }

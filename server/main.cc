@@ -63,7 +63,8 @@ ABSL_FLAG(std::string, table_prefix, EnvOr("FM_TABLE_PREFIX", kDefaults.table_pr
 ABSL_FLAG(std::string, log_level, EnvOr("FM_LOG_LEVEL", "info"),
           "trace, debug, info, warn, error, critical, off (env FM_LOG_LEVEL); debug logs "
           "every request");
-ABSL_FLAG(bool, prepare_statements, EnvBoolOr("FM_PREPARE_STATEMENTS", kDefaults.prepare_statements),
+ABSL_FLAG(bool, prepare_statements,
+          EnvBoolOr("FM_PREPARE_STATEMENTS", kDefaults.prepare_statements),
           "use server-side prepared statements (off for PgBouncer without support for them) "
           "(env FM_PREPARE_STATEMENTS)");
 ABSL_FLAG(int, workers, EnvIntOr("FM_WORKERS", kDefaults.workers),
@@ -74,14 +75,16 @@ ABSL_FLAG(bool, batching, EnvBoolOr("FM_BATCHING", kDefaults.batching),
           "and job Completes become one statement each (env FM_BATCHING)");
 ABSL_FLAG(std::string, metrics_listen, EnvOr("FM_METRICS_LISTEN", kDefaults.metrics_listen.c_str()),
           "host:port for the Prometheus /metrics endpoint, off when empty (env FM_METRICS_LISTEN)");
-ABSL_FLAG(int64_t, max_context_bytes, EnvInt64Or("FM_MAX_CONTEXT_BYTES", kDefaults.max_context_bytes),
+ABSL_FLAG(int64_t, max_context_bytes,
+          EnvInt64Or("FM_MAX_CONTEXT_BYTES", kDefaults.max_context_bytes),
           "largest context value in bytes, at most 256 MiB (env FM_MAX_CONTEXT_BYTES)");
 ABSL_FLAG(int64_t, max_inflight_context_bytes,
           EnvInt64Or("FM_MAX_INFLIGHT_CONTEXT_BYTES", kDefaults.max_inflight_context_bytes),
           "bytes of context values all calls in flight may hold (Set and Get), beyond it "
           "RESOURCE_EXHAUSTED; at least --max-context-bytes (env FM_MAX_INFLIGHT_CONTEXT_BYTES)");
 ABSL_FLAG(bool, migrate, kDefaults.migrate_on_start, "apply pending migrations at start-up");
-ABSL_FLAG(int, maintenance_interval_ms, EnvIntOr("FM_MAINTENANCE_INTERVAL_MS", Ms(kDefaults.maintenance_interval)),
+ABSL_FLAG(int, maintenance_interval_ms,
+          EnvIntOr("FM_MAINTENANCE_INTERVAL_MS", Ms(kDefaults.maintenance_interval)),
           "background maintenance every this many ms, 0 = off: requeue or fail stalled jobs, "
           "expire resume tokens, delete expired idempotency keys (env "
           "FM_MAINTENANCE_INTERVAL_MS)");
@@ -94,10 +97,12 @@ ABSL_FLAG(std::string, tls_cert, EnvOr("FM_TLS_CERT", kDefaults.security.tls_cer
           "PEM certificate chain: serve TLS instead of plain text (env FM_TLS_CERT)");
 ABSL_FLAG(std::string, tls_key, EnvOr("FM_TLS_KEY", kDefaults.security.tls_key_file.c_str()),
           "PEM private key of --tls-cert (env FM_TLS_KEY)");
-ABSL_FLAG(std::string, tls_client_ca, EnvOr("FM_TLS_CLIENT_CA", kDefaults.security.tls_client_ca_file.c_str()),
+ABSL_FLAG(std::string, tls_client_ca,
+          EnvOr("FM_TLS_CLIENT_CA", kDefaults.security.tls_client_ca_file.c_str()),
           "PEM CA bundle: mutual TLS, client certificates signed by it are required "
           "(env FM_TLS_CLIENT_CA)");
-ABSL_FLAG(std::string, api_keys_file, EnvOr("FM_API_KEYS_FILE", kDefaults.security.api_keys_file.c_str()),
+ABSL_FLAG(std::string, api_keys_file,
+          EnvOr("FM_API_KEYS_FILE", kDefaults.security.api_keys_file.c_str()),
           "API keys, one '<sha256-hex-of-key> <tenant or *>' per line; needs TLS; re-read "
           "on SIGHUP (env FM_API_KEYS_FILE)");
 ABSL_FLAG(int, max_message_bytes, EnvIntOr("FM_MAX_MESSAGE_BYTES", kDefaults.max_message_bytes),

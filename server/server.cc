@@ -4,18 +4,18 @@
 #include <grpcpp/health_check_service_interface.h>
 
 #include "absl/strings/str_cat.h"
-#include "server/metrics.h"
-#include "server/pg/maintenance.h"
-#include "server/pg/migrations.h"
-#include "server/pg/pool.h"
-#include "server/pg/stack.h"
-#include "server/reflection_v1.h"
 #include "flowmonkey/v1/admin.fm_service.h"
 #include "flowmonkey/v1/event.fm_service.h"
 #include "flowmonkey/v1/execution.fm_service.h"
 #include "flowmonkey/v1/job.fm_service.h"
 #include "flowmonkey/v1/resume_token.fm_service.h"
+#include "server/metrics.h"
 #include "server/pg/admin.h"
+#include "server/pg/maintenance.h"
+#include "server/pg/migrations.h"
+#include "server/pg/pool.h"
+#include "server/pg/stack.h"
+#include "server/reflection_v1.h"
 #include "server/rpc/context_service.h"
 #include "server/rpc/flow_service.h"
 #include "server/rpc/parse_errors.h"
@@ -198,7 +198,8 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& optio
       return absl::UnavailableError(
           absl::StrCat("cannot serve metrics on ", options.metrics_listen));
     }
-    creators.push_back(server->parts_->metrics.InterceptorFactory(server->parts_->ServedServices()));
+    creators.push_back(
+        server->parts_->metrics.InterceptorFactory(server->parts_->ServedServices()));
   }
   builder.experimental().SetInterceptorCreators(std::move(creators));
   for (const Served& served : server->parts_->Services()) builder.RegisterService(served.service);

@@ -60,7 +60,8 @@ absl::StatusOr<pg::RecordOwners> LookUpOwners(pg::Owners& owners,
 }
 
 absl::Status OutOfScope(const rpc::Method& method, Kind kind, const std::string& id) {
-  if (method.reads()) return absl::NotFoundError(absl::StrCat(KindName(kind), " ", id, " not found"));
+  if (method.reads())
+    return absl::NotFoundError(absl::StrCat(KindName(kind), " ", id, " not found"));
   return absl::PermissionDeniedError(
       absl::StrCat(KindName(kind), " ", id, " belongs to another tenant"));
 }
@@ -289,9 +290,8 @@ absl::Status TenantGuard::AdmitFlowWrite(const rpc::CallScope& scope, const rpc:
   if (flow_id->empty()) return absl::OkStatus();  // the store answers INVALID_ARGUMENT
   // Saving a version of a flow nobody owns yet makes the key's tenant its owner.
   const bool saves = request.GetDescriptor() == v1::SaveFlowRequest::descriptor();
-  absl::StatusOr<pg::FlowOwner> owner = saves
-                                            ? owners_.ClaimFlow(*flow_id, *scope.tenant)
-                                            : owners_.OfFlow(*flow_id);
+  absl::StatusOr<pg::FlowOwner> owner =
+      saves ? owners_.ClaimFlow(*flow_id, *scope.tenant) : owners_.OfFlow(*flow_id);
   if (!owner.ok()) return owner.status();
   switch (owner->kind) {
     case pg::FlowOwner::Kind::kNone:
@@ -334,7 +334,8 @@ absl::Status TenantGuard::Admit(rpc::CallScope& scope, const rpc::Method& method
   for (const Reference& reference : scan.references()) {
     const auto owner = owners->find(std::pair<Kind, std::string>{reference.kind, reference.id});
     if (owner == owners->end()) {
-      if (reference.kind == kExecution && !reference.written && !method.reads() && !method.removes()) {
+      if (reference.kind == kExecution && !reference.written && !method.reads() &&
+          !method.removes()) {
         return absl::NotFoundError(absl::StrCat("execution ", reference.id, " not found"));
       }
       continue;
@@ -350,7 +351,8 @@ absl::Status TenantGuard::Admit(rpc::CallScope& scope, const rpc::Method& method
         continue;
       }
       // The id of a token is a hash, never the token itself, in any message.
-      return OutOfScope(method, reference.kind, reference.kind == kToken ? "(token)" : reference.id);
+      return OutOfScope(method, reference.kind,
+                        reference.kind == kToken ? "(token)" : reference.id);
     }
     if (reference.kind == kExecution) scope.visible_executions.insert(reference.id);
   }
@@ -375,7 +377,7 @@ absl::Status TenantGuard::Screen(const rpc::CallScope& scope, const rpc::Method&
   };
   if (!ResponseScreen::Prune(response, visible, *scope.tenant)) {
     return method.reads() ? absl::NotFoundError("not found")
-                       : absl::PermissionDeniedError("belongs to another tenant");
+                          : absl::PermissionDeniedError("belongs to another tenant");
   }
   return absl::OkStatus();
 }

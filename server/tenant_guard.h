@@ -1,10 +1,11 @@
 #pragma once
 
 // Tenant isolation, in one place. Whether a call reads, writes or removes, and whose data it
-// touches, is the method's declared policy (proto/flowmonkey/v1/options.proto), never its name: every call made with an API key bound to a tenant passes
-// through TenantGuard (installed on the Executor, see server/rpc/call_guard.h), whatever its
-// service. It reads requests and responses generically, by field name and type, so an RPC
-// added later is covered by the same rules, or refused until it fits them:
+// touches, is the method's declared policy (proto/flowmonkey/v1/options.proto), never its name:
+// every call made with an API key bound to a tenant passes through TenantGuard (installed on the
+// Executor, see server/rpc/call_guard.h), whatever its service. It reads requests and responses
+// generically, by field name and type, so an RPC added later is covered by the same rules, or
+// refused until it fits them:
 //
 //  * A request must be scoped: it names executions (`execution_id`, `parent_execution_id`,
 //    an `Execution` being written), jobs (`job_id`, `job_ids`) or resume tokens (`token`,

@@ -17,11 +17,11 @@
 #include <vector>
 
 #include "core/async_call.h"
-#include "server/pg/batcher.h"
-#include "server/pg/bulk.h"
 #include "flowmonkey/v1/event.fm_forward.h"
 #include "flowmonkey/v1/execution.fm_forward.h"
 #include "flowmonkey/v1/job.fm_forward.h"
+#include "server/pg/batcher.h"
+#include "server/pg/bulk.h"
 
 namespace flowmonkey::pg {
 

@@ -13,10 +13,10 @@
 namespace flowmonkey::pg {
 
 // The columns every execution query selects, in the order ExecutionFromRow reads them.
-#define FM_EXECUTION_COLUMNS                                                                 \
+#define FM_EXECUTION_COLUMNS                                                               \
   "id, flow_id, flow_version, current_step, status, context::text, wake_at, wait_reason, " \
   "error::text, step_count, history::text, tenant_id, metadata::text, created_at, "        \
-  "updated_at, idempotency_key, idempotency_expires_at, cancellation::text, "               \
+  "updated_at, idempotency_key, idempotency_expires_at, cancellation::text, "              \
   "parent_execution_id, wait_started_at, timeout_config::text, retry_attempts::text, version"
 
 // The columns inserts and updates write come from one table (execution_codec.cc): name,

@@ -38,9 +38,11 @@ class PgExecutionStore : public ExecutionStore, public BulkExecutionStore {
   absl::StatusOr<v1::FindTimedOutWaitsResponse> FindTimedOutWaits(
       const v1::FindTimedOutWaitsRequest& request) override;
   // Leases, in execution_locks.cc: one statement each on fm_execution_locks.
-  absl::StatusOr<v1::AcquireLockResponse> AcquireLock(const v1::AcquireLockRequest& request) override;
+  absl::StatusOr<v1::AcquireLockResponse> AcquireLock(
+      const v1::AcquireLockRequest& request) override;
   absl::StatusOr<v1::ExtendLockResponse> ExtendLock(const v1::ExtendLockRequest& request) override;
-  absl::StatusOr<v1::ReleaseLockResponse> ReleaseLock(const v1::ReleaseLockRequest& request) override;
+  absl::StatusOr<v1::ReleaseLockResponse> ReleaseLock(
+      const v1::ReleaseLockRequest& request) override;
 
   // Group commit (bulk.h), in execution_bulk.cc.
   absl::StatusOr<ManyResults<v1::SaveExecutionResponse>> SaveMany(

@@ -169,14 +169,15 @@ absl::StatusOr<v1::GetFlowResponse> PgFlowStore::Get(const v1::GetFlowRequest& r
   if (auto s = ValidateId(request.version(), "version"); !s.ok()) return s;
   Params params;
   params.Add(request.flow_id()).Add(request.version());
-  return pool_.Run<v1::GetFlowResponse>(
-      "get flow", [&](Session& s) -> absl::StatusOr<v1::GetFlowResponse> {
-        pqxx::nontransaction tx(s.connection());
-        const pqxx::result rows = s.Exec(tx, kGet, params);
-        if (rows.empty()) return NotFound(request.flow_id(), request.version());
-        *response.mutable_flow() = FlowFromRow(rows[0]);
-        return response;
-      });
+  return pool_.Run<v1::GetFlowResponse>("get flow",
+                                        [&](Session& s) -> absl::StatusOr<v1::GetFlowResponse> {
+                                          pqxx::nontransaction tx(s.connection());
+                                          const pqxx::result rows = s.Exec(tx, kGet, params);
+                                          if (rows.empty())
+                                            return NotFound(request.flow_id(), request.version());
+                                          *response.mutable_flow() = FlowFromRow(rows[0]);
+                                          return response;
+                                        });
 }
 
 absl::StatusOr<v1::LatestFlowResponse> PgFlowStore::Latest(const v1::LatestFlowRequest& request) {
@@ -236,7 +237,8 @@ absl::Status PgFlowStore::ListAll(const v1::ListAllFlowsRequest&,
         "list all flows", [&](Session& s) -> absl::StatusOr<std::vector<v1::Flow>> {
           pqxx::nontransaction tx(s.connection());
           std::vector<v1::Flow> flows;
-          for (const auto& row : s.Exec(tx, kListAllPage, params)) flows.push_back(FlowFromRow(row));
+          for (const auto& row : s.Exec(tx, kListAllPage, params))
+            flows.push_back(FlowFromRow(row));
           return flows;
         });
     if (!page.ok()) return page.status();

@@ -15,8 +15,7 @@ namespace flowmonkey::pg {
 
 template <typename Request>
 absl::Status ValidateTenantFilter(const Request& request) {
-  return request.has_tenant_id() ? ValidateId(request.tenant_id(), "tenant_id")
-                                 : absl::OkStatus();
+  return request.has_tenant_id() ? ValidateId(request.tenant_id(), "tenant_id") : absl::OkStatus();
 }
 
 // The filter as a query parameter.

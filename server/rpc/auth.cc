@@ -77,8 +77,8 @@ absl::StatusOr<ApiKeys> ApiKeys::Parse(absl::string_view text) {
         absl::StrSplit(line, absl::ByAnyChar(" \t"), absl::SkipEmpty());
     Entry entry;
     if (fields.size() != 2 || !ParseHexDigest(fields[0], entry.digest)) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "api keys line ", line_number, ": expected '<sha256-hex> <tenant or *>'"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("api keys line ", line_number, ": expected '<sha256-hex> <tenant or *>'"));
     }
     entry.tenant = std::string(fields[1]);
     keys.entries_.push_back(std::move(entry));

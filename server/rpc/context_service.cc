@@ -4,8 +4,8 @@
 
 #include "absl/cleanup/cleanup.h"
 #include "absl/strings/str_cat.h"
-#include "server/rpc/server_stream.h"
 #include "server/rpc/method.h"
+#include "server/rpc/server_stream.h"
 #include "server/rpc/unary.h"
 
 namespace flowmonkey::rpc {
@@ -143,8 +143,8 @@ class SetReactor final : public grpc::ServerReadReactor<grpc::ByteBuffer> {
       // would double the memory it takes.
       absl::StatusOr<v1::ContextReference> reference =
           Guarded<v1::ContextValue, v1::ContextReference>(
-              executor_.guard(), *context_, Method::Named("flowmonkey.v1.ContextStorage.Set"), head_,
-              [this](const v1::ContextValue& admitted) {
+              executor_.guard(), *context_, Method::Named("flowmonkey.v1.ContextStorage.Set"),
+              head_, [this](const v1::ContextValue& admitted) {
                 v1::ContextValue value = admitted;
                 *value.mutable_value_json() = std::move(value_json_);
                 return store_.SetUnlessCancelled(std::move(value),
@@ -188,8 +188,8 @@ class SetReactor final : public grpc::ServerReadReactor<grpc::ByteBuffer> {
 
 }  // namespace
 
-grpc::ServerReadReactor<grpc::ByteBuffer>* ContextStorageService::Set(grpc::CallbackServerContext* c,
-                                                               grpc::ByteBuffer* resp) {
+grpc::ServerReadReactor<grpc::ByteBuffer>* ContextStorageService::Set(
+    grpc::CallbackServerContext* c, grpc::ByteBuffer* resp) {
   return new SetReactor(c, store_, executor_, max_bytes_, budget_, resp);
 }
 

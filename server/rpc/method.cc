@@ -25,9 +25,12 @@ using google::protobuf::FileDescriptor;
 
 // One message type per contract file, so that its descriptor is loaded.
 const FileDescriptor* const kContractFiles[] = {
-    v1::GetSchemaVersionRequest::descriptor()->file(), v1::ContextValue::descriptor()->file(),
-    v1::Event::descriptor()->file(),                   v1::Execution::descriptor()->file(),
-    v1::Flow::descriptor()->file(),                    v1::Job::descriptor()->file(),
+    v1::GetSchemaVersionRequest::descriptor()->file(),
+    v1::ContextValue::descriptor()->file(),
+    v1::Event::descriptor()->file(),
+    v1::Execution::descriptor()->file(),
+    v1::Flow::descriptor()->file(),
+    v1::Job::descriptor()->file(),
     v1::ResumeToken::descriptor()->file(),
 };
 
@@ -45,8 +48,7 @@ const Method& Method::Named(std::string_view full_name) {
     spdlog::critical("no method {} in the contract compiled into this binary", full_name);
     std::abort();
   }
-  Method method{descriptor,
-                absl::StrCat(descriptor->service()->name(), ".", descriptor->name()),
+  Method method{descriptor, absl::StrCat(descriptor->service()->name(), ".", descriptor->name()),
                 descriptor->options().GetExtension(v1::policy)};
   return methods->emplace(std::string(full_name), std::move(method)).first->second;
 }

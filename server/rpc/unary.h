@@ -11,8 +11,8 @@
 #include <string_view>
 
 #include "absl/status/statusor.h"
-#include "core/async_call.h"
 #include "common/grpc_status.h"
+#include "core/async_call.h"
 #include "server/rpc/executor.h"
 #include "server/rpc/method.h"
 #include "spdlog/spdlog.h"
@@ -41,8 +41,7 @@ template <typename Store, typename Request, typename Response>
 grpc::ServerUnaryReactor* Serve(grpc::CallbackServerContext* context, Executor& executor,
                                 Store& store,
                                 absl::StatusOr<Response> (Store::*call)(const Request&),
-                                const Request* request, Response* response,
-                                const Method& method) {
+                                const Request* request, Response* response, const Method& method) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   auto finish = [reactor, response, &method](absl::StatusOr<Response> result) {
     FinishWith(reactor, response, std::move(result), method.name);
@@ -61,8 +60,9 @@ grpc::ServerUnaryReactor* Serve(grpc::CallbackServerContext* context, Executor& 
                                    "deadline passed before the call was served"));
       return;
     }
-    finish(Guarded<Request, Response>(executor.guard(), *context, method, *request,
-                                      [&store, call](const Request& r) { return (store.*call)(r); }));
+    finish(
+        Guarded<Request, Response>(executor.guard(), *context, method, *request,
+                                   [&store, call](const Request& r) { return (store.*call)(r); }));
   });
   return reactor;
 }

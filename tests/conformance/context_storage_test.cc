@@ -43,10 +43,11 @@ std::string BigJson(size_t bytes) {
   nlohmann::json items = nlohmann::json::array();
   size_t size = 0;
   for (int i = 0; size < bytes; ++i) {
-    nlohmann::json item = {{"i", i},
-                           {"name", absl::StrCat("item \"", i, "\" \\ caf\u00e9 \u2603 ", i * 7919)},
-                           {"price", i * 0.25},
-                           {"tags", {"a", i % 2 == 0, nullptr}}};
+    nlohmann::json item = {
+        {"i", i},
+        {"name", absl::StrCat("item \"", i, "\" \\ caf\u00e9 \u2603 ", i * 7919)},
+        {"price", i * 0.25},
+        {"tags", {"a", i % 2 == 0, nullptr}}};
     size += item.dump().size() + 1;
     items.push_back(std::move(item));
   }
@@ -172,7 +173,9 @@ std::vector<BadRequest> BadRequests() {
       {"set: empty key", kInvalid,
        [](ContextStorage& s) { return s.Set(Value("exec-1", "", "1")).status(); }},
       {"set: over-long key", kInvalid,
-       [](ContextStorage& s) { return s.Set(Value("exec-1", std::string(300, 'k'), "1")).status(); }},
+       [](ContextStorage& s) {
+         return s.Set(Value("exec-1", std::string(300, 'k'), "1")).status();
+       }},
       {"set: empty value", kInvalid,
        [](ContextStorage& s) { return s.Set(Value("exec-1", "k", "")).status(); }},
       {"set: invalid JSON", kInvalid,
@@ -221,7 +224,9 @@ std::vector<BadRequest> BadRequests() {
          return s.List(r).status();
        }},
       {"clear: empty execution_id", kInvalid,
-       [](ContextStorage& s) { return s.ClearExecution(v1::ClearExecutionContextRequest()).status(); }},
+       [](ContextStorage& s) {
+         return s.ClearExecution(v1::ClearExecutionContextRequest()).status();
+       }},
   };
 }
 

@@ -23,20 +23,21 @@ using ::testing::HasSubstr;
 
 std::string Definition(const std::string& id, const std::string& version,
                        const std::string& final_step = "done") {
-  nlohmann::json d = {
-      {"id", id},
-      {"version", version},
-      {"name", "Order flow"},
-      {"initialStepId", "validate"},
-      {"steps",
-       {{"validate",
-         {{"id", "validate"},
-          {"type", "validate-order"},
-          {"config", {{"strict", true}}},
-          {"transitions", {{"onSuccess", final_step}, {"onFailure", nullptr}}}}},
-        {final_step,
-         {{"id", final_step}, {"type", "noop"}, {"config", nlohmann::json::object()},
-          {"transitions", {{"onSuccess", nullptr}}}}}}}};
+  nlohmann::json d = {{"id", id},
+                      {"version", version},
+                      {"name", "Order flow"},
+                      {"initialStepId", "validate"},
+                      {"steps",
+                       {{"validate",
+                         {{"id", "validate"},
+                          {"type", "validate-order"},
+                          {"config", {{"strict", true}}},
+                          {"transitions", {{"onSuccess", final_step}, {"onFailure", nullptr}}}}},
+                        {final_step,
+                         {{"id", final_step},
+                          {"type", "noop"},
+                          {"config", nlohmann::json::object()},
+                          {"transitions", {{"onSuccess", nullptr}}}}}}}};
   return d.dump();
 }
 
@@ -395,21 +396,30 @@ std::vector<BadRequest> BadRequests() {
   const StatusCode kInvalid = StatusCode::kInvalidArgument;
   using F = v1::Flow;
   return {
-      {"save: no flow", kInvalid, [](FlowStore& s) { return s.Save(v1::SaveFlowRequest()).status(); }},
-      {"save: empty id", kInvalid, [](FlowStore& s) { return SaveWith(s, [](F& f) { f.clear_id(); }); }},
+      {"save: no flow", kInvalid,
+       [](FlowStore& s) { return s.Save(v1::SaveFlowRequest()).status(); }},
+      {"save: empty id", kInvalid,
+       [](FlowStore& s) { return SaveWith(s, [](F& f) { f.clear_id(); }); }},
       {"save: version not semver", kInvalid,
        [](FlowStore& s) { return SaveWith(s, [](F& f) { f.set_version("1.0"); }); }},
       {"save: version with leading zero", kInvalid,
        [](FlowStore& s) { return SaveWith(s, [](F& f) { f.set_version("01.0.0"); }); }},
       {"save: version number too large", kInvalid,
-       [](FlowStore& s) { return SaveWith(s, [](F& f) { f.set_version("99999999999999999999.0.0"); }); }},
+       [](FlowStore& s) {
+         return SaveWith(s, [](F& f) { f.set_version("99999999999999999999.0.0"); });
+       }},
       {"save: unspecified status", kInvalid,
-       [](FlowStore& s) { return SaveWith(s, [](F& f) { f.set_status(v1::FLOW_STATUS_UNSPECIFIED); }); }},
+       [](FlowStore& s) {
+         return SaveWith(s, [](F& f) { f.set_status(v1::FLOW_STATUS_UNSPECIFIED); });
+       }},
       {"save: unknown status", kInvalid,
-       [](FlowStore& s) { return SaveWith(s, [](F& f) { f.set_status(static_cast<v1::FlowStatus>(42)); }); }},
+       [](FlowStore& s) {
+         return SaveWith(s, [](F& f) { f.set_status(static_cast<v1::FlowStatus>(42)); });
+       }},
       {"save: empty definition", kInvalid,
        [](FlowStore& s) { return SaveWith(s, [](F& f) { f.clear_definition_json(); }); }},
-      {"save: definition not JSON", kInvalid, [](FlowStore& s) { return SaveDefinition(s, "{steps"); }},
+      {"save: definition not JSON", kInvalid,
+       [](FlowStore& s) { return SaveDefinition(s, "{steps"); }},
       {"save: definition an array", kInvalid, [](FlowStore& s) { return SaveDefinition(s, "[]"); }},
       {"save: definition without steps", kInvalid,
        [](FlowStore& s) { return SaveDefinition(s, R"({"initialStepId":"a"})"); }},
@@ -422,7 +432,8 @@ std::vector<BadRequest> BadRequests() {
       {"save: transition target a number", kInvalid,
        [](FlowStore& s) {
          return SaveDefinition(
-             s, R"({"initialStepId":"a","steps":{"a":{"id":"a","type":"t","transitions":{"onSuccess":7}}}})");
+             s,
+             R"({"initialStepId":"a","steps":{"a":{"id":"a","type":"t","transitions":{"onSuccess":7}}}})");
        }},
       {"save: \\u0000 in definition", kInvalid,
        [](FlowStore& s) {
@@ -431,12 +442,14 @@ std::vector<BadRequest> BadRequests() {
        }},
       {"save: visual not an object", kInvalid,
        [](FlowStore& s) { return SaveWith(s, [](F& f) { f.set_visual_json("[1]"); }); }},
-      {"save: empty tag", kInvalid, [](FlowStore& s) { return SaveWith(s, [](F& f) { f.add_tags(""); }); }},
+      {"save: empty tag", kInvalid,
+       [](FlowStore& s) { return SaveWith(s, [](F& f) { f.add_tags(""); }); }},
       {"save: NUL in name", kInvalid,
        [](FlowStore& s) { return SaveWith(s, [](F& f) { f.set_name(std::string("a\0b", 3)); }); }},
       {"save: negative created_at", kInvalid,
        [](FlowStore& s) { return SaveWith(s, [](F& f) { f.set_created_at(-1); }); }},
-      {"get: empty flow_id", kInvalid, [](FlowStore& s) { return s.Get(v1::GetFlowRequest()).status(); }},
+      {"get: empty flow_id", kInvalid,
+       [](FlowStore& s) { return s.Get(v1::GetFlowRequest()).status(); }},
       {"get: empty version set", kInvalid,
        [](FlowStore& s) {
          v1::GetFlowRequest r;

@@ -161,13 +161,11 @@ TEST(Faults, PostgresKilledAndRestartedUnderLoad) {
 
   SaveLoad load(executions, "fault-", 4);
   JobAndEventLoad jobs_and_events(*stores, 2);
-  for (int i = 0; i < 500 && (load.Ok() < 300 || jobs_and_events.Completed().size() < 50);
-       ++i) {
+  for (int i = 0; i < 500 && (load.Ok() < 300 || jobs_and_events.Completed().size() < 50); ++i) {
     absl::SleepFor(absl::Milliseconds(20));
   }
   ASSERT_GE(load.Ok(), 300) << FormatFailures(load.Failures());
-  ASSERT_GE(jobs_and_events.Completed().size(), 50u)
-      << FormatFailures(jobs_and_events.Failures());
+  ASSERT_GE(jobs_and_events.Completed().size(), 50u) << FormatFailures(jobs_and_events.Failures());
   const std::string known_id = *load.Acknowledged().begin();
 
   // The crash.
@@ -211,8 +209,7 @@ TEST(Faults, PostgresKilledAndRestartedUnderLoad) {
     absl::SleepFor(absl::Milliseconds(20));
   }
   const size_t completed_at_recovery = jobs_and_events.Completed().size();
-  for (int i = 0; i < 250 && jobs_and_events.Completed().size() < completed_at_recovery + 20;
-       ++i) {
+  for (int i = 0; i < 250 && jobs_and_events.Completed().size() < completed_at_recovery + 20; ++i) {
     absl::SleepFor(absl::Milliseconds(20));
   }
   load.Stop();
@@ -246,16 +243,18 @@ TEST(Faults, PostgresKilledAndRestartedUnderLoad) {
   EXPECT_EQ(events_present, static_cast<int>(events.size()));
   const std::set<std::string> completed = jobs_and_events.Completed();
   const int completed_present = CountPresent(
-      completed, SelectIds(database->url(), "SELECT id FROM fault_jobs WHERE status = 'completed'"));
+      completed,
+      SelectIds(database->url(), "SELECT id FROM fault_jobs WHERE status = 'completed'"));
   EXPECT_EQ(completed_present, static_cast<int>(completed.size()));
   std::cout << "faults: attempts=" << load.Attempts() << " acknowledged=" << acknowledged.size()
             << " present=" << present << " failed_unavailable=" << unavailable
-            << " failed_unknown_outcome=" << unknown << "; events acknowledged=" << events.size() << " present=" << events_present
+            << " failed_unknown_outcome=" << unknown << "; events acknowledged=" << events.size()
+            << " present=" << events_present
             << "; job completions acknowledged=" << completed.size()
-            << " present=" << completed_present << "; job/event failures: "
-            << FormatFailures(job_and_event_failures) << " (ok before kill " << ok_at_kill
-            << ", recovery after " << tries << " retries of " << absl::FormatDuration(kRetryPause)
-            << ")\n";
+            << " present=" << completed_present
+            << "; job/event failures: " << FormatFailures(job_and_event_failures)
+            << " (ok before kill " << ok_at_kill << ", recovery after " << tries << " retries of "
+            << absl::FormatDuration(kRetryPause) << ")\n";
 }
 
 }  // namespace

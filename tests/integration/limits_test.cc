@@ -63,8 +63,7 @@ TEST(Limits, DefaultLimitIsFourMebibytes) {
   auto served = Serve(TestServerOptions(TestDatabase::Instance().NewPrefix()));
   ASSERT_TRUE(served.ok()) << served.status();
   client::Stores* stores = &served->stores;
-  EXPECT_EQ(SaveCode(*stores->executions, SaveOfSize("three-mib", 3 << 20)),
-            absl::StatusCode::kOk);
+  EXPECT_EQ(SaveCode(*stores->executions, SaveOfSize("three-mib", 3 << 20)), absl::StatusCode::kOk);
   EXPECT_EQ(SaveCode(*stores->executions, SaveOfSize("five-mib", 5 << 20)),
             absl::StatusCode::kResourceExhausted);
 }

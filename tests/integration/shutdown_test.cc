@@ -22,8 +22,8 @@ TEST(Shutdown, SigtermUnderLoadDrainsAndExitsZero) {
   const std::string url = TestDatabase::Instance().url();
   const int port = FreeLoopbackPort();
   ServerProcess server({absl::StrCat("--listen=127.0.0.1:", port), "--database-url=" + url,
-                        "--table-prefix=" + prefix, "--log-level=warn",
-                        "--shutdown-grace-ms=1500", "--drain-timeout-ms=5000"});
+                        "--table-prefix=" + prefix, "--log-level=warn", "--shutdown-grace-ms=1500",
+                        "--drain-timeout-ms=5000"});
 
   client::ClientOptions options;
   options.target = absl::StrCat("127.0.0.1:", port);

@@ -32,9 +32,8 @@ std::string PostgresBinDir() {
 
 // Runs a shell command as the postgres user when we are root; true when it succeeded.
 bool TryRunAsPostgres(const std::string& command) {
-  const std::string full = geteuid() == 0
-                               ? absl::StrCat("runuser -u postgres -- sh -c '", command, "'")
-                               : command;
+  const std::string full =
+      geteuid() == 0 ? absl::StrCat("runuser -u postgres -- sh -c '", command, "'") : command;
   return std::system(full.c_str()) == 0;
 }
 
@@ -95,10 +94,10 @@ TestDatabase::TestDatabase(bool allow_external) {
 }
 
 void TestDatabase::Start() {
-  const std::string command = absl::StrCat(
-      bin_, "/pg_ctl -D ", dir_, "/data -l ", dir_, "/server.log -w", " -o \"-p ", port_,
-      " -k ", dir_, " -c listen_addresses=127.0.0.1 -c fsync=off", " -c full_page_writes=off",
-      " -c max_connections=300\" start >/dev/null");
+  const std::string command =
+      absl::StrCat(bin_, "/pg_ctl -D ", dir_, "/data -l ", dir_, "/server.log -w", " -o \"-p ",
+                   port_, " -k ", dir_, " -c listen_addresses=127.0.0.1 -c fsync=off",
+                   " -c full_page_writes=off", " -c max_connections=300\" start >/dev/null");
   // After a crash, orphaned backends may still hold the old shared memory for a moment.
   for (int attempt = 1; !TryRunAsPostgres(command); ++attempt) {
     if (attempt == 50) {

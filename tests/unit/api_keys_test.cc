@@ -15,8 +15,8 @@ TEST(ApiKeys, Sha256HexIsTheStandardDigest) {
 }
 
 TEST(ApiKeys, ParsesEntriesCommentsAndBlankLines) {
-  const std::string text = absl::StrCat("# operators\n", Sha256Hex("op-key"), " *\n\n",
-                                        "  ", Sha256Hex("acme-key"), "\tacme   # the acme engine\n");
+  const std::string text = absl::StrCat("# operators\n", Sha256Hex("op-key"), " *\n\n", "  ",
+                                        Sha256Hex("acme-key"), "\tacme   # the acme engine\n");
   absl::StatusOr<ApiKeys> keys = ApiKeys::Parse(text);
   ASSERT_TRUE(keys.ok()) << keys.status();
   EXPECT_EQ(keys->size(), 2u);
@@ -33,10 +33,8 @@ TEST(ApiKeys, UpperCaseHexIsAccepted) {
 }
 
 TEST(ApiKeys, RejectsMalformedLinesNamingTheLine) {
-  const std::vector<std::string> bad_lines = {"abc tenant", Sha256Hex("k"),
-                                              Sha256Hex("k") + " a b",
-                                              std::string(64, 'g') + " t",
-                                              "plain-text-key tenant"};
+  const std::vector<std::string> bad_lines = {"abc tenant", Sha256Hex("k"), Sha256Hex("k") + " a b",
+                                              std::string(64, 'g') + " t", "plain-text-key tenant"};
   for (const std::string& bad : bad_lines) {
     absl::StatusOr<ApiKeys> keys = ApiKeys::Parse("# header\n" + bad + "\n");
     ASSERT_EQ(keys.status().code(), absl::StatusCode::kInvalidArgument) << bad;
@@ -56,7 +54,8 @@ TEST(Authenticator, WantsABearerKey) {
 
 TEST(Authenticator, HealthAndReflectionAreOpen) {
   EXPECT_TRUE(Authenticator::IsOpenMethod("/grpc.health.v1.Health/Check"));
-  EXPECT_TRUE(Authenticator::IsOpenMethod("/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo"));
+  EXPECT_TRUE(Authenticator::IsOpenMethod(
+      "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo"));
   EXPECT_FALSE(Authenticator::IsOpenMethod("/flowmonkey.v1.ExecutionStore/Get"));
   EXPECT_FALSE(Authenticator::IsOpenMethod("/grpc.health.v1.HealthX/Check"));
 }

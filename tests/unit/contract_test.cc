@@ -39,7 +39,11 @@ TEST(Contract, AMethodWithoutAPolicyIsReported) {
         dependency: "flowmonkey/v1/options.proto"
         service {
           name: "Fake"
-          method { name: "Bare" input_type: ".flowmonkey.v1.GetJobRequest" output_type: ".flowmonkey.v1.GetJobResponse" }
+          method {
+            name: "Bare"
+            input_type: ".flowmonkey.v1.GetJobRequest"
+            output_type: ".flowmonkey.v1.GetJobResponse"
+          }
           method {
             name: "ReadOnce"
             input_type: ".flowmonkey.v1.GetJobRequest"

@@ -11,9 +11,7 @@
 namespace flowmonkey {
 namespace {
 
-int Cmp(const char* a, const char* b) {
-  return CompareSemVer(*ParseSemVer(a), *ParseSemVer(b));
-}
+int Cmp(const char* a, const char* b) { return CompareSemVer(*ParseSemVer(a), *ParseSemVer(b)); }
 
 TEST(SemVer, ParsesEveryPart) {
   auto v = ParseSemVer("1.22.333-alpha.1+build.5");
@@ -26,9 +24,9 @@ TEST(SemVer, ParsesEveryPart) {
 }
 
 TEST(SemVer, RejectsWhatIsNotASemanticVersion) {
-  for (const char* bad : {"", "1", "1.0", "1.0.0.0", "v1.0.0", "01.0.0", "1.0.0-", "1.0.0-a..b",
-                          "1.0.0-01", "1.0.0+", "1.0.0-a_b", "1.-1.0", "1.0.x",
-                          "1234567890123456789.0.0"}) {
+  for (const char* bad :
+       {"", "1", "1.0", "1.0.0.0", "v1.0.0", "01.0.0", "1.0.0-", "1.0.0-a..b", "1.0.0-01", "1.0.0+",
+        "1.0.0-a_b", "1.-1.0", "1.0.x", "1234567890123456789.0.0"}) {
     EXPECT_FALSE(ParseSemVer(bad).ok()) << bad;
   }
 }
@@ -42,25 +40,25 @@ TEST(SemVer, NumbersCompareNumerically) {
 
 TEST(SemVer, PreReleasesFollowTheSpec) {
   // semver.org's own example, in ascending order.
-  const std::vector<std::string> ordered = {"1.0.0-alpha",      "1.0.0-alpha.1", "1.0.0-alpha.2",
-                                            "1.0.0-alpha.10",   "1.0.0-alpha.beta",
-                                            "1.0.0-beta",       "1.0.0-beta.2",  "1.0.0-beta.11",
-                                            "1.0.0-rc.1",       "1.0.0"};
+  const std::vector<std::string> ordered = {
+      "1.0.0-alpha", "1.0.0-alpha.1", "1.0.0-alpha.2", "1.0.0-alpha.10", "1.0.0-alpha.beta",
+      "1.0.0-beta",  "1.0.0-beta.2",  "1.0.0-beta.11", "1.0.0-rc.1",     "1.0.0"};
   for (size_t i = 0; i + 1 < ordered.size(); ++i) {
     EXPECT_LT(Cmp(ordered[i].c_str(), ordered[i + 1].c_str()), 0) << ordered[i];
     EXPECT_GT(Cmp(ordered[i + 1].c_str(), ordered[i].c_str()), 0) << ordered[i];
   }
   EXPECT_LT(Cmp("1.0.0-alpha", "1.0.0-alpha-x"), 0);
-  EXPECT_LT(Cmp("1.0.0-9", "1.0.0-a"), 0);  // numeric below alphanumeric
-  EXPECT_EQ(Cmp("1.0.0+a", "1.0.0+b"), 0);  // build metadata has no precedence
+  EXPECT_LT(Cmp("1.0.0-9", "1.0.0-a"), 0);              // numeric below alphanumeric
+  EXPECT_EQ(Cmp("1.0.0+a", "1.0.0+b"), 0);              // build metadata has no precedence
   EXPECT_LT(CompareVersions("1.0.0+a", "1.0.0+b"), 0);  // but the total order is fixed
 }
 
 TEST(SemVer, SortKeyByteOrderIsPrecedence) {
-  std::vector<std::string> versions = {
-      "1.0.0",         "1.0.0-rc.1",  "1.0.0-beta.11", "1.0.0-beta.2", "1.0.0-beta",
-      "1.0.0-alpha.beta", "1.0.0-alpha.10", "1.0.0-alpha.2", "1.0.0-alpha.1", "1.0.0-alpha",
-      "1.0.0-alpha-x", "1.0.0-alpha.z", "1.0.0-9",       "1.0.0-10",      "1.0.0-a"};
+  std::vector<std::string> versions = {"1.0.0",          "1.0.0-rc.1",    "1.0.0-beta.11",
+                                       "1.0.0-beta.2",   "1.0.0-beta",    "1.0.0-alpha.beta",
+                                       "1.0.0-alpha.10", "1.0.0-alpha.2", "1.0.0-alpha.1",
+                                       "1.0.0-alpha",    "1.0.0-alpha-x", "1.0.0-alpha.z",
+                                       "1.0.0-9",        "1.0.0-10",      "1.0.0-a"};
   for (const auto& a : versions) {
     for (const auto& b : versions) {
       const SemVer va = *ParseSemVer(a), vb = *ParseSemVer(b);
@@ -88,11 +86,11 @@ TEST(FlowDefinition, ListsEveryProblem) {
       "f", "1.0.0");
   ASSERT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
   const std::string m(status.message());
-  for (const char* part : {"6 problems", "id: \"g\" does not match the flow's \"f\"",
-                           "initialStepId: \"x\" is not a step",
-                           "steps.a.id: \"b\" does not match its key", "steps.a.type: required",
-                           "steps.a.transitions.onSuccess: \"c\" is not a step",
-                           "steps.a.transitions.onFailure: must be a step id or null"}) {
+  for (const char* part :
+       {"6 problems", "id: \"g\" does not match the flow's \"f\"",
+        "initialStepId: \"x\" is not a step", "steps.a.id: \"b\" does not match its key",
+        "steps.a.type: required", "steps.a.transitions.onSuccess: \"c\" is not a step",
+        "steps.a.transitions.onFailure: must be a step id or null"}) {
     EXPECT_NE(m.find(part), std::string::npos) << part << " missing from: " << m;
   }
 }
