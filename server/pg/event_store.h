@@ -37,7 +37,7 @@ class PgEventStore : public EventStore, public BulkEventStore {
   absl::StatusOr<ManyResults<v1::RecordEventResponse>> RecordMany(
       const Requests<v1::RecordEventRequest>& requests) override;
   absl::StatusOr<ManyResults<v1::RecordEventBatchResponse>> RecordBatchMany(
-      const Requests<v1::RecordEventBatchRequest>& requests) override;
+      const Requests<v1::RecordEventBatchRequest>& calls) override;
 
  private:
   void RegisterRequestStatements();  // event_requests.cc

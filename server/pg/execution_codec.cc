@@ -169,8 +169,8 @@ ExecutionWriteSql DeriveWriteSql() {
       upsert_set.push_back(absl::StrCat(c.name, " = EXCLUDED.", c.name));
     }
   }
-  update_set.push_back("version = version + 1");
-  upsert_set.push_back("version = t.version + 1");
+  update_set.emplace_back("version = version + 1");
+  upsert_set.emplace_back("version = t.version + 1");
   sql.columns = absl::StrJoin(columns, ", ");
   sql.values = absl::StrJoin(values, ", ");
   sql.unnest = absl::StrJoin(unnest, ", ");

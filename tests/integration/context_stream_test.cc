@@ -259,7 +259,9 @@ TEST_F(ContextStreamTest, ValuesInFlightAreBounded) {
   const grpc::Status refused = send_until([](const grpc::Status& s) { return !s.ok(); });
   EXPECT_EQ(refused.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED) << refused.error_message();
   held_context.TryCancel();
-  held->Finish();
+  const grpc::Status held_status = held->Finish();
+  // Had the server ended the held stream early, its budget would have been free all along.
+  EXPECT_EQ(held_status.error_code(), grpc::StatusCode::CANCELLED) << held_status.error_message();
   const grpc::Status status = send_until(
       [](const grpc::Status& s) { return s.error_code() != grpc::StatusCode::RESOURCE_EXHAUSTED; });
   EXPECT_TRUE(status.ok()) << status.error_message();
