@@ -11,6 +11,16 @@
 namespace flowmonkey::rpc {
 namespace {
 
+// Looked up once, as the generated adapters do, not on every call.
+const Method& SetMethod() {
+  static const Method& method = Method::Named("flowmonkey.v1.ContextStorage.Set");
+  return method;
+}
+const Method& GetMethod() {
+  static const Method& method = Method::Named("flowmonkey.v1.ContextStorage.Get");
+  return method;
+}
+
 // Reads the chunks of one Set call, then stores the whole value on the executor. The
 // messages arrive as raw bytes and are parsed here, so a malformed one fails the call
 // (gRPC would end the stream as if it were complete). The value is stored only when the
@@ -143,8 +153,8 @@ class SetReactor final : public grpc::ServerReadReactor<grpc::ByteBuffer> {
       // would double the memory it takes.
       absl::StatusOr<v1::ContextReference> reference =
           Guarded<v1::ContextValue, v1::ContextReference>(
-              executor_.guard(), *context_, Method::Named("flowmonkey.v1.ContextStorage.Set"),
-              head_, [this](const v1::ContextValue& admitted) {
+              executor_.guard(), *context_, SetMethod(), head_,
+              [this](const v1::ContextValue& admitted) {
                 v1::ContextValue value = admitted;
                 *value.mutable_value_json() = std::move(value_json_);
                 return store_.SetUnlessCancelled(std::move(value),
@@ -197,10 +207,10 @@ grpc::ServerWriteReactor<v1::GetContextResponse>* ContextStorageService::Get(
     grpc::CallbackServerContext* c, const v1::GetContextRequest* req) {
   using Stream = ServerStream<v1::GetContextResponse>;
   return Stream::Start(
-      c, executor_, Method::Named("flowmonkey.v1.ContextStorage.Get"),
+      c, executor_, GetMethod(),
       [this, c, request = *req](const Stream::Push& push) -> absl::Status {
         absl::StatusOr<v1::ContextValue> value = Guarded<v1::GetContextRequest, v1::ContextValue>(
-            executor_.guard(), *c, Method::Named("flowmonkey.v1.ContextStorage.Get"), request,
+            executor_.guard(), *c, GetMethod(), request,
             [this](const v1::GetContextRequest& r) { return store_.Get(r); });
         if (!value.ok()) return value.status();
         // Held until the last chunk is written. The size is known only once the value is
