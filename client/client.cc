@@ -11,6 +11,7 @@
 #include "flowmonkey/v1/execution.fm_remote.h"
 #include "flowmonkey/v1/job.fm_remote.h"
 #include "flowmonkey/v1/resume_token.fm_remote.h"
+#include "flowmonkey/v1/transaction.fm_remote.h"
 
 namespace flowmonkey::client {
 namespace {
@@ -73,6 +74,7 @@ absl::StatusOr<Stores> Connect(const ClientOptions& options) {
   stores.flows = std::make_unique<RemoteFlowStore>(stores.channel, call);
   stores.contexts = std::make_unique<RemoteContextStorage>(stores.channel, call);
   stores.admin = std::make_unique<RemoteAdmin>(stores.channel, call);
+  stores.transactions = std::make_unique<RemoteTransactions>(stores.channel, call);
   return stores;
 }
 

@@ -24,6 +24,7 @@
 #include "core/flow_store.h"
 #include "core/job_store.h"
 #include "core/resume_tokens.h"
+#include "core/transactions.h"
 
 namespace flowmonkey::client {
 
@@ -71,6 +72,8 @@ struct Stores {
   std::unique_ptr<FlowStore> flows;
   std::unique_ptr<ContextStorage> contexts;
   std::unique_ptr<Admin> admin;
+  // Several writes all or nothing (client/transaction.h builds the request).
+  std::unique_ptr<Transactions> transactions;
 };
 
 // UNAVAILABLE when the server cannot be reached within connect_timeout.

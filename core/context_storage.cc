@@ -35,9 +35,13 @@ std::string ContextSummary(absl::string_view value_json) {
   return shape.ok() ? SummaryOf(*shape) : "";
 }
 
+absl::Status ValidateContextKey(absl::string_view execution_id, absl::string_view key) {
+  if (auto s = ValidateId(execution_id, "execution_id"); !s.ok()) return s;
+  return ValidateId(key, "key");
+}
+
 absl::StatusOr<std::string> ValidateContextValue(const v1::ContextValue& value, int64_t max_bytes) {
-  if (auto s = ValidateId(value.execution_id(), "execution_id"); !s.ok()) return s;
-  if (auto s = ValidateId(value.key(), "key"); !s.ok()) return s;
+  if (auto s = ValidateContextKey(value.execution_id(), value.key()); !s.ok()) return s;
   const std::string& text = value.value_json();
   if (static_cast<int64_t>(text.size()) > max_bytes) {
     return absl::ResourceExhaustedError(

@@ -62,5 +62,7 @@ std::string ContextSummary(absl::string_view value_json);
 // Checks execution_id, key and the JSON text (size limit: RESOURCE_EXHAUSTED; must parse,
 // nest at most kMaxJsonDepth deep, no \u0000) and returns the value's summary.
 absl::StatusOr<std::string> ValidateContextValue(const v1::ContextValue& value, int64_t max_bytes);
+// execution_id and key of one value (Get, Delete).
+absl::Status ValidateContextKey(absl::string_view execution_id, absl::string_view key);
 
 }  // namespace flowmonkey

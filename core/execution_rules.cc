@@ -179,4 +179,35 @@ absl::Status ValidateGetExecution(const v1::GetExecutionRequest& request) {
   return ValidateId(request.execution_id(), "execution_id");
 }
 
+absl::Status ValidateCreateExecution(const v1::CreateExecutionRequest& request) {
+  if (!request.has_execution()) return absl::InvalidArgumentError("execution: required");
+  if (auto s = ValidateExecution(request.execution()); !s.ok()) return s;
+  if (!request.has_idempotency_window_ms()) return absl::OkStatus();
+  return ValidateDuration(request.idempotency_window_ms(), "idempotency_window_ms");
+}
+
+absl::Status ValidateUpdateExecution(const v1::UpdateExecutionRequest& request) {
+  if (!request.has_execution()) return absl::InvalidArgumentError("execution: required");
+  if (request.has_expected_version() && request.expected_version() == 0) {
+    return absl::InvalidArgumentError("expected_version: Update needs an existing version (>= 1)");
+  }
+  if (auto s = ValidateExecution(request.execution()); !s.ok()) return s;
+  if (!request.has_expected_version()) return absl::OkStatus();
+  return ValidateExpectedVersion(request.expected_version());
+}
+
+absl::Status ValidateDeleteExecution(const v1::DeleteExecutionRequest& request) {
+  return ValidateId(request.execution_id(), "execution_id");
+}
+
+absl::Status ValidateLease(absl::string_view execution_id, absl::string_view owner) {
+  if (auto s = ValidateId(execution_id, "execution_id"); !s.ok()) return s;
+  return ValidateId(owner, "owner");
+}
+
+absl::Status ValidateReleaseLock(const v1::ReleaseLockRequest& request) {
+  if (auto s = ValidateLease(request.execution_id(), request.owner()); !s.ok()) return s;
+  return ValidateNonNegative(request.fencing_token(), "fencing_token");
+}
+
 }  // namespace flowmonkey

@@ -33,5 +33,13 @@ v1::CancellationSource CancellationSourceFromName(std::string_view name);
 // what every implementation checks, once, at the entry of its stack.
 absl::Status ValidateSaveExecution(const v1::SaveExecutionRequest& request);
 absl::Status ValidateGetExecution(const v1::GetExecutionRequest& request);
+// Create (execution required; idempotency_window_ms a duration if set), Update (execution
+// required; expected_version >= 1 if set), Delete (execution_id).
+absl::Status ValidateCreateExecution(const v1::CreateExecutionRequest& request);
+absl::Status ValidateUpdateExecution(const v1::UpdateExecutionRequest& request);
+absl::Status ValidateDeleteExecution(const v1::DeleteExecutionRequest& request);
+// execution_id and owner of a lease; ReleaseLock adds a non-negative fencing_token.
+absl::Status ValidateLease(absl::string_view execution_id, absl::string_view owner);
+absl::Status ValidateReleaseLock(const v1::ReleaseLockRequest& request);
 
 }  // namespace flowmonkey

@@ -132,4 +132,17 @@ absl::Status ValidateCompleteJob(const v1::CompleteJobRequest& request) {
   return ValidateJson(request.result_json(), "result_json", JsonKind::kAny);
 }
 
+absl::Status ValidateFailJob(const v1::FailJobRequest& request) {
+  if (auto s = ValidateWorker(request.job_id(), request.runner_id(), request.instance_id());
+      !s.ok()) {
+    return s;
+  }
+  return ValidateJobError(request.error(), "error");
+}
+
+absl::Status ValidateCancelJob(const v1::CancelJobRequest& request) {
+  if (auto s = ValidateId(request.job_id(), "job_id"); !s.ok()) return s;
+  return ValidateText(request.reason(), "reason");
+}
+
 }  // namespace flowmonkey

@@ -49,5 +49,8 @@ absl::Status ValidateJobStatus(v1::JobStatus status, absl::string_view field);
 
 // A whole Complete request: the worker, then result_json.
 absl::Status ValidateCompleteJob(const v1::CompleteJobRequest& request);
+// Fail: the worker, then the error. Cancel: job_id and the reason text.
+absl::Status ValidateFailJob(const v1::FailJobRequest& request);
+absl::Status ValidateCancelJob(const v1::CancelJobRequest& request);
 
 }  // namespace flowmonkey

@@ -55,6 +55,22 @@ absl::Status ValidateGenerateResumeToken(const v1::GenerateResumeTokenRequest& r
   return ValidateJson(r.metadata_json(), "metadata_json", JsonKind::kObject);
 }
 
+absl::Status ValidateMarkResumeTokenUsed(const v1::MarkResumeTokenUsedRequest& request) {
+  return ValidateResumeToken(request.token(), "token");
+}
+
+absl::StatusOr<std::string> RevokedTokenId(const v1::RevokeResumeTokenRequest& request) {
+  if (request.token().empty() == request.token_id().empty()) {
+    return absl::InvalidArgumentError("token: exactly one of token and token_id is required");
+  }
+  if (!request.token().empty()) {
+    if (auto s = ValidateResumeToken(request.token(), "token"); !s.ok()) return s;
+    return ResumeTokenHash(request.token());
+  }
+  if (auto s = ValidateResumeTokenId(request.token_id(), "token_id"); !s.ok()) return s;
+  return request.token_id();
+}
+
 std::optional<std::string_view> ResumeTokenStatusName(v1::ResumeTokenStatus status) {
   for (const auto& [value, name] : kStatusNames) {
     if (value == status) return name;

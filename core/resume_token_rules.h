@@ -28,6 +28,9 @@ absl::Status ValidateResumeToken(absl::string_view token, absl::string_view fiel
 // A stored id: 64 lower-case hex characters.
 absl::Status ValidateResumeTokenId(absl::string_view id, absl::string_view field);
 absl::Status ValidateGenerateResumeToken(const v1::GenerateResumeTokenRequest& request);
+absl::Status ValidateMarkResumeTokenUsed(const v1::MarkResumeTokenUsedRequest& request);
+// Exactly one of token and token_id, well formed; returns the stored id (the hash).
+absl::StatusOr<std::string> RevokedTokenId(const v1::RevokeResumeTokenRequest& request);
 
 // "pending", "used", "revoked", "expired" as stored.
 std::optional<std::string_view> ResumeTokenStatusName(v1::ResumeTokenStatus status);

@@ -9,6 +9,7 @@
 #include "flowmonkey/v1/execution.fm_service.h"
 #include "flowmonkey/v1/job.fm_service.h"
 #include "flowmonkey/v1/resume_token.fm_service.h"
+#include "flowmonkey/v1/transaction.fm_service.h"
 #include "server/metrics.h"
 #include "server/pg/admin.h"
 #include "server/pg/maintenance.h"
@@ -96,7 +97,8 @@ struct Server::Parts {
         context_budget(options.max_inflight_context_bytes),
         context_service(contexts, executor, options.max_context_bytes, context_budget),
         job_service(jobs, executor),
-        token_service(tokens, executor) {}
+        token_service(tokens, executor),
+        transaction_service(stores.transactions(), executor) {}
 
   Metrics metrics;
   pg::ConnectionPool pool;
@@ -121,13 +123,14 @@ struct Server::Parts {
   rpc::ContextStorageService context_service;
   rpc::JobStoreService job_service;
   rpc::ResumeTokensService token_service;
+  rpc::TransactionsService transaction_service;
 
   // The contract's services, registered from this one list, which also names them for
   // health, metrics and reflection.
   std::vector<Served> Services() {
-    return {Entry(execution_service), Entry(admin_service), Entry(token_service),
-            Entry(job_service),       Entry(event_service), Entry(flow_service),
-            Entry(context_service)};
+    return {Entry(execution_service), Entry(admin_service),      Entry(token_service),
+            Entry(job_service),       Entry(event_service),      Entry(flow_service),
+            Entry(context_service),   Entry(transaction_service)};
   }
   std::vector<std::string> ServiceNames() {
     std::vector<std::string> names;

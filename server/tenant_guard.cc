@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "core/resume_token_rules.h"
@@ -331,10 +332,16 @@ absl::Status TenantGuard::Admit(rpc::CallScope& scope, const rpc::Method& method
   if (scan.references().empty()) return absl::OkStatus();
   absl::StatusOr<pg::RecordOwners> owners = LookUpOwners(owners_, scan.references());
   if (!owners.ok()) return owners.status();
+  // Executions the request itself writes (a commit may create one and then record its events
+  // or create its jobs): naming one that does not exist yet is not an error.
+  absl::flat_hash_set<std::string> written;
+  for (const Reference& reference : scan.references()) {
+    if (reference.written) written.insert(reference.id);
+  }
   for (const Reference& reference : scan.references()) {
     const auto owner = owners->find(std::pair<Kind, std::string>{reference.kind, reference.id});
     if (owner == owners->end()) {
-      if (reference.kind == kExecution && !reference.written && !method.reads() &&
+      if (reference.kind == kExecution && !written.contains(reference.id) && !method.reads() &&
           !method.removes()) {
         return absl::NotFoundError(absl::StrCat("execution ", reference.id, " not found"));
       }

@@ -21,7 +21,8 @@
 //  * Everything named is looked up in one query. Another tenant's record is NOT_FOUND to
 //    reads and PERMISSION_DENIED to writes; a write that names a missing execution is
 //    NOT_FOUND (so no tenant can record events for an execution another may create later),
-//    except removals. A read naming another tenant's resume
+//    except removals and executions the same request writes (a Transactions.Commit that
+//    creates an execution and records its events). A read naming another tenant's resume
 //    token answers exactly as for an unknown token (Validate: OK, valid=false, not_found).
 //  * Second wall, on the way out: executions of other tenants, and jobs, events, tokens and
 //    context references of their executions, are dropped from lists; a single such record

@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "core/clock.h"
 #include "core/validation.h"
+#include "server/pg/operations.h"
 #include "server/pg/paging.h"
 
 namespace flowmonkey::pg {
@@ -47,11 +48,6 @@ v1::ContextReference ReferenceFromRow(const pqxx::row& row, int offset,
 // and receive buffers at their largest size for the connection's lifetime.
 constexpr int64_t kRetireAfterBytes = 1024 * 1024;
 
-absl::Status ValidateKey(const std::string& execution_id, const std::string& key) {
-  if (auto s = ValidateId(execution_id, "execution_id"); !s.ok()) return s;
-  return ValidateId(key, "key");
-}
-
 }  // namespace
 
 PgContextStorage::PgContextStorage(ConnectionPool& pool, int64_t max_bytes)
@@ -63,44 +59,52 @@ absl::StatusOr<v1::ContextReference> PgContextStorage::Set(const v1::ContextValu
   return SetUnlessCancelled(value, [] { return true; });
 }
 
-absl::StatusOr<v1::ContextReference> PgContextStorage::SetUnlessCancelled(
-    v1::ContextValue value, absl::FunctionRef<bool()> still_wanted) {
-  absl::StatusOr<std::string> summary = ValidateContextValue(value, max_bytes_);
-  if (!summary.ok()) return summary.status();
+absl::StatusOr<v1::ContextReference> SetContextIn(Session& s, Tx& tx, v1::ContextValue&& value,
+                                                  std::string summary) {
   v1::ContextReference reference;
   reference.set_ref(ContextRef(value.execution_id(), value.key()));
   reference.set_execution_id(value.execution_id());
   reference.set_key(value.key());
-  reference.set_summary(*std::move(summary));
+  reference.set_summary(std::move(summary));
   reference.set_size_bytes(static_cast<int64_t>(value.value_json().size()));
-  const int64_t now = NowMs();
+  if (reference.size_bytes() >= kRetireAfterBytes) s.RetireAfterUse();
+  // The value is moved to the driver, not copied (it may be 64 MiB; libpq copies it once
+  // more into its send buffer).
+  const pqxx::row row = s.ExecArgs(tx, kSet, value.execution_id(), value.key(),
+                                   std::move(*value.mutable_value_json()), reference.summary(),
+                                   reference.size_bytes(), NowMs())
+                            .at(0);
+  reference.set_created_at(row[0].as<int64_t>());
+  reference.set_updated_at(row[1].as<int64_t>());
+  return reference;
+}
+
+absl::StatusOr<v1::ContextReference> PgContextStorage::SetUnlessCancelled(
+    v1::ContextValue value, absl::FunctionRef<bool()> still_wanted) {
+  absl::StatusOr<std::string> summary = ValidateContextValue(value, max_bytes_);
+  if (!summary.ok()) return summary.status();
+  const std::string execution_id = value.execution_id();
   absl::StatusOr<v1::ContextReference> result = pool_.Run<v1::ContextReference>(
       "set context value", [&](Session& s) -> absl::StatusOr<v1::ContextReference> {
-        if (reference.size_bytes() >= kRetireAfterBytes) s.RetireAfterUse();
         pqxx::work tx(s.connection());
-        // The value is moved to the driver, not copied (it may be 64 MiB; libpq copies it
-        // once more into its send buffer). Run never calls this twice.
-        const pqxx::row row = s.ExecArgs(tx, kSet, value.execution_id(), value.key(),
-                                         std::move(*value.mutable_value_json()),
-                                         reference.summary(), reference.size_bytes(), now)
-                                  .at(0);
+        // Run never calls this twice, so the value can be moved.
+        absl::StatusOr<v1::ContextReference> reference =
+            SetContextIn(s, tx, std::move(value), *std::move(summary));
         if (!still_wanted()) {
           tx.abort();
           return absl::CancelledError("the call ended before the value was stored");
         }
         tx.commit();
-        reference.set_created_at(row[0].as<int64_t>());
-        reference.set_updated_at(row[1].as<int64_t>());
         return reference;
       });
   if (result.status().code() == absl::StatusCode::kNotFound) {  // the foreign key
-    return absl::NotFoundError(absl::StrCat("execution ", value.execution_id(), " not found"));
+    return absl::NotFoundError(absl::StrCat("execution ", execution_id, " not found"));
   }
   return result;
 }
 
 absl::StatusOr<v1::ContextValue> PgContextStorage::Get(const v1::GetContextRequest& request) {
-  if (auto s = ValidateKey(request.execution_id(), request.key()); !s.ok()) return s;
+  if (auto s = ValidateContextKey(request.execution_id(), request.key()); !s.ok()) return s;
   Params params;
   params.Add(request.execution_id()).Add(request.key());
   // The rows outlive the connection: a large value's connection is closed (freeing libpq's
@@ -128,18 +132,19 @@ absl::StatusOr<v1::ContextValue> PgContextStorage::Get(const v1::GetContextReque
   return value;
 }
 
-absl::StatusOr<v1::DeleteContextResponse> PgContextStorage::Delete(
-    const v1::DeleteContextRequest& request) {
-  if (auto s = ValidateKey(request.execution_id(), request.key()); !s.ok()) return s;
+absl::StatusOr<v1::DeleteContextResponse> DeleteContextIn(Session& s, Tx& tx,
+                                                          const v1::DeleteContextRequest& request) {
   Params params;
   params.Add(request.execution_id()).Add(request.key());
-  return pool_.Run<v1::DeleteContextResponse>(
-      "delete context value", [&](Session& s) -> absl::StatusOr<v1::DeleteContextResponse> {
-        pqxx::nontransaction tx(s.connection());
-        v1::DeleteContextResponse response;
-        response.set_deleted(s.Exec(tx, kDelete, params).affected_rows() > 0);
-        return response;
-      });
+  v1::DeleteContextResponse response;
+  response.set_deleted(s.Exec(tx, kDelete, params).affected_rows() > 0);
+  return response;
+}
+
+absl::StatusOr<v1::DeleteContextResponse> PgContextStorage::Delete(
+    const v1::DeleteContextRequest& request) {
+  if (auto s = ValidateContextKey(request.execution_id(), request.key()); !s.ok()) return s;
+  return RunAlone(pool_, "delete context value", &DeleteContextIn, request);
 }
 
 absl::StatusOr<v1::ListContextResponse> PgContextStorage::List(

@@ -11,6 +11,7 @@
 #include "core/validation.h"
 #include "server/pg/array_literal.h"
 #include "server/pg/event_sql.h"
+#include "server/pg/operations.h"
 #include "server/pg/tenant_filter.h"
 
 namespace flowmonkey::pg {
@@ -134,12 +135,17 @@ absl::StatusOr<v1::RecordEventBatchResponse> PgEventStore::RecordBatch(
 
 absl::StatusOr<v1::RecordEventBatchResponse> PgEventStore::RecordBatchValid(
     const v1::RecordEventBatchRequest& request) {
-  v1::RecordEventBatchResponse response;
   if (request.has_request_id()) {
     absl::StatusOr<CallResults> recorded = RecordCalls({&request});
     if (!recorded.ok()) return recorded.status();
     return std::move(recorded->front());
   }
+  return RunAlone(pool_, "record events", &RecordEventsIn, request);
+}
+
+absl::StatusOr<v1::RecordEventBatchResponse> RecordEventsIn(
+    Session& s, Tx& tx, const v1::RecordEventBatchRequest& request) {
+  v1::RecordEventBatchResponse response;
   const int64_t now = NowMs();
   ArrayLiteral executions, types, steps, data, created;
   for (int i = 0; i < request.events_size(); ++i) {
@@ -154,21 +160,17 @@ absl::StatusOr<v1::RecordEventBatchResponse> PgEventStore::RecordBatchValid(
   Params params;
   params.Add(executions.str()).Add(types.str()).Add(steps.str()).Add(data.str());
   params.Add(created.str());
-  return pool_.Run<v1::RecordEventBatchResponse>(
-      "record events", [&](Session& s) -> absl::StatusOr<v1::RecordEventBatchResponse> {
-        pqxx::nontransaction tx(s.connection());
-        const pqxx::result rows = s.Exec(tx, kInsertBatch, params);
-        std::vector<int64_t> ids;
-        for (const auto& row : rows) ids.push_back(row[0].as<int64_t>());
-        std::sort(ids.begin(), ids.end());  // drawn in request order
-        if (ids.size() != static_cast<size_t>(response.events_size())) {
-          return absl::InternalError("record events: row count mismatch");
-        }
-        for (size_t i = 0; i < ids.size(); ++i) {
-          response.mutable_events(static_cast<int>(i))->set_id(ids[i]);
-        }
-        return response;
-      });
+  const pqxx::result rows = s.Exec(tx, kInsertBatch, params);
+  std::vector<int64_t> ids;
+  for (const auto& row : rows) ids.push_back(row[0].as<int64_t>());
+  std::sort(ids.begin(), ids.end());  // drawn in request order
+  if (ids.size() != static_cast<size_t>(response.events_size())) {
+    return absl::InternalError("record events: row count mismatch");
+  }
+  for (size_t i = 0; i < ids.size(); ++i) {
+    response.mutable_events(static_cast<int>(i))->set_id(ids[i]);
+  }
+  return response;
 }
 
 absl::StatusOr<v1::QueryEventsResponse> PgEventStore::Query(const v1::QueryEventsRequest& request) {

@@ -6,8 +6,10 @@
 #include <pqxx/result>
 
 #include "absl/strings/str_cat.h"
+#include "core/execution_rules.h"
 #include "core/validation.h"
 #include "server/pg/execution_store.h"
+#include "server/pg/operations.h"
 
 namespace flowmonkey::pg {
 namespace {
@@ -47,17 +49,6 @@ constexpr Statement kRelease{
 constexpr Statement kExecutionExists{"lock_execution_exists",
                                      "SELECT 1 FROM {fm_}executions WHERE id = $1"};
 
-// Lazily, so that execution_store.cc needs no knowledge of leases; Register ignores
-// statements it already has.
-void RegisterLockStatements(ConnectionPool& pool) {
-  pool.Register({kAcquire, kHolder, kExtend, kRelease, kExecutionExists});
-}
-
-absl::Status ValidateLease(const std::string& execution_id, const std::string& owner) {
-  if (auto s = ValidateId(execution_id, "execution_id"); !s.ok()) return s;
-  return ValidateId(owner, "owner");
-}
-
 absl::Status ValidateTtl(int64_t ttl_ms) {
   if (ttl_ms < 1 || ttl_ms > kMaxLeaseTtlMs) {
     return absl::InvalidArgumentError(
@@ -71,6 +62,12 @@ absl::Status NoSuchExecution(const std::string& execution_id) {
 }
 
 }  // namespace
+
+// Lazily, so that execution_store.cc needs no knowledge of leases; Register ignores
+// statements it already has.
+void RegisterLockStatements(ConnectionPool& pool) {
+  pool.Register({kAcquire, kHolder, kExtend, kRelease, kExecutionExists});
+}
 
 absl::StatusOr<v1::AcquireLockResponse> PgExecutionStore::AcquireLock(
     const v1::AcquireLockRequest& request) {
@@ -131,28 +128,26 @@ absl::StatusOr<v1::ExtendLockResponse> PgExecutionStore::ExtendLock(
       });
 }
 
-absl::StatusOr<v1::ReleaseLockResponse> PgExecutionStore::ReleaseLock(
-    const v1::ReleaseLockRequest& request) {
-  if (auto s = ValidateLease(request.execution_id(), request.owner()); !s.ok()) return s;
-  if (auto s = ValidateNonNegative(request.fencing_token(), "fencing_token"); !s.ok()) return s;
-  RegisterLockStatements(pool_);
+absl::StatusOr<v1::ReleaseLockResponse> ReleaseLockIn(Session& s, Tx& tx,
+                                                      const v1::ReleaseLockRequest& request) {
   Params params;
   params.Add(request.execution_id()).Add(request.owner()).Add(request.fencing_token());
-  return pool_.Run<v1::ReleaseLockResponse>(
-      "release lock", [&](Session& s) -> absl::StatusOr<v1::ReleaseLockResponse> {
-        pqxx::nontransaction tx(s.connection());
-        v1::ReleaseLockResponse response;
-        if (s.Exec(tx, kRelease, params).affected_rows() > 0) {
-          response.set_released(true);
-          return response;
-        }
-        Params id;
-        id.Add(request.execution_id());
-        if (s.Exec(tx, kExecutionExists, id).empty()) {
-          return NoSuchExecution(request.execution_id());
-        }
-        return response;
-      });
+  v1::ReleaseLockResponse response;
+  if (s.Exec(tx, kRelease, params).affected_rows() > 0) {
+    response.set_released(true);
+    return response;
+  }
+  Params id;
+  id.Add(request.execution_id());
+  if (s.Exec(tx, kExecutionExists, id).empty()) return NoSuchExecution(request.execution_id());
+  return response;
+}
+
+absl::StatusOr<v1::ReleaseLockResponse> PgExecutionStore::ReleaseLock(
+    const v1::ReleaseLockRequest& request) {
+  if (auto s = ValidateReleaseLock(request); !s.ok()) return s;
+  RegisterLockStatements(pool_);
+  return RunAlone(pool_, "release lock", &ReleaseLockIn, request);
 }
 
 }  // namespace flowmonkey::pg

@@ -9,6 +9,7 @@
 #include "core/execution_rules.h"
 #include "core/validation.h"
 #include "server/pg/execution_codec.h"
+#include "server/pg/operations.h"
 #include "server/pg/paging.h"
 #include "server/pg/tenant_filter.h"
 
@@ -142,17 +143,10 @@ PgExecutionStore::PgExecutionStore(ConnectionPool& pool) : pool_(pool) {
   RegisterBulkStatements();
 }
 
-absl::StatusOr<v1::CreateExecutionResponse> PgExecutionStore::Create(
-    const v1::CreateExecutionRequest& request) {
-  if (!request.has_execution()) return absl::InvalidArgumentError("execution: required");
-  if (auto s = ValidateExecution(request.execution()); !s.ok()) return s;
-  if (request.has_idempotency_window_ms()) {
-    if (auto s = ValidateDuration(request.idempotency_window_ms(), "idempotency_window_ms");
-        !s.ok()) {
-      return s;
-    }
-  }
-  const int64_t now = NowMs();
+namespace {
+
+// The execution Create writes: its timestamps and its idempotency key's expiry filled in.
+v1::Execution ToCreate(const v1::CreateExecutionRequest& request, int64_t now) {
   v1::Execution execution = request.execution();
   if (execution.created_at() == 0) execution.set_created_at(now);
   if (execution.updated_at() == 0) execution.set_updated_at(now);
@@ -162,54 +156,131 @@ absl::StatusOr<v1::CreateExecutionResponse> PgExecutionStore::Create(
                                                   ? request.idempotency_window_ms()
                                                   : kDefaultIdempotencyWindowMs));
   }
-  if (execution.has_idempotency_key()) return CreateWithKey(execution, now);
-
-  Params params;
-  AddExecutionParams(params, execution, now);
-  return pool_.Run<v1::CreateExecutionResponse>(
-      "create execution", [&](Session& s) -> absl::StatusOr<v1::CreateExecutionResponse> {
-        pqxx::nontransaction tx(s.connection());
-        const pqxx::row row = s.Exec(tx, kInsert, params).at(0);
-        v1::CreateExecutionResponse response;
-        *response.mutable_execution() = execution;
-        response.mutable_execution()->set_version(row[0].as<int64_t>());
-        response.set_created(true);
-        return response;
-      });
+  return execution;
 }
 
-absl::StatusOr<v1::CreateExecutionResponse> PgExecutionStore::CreateWithKey(
-    const v1::Execution& execution, int64_t now) {
+struct Written {
+  int64_t version = 0;
+  int64_t created_at = 0;
+  int64_t updated_at = 0;
+  bool created = false;
+};
+
+template <typename Request>
+std::optional<int64_t> ExpectedVersion(const Request& request) {
+  return request.has_expected_version() ? std::optional(request.expected_version()) : std::nullopt;
+}
+
+// Writes a validated execution: Save (upsert) or Update (must_exist).
+absl::StatusOr<Written> WriteIn(Session& s, Tx& tx, const v1::Execution& execution,
+                                std::optional<int64_t> expected_version, bool must_exist) {
+  Params params;
+  AddExecutionParams(params, execution, NowMs());
+  const bool insert_only = expected_version && *expected_version == 0;
+  const Statement& statement = insert_only        ? kInsertIfAbsent
+                               : expected_version ? kUpdateVersioned
+                               : must_exist       ? kUpdate
+                                                  : kUpsert;
+  if (expected_version && !insert_only) params.Add(*expected_version);
+  const pqxx::result rows = s.Exec(tx, statement, params);
+  if (!rows.empty()) {
+    Written written{rows[0][0].as<int64_t>(), rows[0][1].as<int64_t>(), rows[0][2].as<int64_t>(),
+                    insert_only};
+    if (&statement == &kUpsert) written.created = rows[0][3].as<bool>();
+    return written;
+  }
+  // Nothing written: tell a missing row from a version conflict.
+  Params id;
+  id.Add(execution.id());
+  const pqxx::result current = s.Exec(tx, kVersionOf, id);
+  if (current.empty() && !insert_only) {
+    return absl::NotFoundError(absl::StrCat("execution ", execution.id(), " not found"));
+  }
+  const int64_t stored = current.empty() ? 0 : current[0][0].as<int64_t>();
+  return absl::AbortedError(absl::StrCat("execution ", execution.id(), ": expected version ",
+                                         expected_version.value_or(0), ", stored version ",
+                                         stored));
+}
+
+}  // namespace
+
+absl::StatusOr<v1::CreateExecutionResponse> CreateExecutionIn(
+    Session& s, Tx& tx, const v1::CreateExecutionRequest& request) {
+  const int64_t now = NowMs();
+  const v1::Execution execution = ToCreate(request, now);
+  v1::CreateExecutionResponse response;
+  if (execution.has_idempotency_key()) {
+    Params claim;
+    claim.Add(execution.flow_id()).Add(execution.idempotency_key()).Add(execution.id());
+    claim.Add(execution.idempotency_expires_at()).Add(now);
+    if (s.Exec(tx, kClaimKey, claim).empty()) {
+      // The key is live: answer with its execution.
+      Params lookup;
+      lookup.Add(execution.flow_id()).Add(execution.idempotency_key());
+      const pqxx::result rows = s.Exec(tx, kGetByKey, lookup);
+      if (rows.empty()) return absl::AbortedError("idempotency key released concurrently");
+      *response.mutable_execution() = ExecutionFromRow(rows[0]);
+      response.set_created(false);
+      return response;
+    }
+  }
   Params insert;
   AddExecutionParams(insert, execution, now);
-  Params claim;
-  claim.Add(execution.flow_id()).Add(execution.idempotency_key()).Add(execution.id());
-  claim.Add(execution.idempotency_expires_at()).Add(now);
-  Params lookup;
-  lookup.Add(execution.flow_id()).Add(execution.idempotency_key());
-  // A key can be released (its execution deleted) between our failed claim and the lookup;
-  // then the claim is simply tried again.
+  const pqxx::row row = s.Exec(tx, kInsert, insert).at(0);
+  *response.mutable_execution() = execution;
+  response.mutable_execution()->set_version(row[0].as<int64_t>());
+  response.set_created(true);
+  return response;
+}
+
+absl::StatusOr<v1::SaveExecutionResponse> SaveExecutionIn(Session& s, Tx& tx,
+                                                          const v1::SaveExecutionRequest& request) {
+  absl::StatusOr<Written> written =
+      WriteIn(s, tx, request.execution(), ExpectedVersion(request), /*must_exist=*/false);
+  if (!written.ok()) return written.status();
+  v1::SaveExecutionResponse response;
+  response.set_version(written->version);
+  response.set_created(written->created);
+  response.set_created_at(written->created_at);
+  response.set_updated_at(written->updated_at);
+  return response;
+}
+
+absl::StatusOr<v1::UpdateExecutionResponse> UpdateExecutionIn(
+    Session& s, Tx& tx, const v1::UpdateExecutionRequest& request) {
+  absl::StatusOr<Written> written =
+      WriteIn(s, tx, request.execution(), ExpectedVersion(request), /*must_exist=*/true);
+  if (!written.ok()) return written.status();
+  v1::UpdateExecutionResponse response;
+  response.set_version(written->version);
+  response.set_updated_at(written->updated_at);
+  return response;
+}
+
+absl::StatusOr<v1::DeleteExecutionResponse> DeleteExecutionIn(
+    Session& s, Tx& tx, const v1::DeleteExecutionRequest& request) {
+  Params params;
+  params.Add(request.execution_id());
+  v1::DeleteExecutionResponse response;
+  response.set_deleted(s.Exec(tx, kDelete, params).affected_rows() > 0);
+  return response;
+}
+
+absl::StatusOr<v1::CreateExecutionResponse> PgExecutionStore::Create(
+    const v1::CreateExecutionRequest& request) {
+  if (auto s = ValidateCreateExecution(request); !s.ok()) return s;
+  if (!request.execution().has_idempotency_key()) {
+    return RunAlone(pool_, "create execution", &CreateExecutionIn, request);
+  }
+  // With a key: the claim and the insert in one transaction. A key can be released (its
+  // execution deleted) between a failed claim and the lookup; then the claim is tried again.
   for (int attempt = 0; attempt < 3; ++attempt) {
     absl::StatusOr<v1::CreateExecutionResponse> result = pool_.Run<v1::CreateExecutionResponse>(
         "create execution", [&](Session& s) -> absl::StatusOr<v1::CreateExecutionResponse> {
-          v1::CreateExecutionResponse response;
-          {
-            pqxx::work tx(s.connection());
-            if (!s.Exec(tx, kClaimKey, claim).empty()) {
-              const pqxx::row row = s.Exec(tx, kInsert, insert).at(0);
-              tx.commit();
-              *response.mutable_execution() = execution;
-              response.mutable_execution()->set_version(row[0].as<int64_t>());
-              response.set_created(true);
-              return response;
-            }
-          }  // the key is live: roll back, then read its execution
-          pqxx::nontransaction tx(s.connection());
-          const pqxx::result rows = s.Exec(tx, kGetByKey, lookup);
-          if (rows.empty()) return absl::AbortedError("idempotency key released concurrently");
-          *response.mutable_execution() = ExecutionFromRow(rows[0]);
-          response.set_created(false);
-          return response;
+          pqxx::work tx(s.connection());
+          absl::StatusOr<v1::CreateExecutionResponse> created = CreateExecutionIn(s, tx, request);
+          if (created.ok()) tx.commit();
+          return created;
         });
     if (result.status().code() != absl::StatusCode::kAborted) return result;
   }
@@ -240,40 +311,6 @@ absl::StatusOr<v1::GetExecutionResponse> PgExecutionStore::GetValid(
       });
 }
 
-absl::StatusOr<PgExecutionStore::Written> PgExecutionStore::Write(
-    const v1::Execution& execution, std::optional<int64_t> expected_version, bool must_exist) {
-  const int64_t now = NowMs();
-  Params params;
-  AddExecutionParams(params, execution, now);
-  const bool insert_only = expected_version && *expected_version == 0;
-  const Statement& statement = insert_only        ? kInsertIfAbsent
-                               : expected_version ? kUpdateVersioned
-                               : must_exist       ? kUpdate
-                                                  : kUpsert;
-  if (expected_version && !insert_only) params.Add(*expected_version);
-  return pool_.Run<Written>("save execution", [&](Session& s) -> absl::StatusOr<Written> {
-    pqxx::nontransaction tx(s.connection());
-    const pqxx::result rows = s.Exec(tx, statement, params);
-    if (!rows.empty()) {
-      Written written{rows[0][0].as<int64_t>(), rows[0][1].as<int64_t>(), rows[0][2].as<int64_t>(),
-                      insert_only};
-      if (&statement == &kUpsert) written.created = rows[0][3].as<bool>();
-      return written;
-    }
-    // Nothing written: tell a missing row from a version conflict.
-    Params id;
-    id.Add(execution.id());
-    const pqxx::result current = s.Exec(tx, kVersionOf, id);
-    if (current.empty() && !insert_only) {
-      return absl::NotFoundError(absl::StrCat("execution ", execution.id(), " not found"));
-    }
-    const int64_t stored = current.empty() ? 0 : current[0][0].as<int64_t>();
-    return absl::AbortedError(absl::StrCat("execution ", execution.id(), ": expected version ",
-                                           expected_version.value_or(0), ", stored version ",
-                                           stored));
-  });
-}
-
 absl::StatusOr<v1::SaveExecutionResponse> PgExecutionStore::Save(
     const v1::SaveExecutionRequest& request) {
   if (auto s = ValidateSaveExecution(request); !s.ok()) return s;
@@ -282,52 +319,19 @@ absl::StatusOr<v1::SaveExecutionResponse> PgExecutionStore::Save(
 
 absl::StatusOr<v1::SaveExecutionResponse> PgExecutionStore::SaveValid(
     const v1::SaveExecutionRequest& request) {
-  absl::StatusOr<Written> written = Write(
-      request.execution(),
-      request.has_expected_version() ? std::optional(request.expected_version()) : std::nullopt,
-      /*must_exist=*/false);
-  if (!written.ok()) return written.status();
-  v1::SaveExecutionResponse response;
-  response.set_version(written->version);
-  response.set_created(written->created);
-  response.set_created_at(written->created_at);
-  response.set_updated_at(written->updated_at);
-  return response;
+  return RunAlone(pool_, "save execution", &SaveExecutionIn, request);
 }
 
 absl::StatusOr<v1::UpdateExecutionResponse> PgExecutionStore::Update(
     const v1::UpdateExecutionRequest& request) {
-  if (!request.has_execution()) return absl::InvalidArgumentError("execution: required");
-  if (request.has_expected_version() && request.expected_version() == 0) {
-    return absl::InvalidArgumentError("expected_version: Update needs an existing version (>= 1)");
-  }
-  if (auto s = ValidateExecution(request.execution()); !s.ok()) return s;
-  if (request.has_expected_version()) {
-    if (auto s = ValidateExpectedVersion(request.expected_version()); !s.ok()) return s;
-  }
-  absl::StatusOr<Written> written = Write(
-      request.execution(),
-      request.has_expected_version() ? std::optional(request.expected_version()) : std::nullopt,
-      /*must_exist=*/true);
-  if (!written.ok()) return written.status();
-  v1::UpdateExecutionResponse response;
-  response.set_version(written->version);
-  response.set_updated_at(written->updated_at);
-  return response;
+  if (auto s = ValidateUpdateExecution(request); !s.ok()) return s;
+  return RunAlone(pool_, "update execution", &UpdateExecutionIn, request);
 }
 
 absl::StatusOr<v1::DeleteExecutionResponse> PgExecutionStore::Delete(
     const v1::DeleteExecutionRequest& request) {
-  if (auto s = ValidateId(request.execution_id(), "execution_id"); !s.ok()) return s;
-  Params params;
-  params.Add(request.execution_id());
-  return pool_.Run<v1::DeleteExecutionResponse>(
-      "delete execution", [&](Session& s) -> absl::StatusOr<v1::DeleteExecutionResponse> {
-        pqxx::nontransaction tx(s.connection());
-        v1::DeleteExecutionResponse response;
-        response.set_deleted(s.Exec(tx, kDelete, params).affected_rows() > 0);
-        return response;
-      });
+  if (auto s = ValidateDeleteExecution(request); !s.ok()) return s;
+  return RunAlone(pool_, "delete execution", &DeleteExecutionIn, request);
 }
 
 absl::StatusOr<v1::FindByStatusResponse> PgExecutionStore::FindByStatus(

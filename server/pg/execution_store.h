@@ -55,17 +55,6 @@ class PgExecutionStore : public ExecutionStore, public BulkExecutionStore {
   // Save and Get of a request that passed ValidateSaveExecution / ValidateGetExecution.
   absl::StatusOr<v1::SaveExecutionResponse> SaveValid(const v1::SaveExecutionRequest& request);
   absl::StatusOr<v1::GetExecutionResponse> GetValid(const v1::GetExecutionRequest& request);
-  struct Written {
-    int64_t version = 0;
-    int64_t created_at = 0;
-    int64_t updated_at = 0;
-    bool created = false;
-  };
-  absl::StatusOr<v1::CreateExecutionResponse> CreateWithKey(const v1::Execution& execution,
-                                                            int64_t now);
-  // Writes a validated execution.
-  absl::StatusOr<Written> Write(const v1::Execution& execution,
-                                std::optional<int64_t> expected_version, bool must_exist);
 
   ConnectionPool& pool_;
 };

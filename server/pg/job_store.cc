@@ -13,6 +13,7 @@
 #include "server/pg/array_literal.h"
 #include "server/pg/job_codec.h"
 #include "server/pg/job_sql.h"
+#include "server/pg/operations.h"
 #include "server/pg/paging.h"
 #include "server/pg/tenant_filter.h"
 
@@ -206,8 +207,8 @@ PgJobStore::PgJobStore(ConnectionPool& pool) : pool_(pool) {
   RegisterBulkStatements();
 }
 
-absl::StatusOr<v1::CreateJobResponse> PgJobStore::Create(const v1::CreateJobRequest& request) {
-  if (auto s = ValidateCreateJob(request); !s.ok()) return s;
+absl::StatusOr<v1::CreateJobResponse> CreateJobIn(Session& s, Tx& tx,
+                                                  const v1::CreateJobRequest& request) {
   const std::string input = NormalizeJson(request.input_json());
   const std::string id =
       DeriveJobId(request.execution_id(), request.step_id(), request.handler(), input);
@@ -218,25 +219,26 @@ absl::StatusOr<v1::CreateJobResponse> PgJobStore::Create(const v1::CreateJobRequ
   params.Add(request.has_max_attempts() ? request.max_attempts() : kDefaultJobMaxAttempts);
   params.Add(NowMs());
   const Params lookup = IdParam(id);
-  return pool_.Run<v1::CreateJobResponse>(
-      "create job", [&](Session& s) -> absl::StatusOr<v1::CreateJobResponse> {
-        pqxx::nontransaction tx(s.connection());
-        v1::CreateJobResponse response;
-        // Autocommit: the read after a conflict sees the row the other creator committed.
-        // If that row is deleted in between, inserting again is the right outcome.
-        for (int attempt = 0; attempt < 3; ++attempt) {
-          if (const pqxx::result rows = s.Exec(tx, kInsert, params); !rows.empty()) {
-            *response.mutable_job() = JobFromRow(rows[0]);
-            response.set_created(true);
-            return response;
-          }
-          if (const pqxx::result rows = s.Exec(tx, kGet, lookup); !rows.empty()) {
-            *response.mutable_job() = JobFromRow(rows[0]);
-            return response;
-          }
-        }
-        return absl::AbortedError("create job: created and deleted concurrently, retry");
-      });
+  v1::CreateJobResponse response;
+  // In autocommit, the read after a conflict sees the row the other creator committed. If
+  // that row is deleted in between, inserting again is the right outcome.
+  for (int attempt = 0; attempt < 3; ++attempt) {
+    if (const pqxx::result rows = s.Exec(tx, kInsert, params); !rows.empty()) {
+      *response.mutable_job() = JobFromRow(rows[0]);
+      response.set_created(true);
+      return response;
+    }
+    if (const pqxx::result rows = s.Exec(tx, kGet, lookup); !rows.empty()) {
+      *response.mutable_job() = JobFromRow(rows[0]);
+      return response;
+    }
+  }
+  return absl::AbortedError("create job: created and deleted concurrently, retry");
+}
+
+absl::StatusOr<v1::CreateJobResponse> PgJobStore::Create(const v1::CreateJobRequest& request) {
+  if (auto s = ValidateCreateJob(request); !s.ok()) return s;
+  return RunAlone(pool_, "create job", &CreateJobIn, request);
 }
 
 absl::StatusOr<v1::GetJobResponse> PgJobStore::Get(const v1::GetJobRequest& request) {
@@ -346,17 +348,6 @@ absl::StatusOr<v1::ClaimNextJobsResponse> PgJobStore::ClaimNext(
       });
 }
 
-absl::StatusOr<int64_t> PgJobStore::FencedWrite(std::string_view what, const Statement& statement,
-                                                const std::string& job_id, const Params& params) {
-  return pool_.Run<int64_t>(what, [&](Session& s) -> absl::StatusOr<int64_t> {
-    pqxx::nontransaction tx(s.connection());
-    if (const pqxx::result rows = s.Exec(tx, statement, params); !rows.empty()) {
-      return rows[0][0].as<int64_t>();
-    }
-    return NotWritable(s.Exec(tx, kState, IdParam(job_id)), job_id);
-  });
-}
-
 namespace {
 
 Params WorkerParams(const std::string& job_id, const std::string& runner_id,
@@ -366,7 +357,25 @@ Params WorkerParams(const std::string& job_id, const std::string& runner_id,
   return params;
 }
 
+// A fenced worker write ($1 job, $2 runner, $3 instance, ...): the first column of the
+// updated row, or why no row was updated.
+absl::StatusOr<int64_t> FencedWriteIn(Session& s, Tx& tx, const Statement& statement,
+                                      const std::string& job_id, const Params& params) {
+  if (const pqxx::result rows = s.Exec(tx, statement, params); !rows.empty()) {
+    return rows[0][0].as<int64_t>();
+  }
+  return NotWritable(s.Exec(tx, kState, IdParam(job_id)), job_id);
+}
+
 }  // namespace
+
+absl::StatusOr<int64_t> PgJobStore::FencedWrite(std::string_view what, const Statement& statement,
+                                                const std::string& job_id, const Params& params) {
+  return pool_.Run<int64_t>(what, [&](Session& s) -> absl::StatusOr<int64_t> {
+    pqxx::nontransaction tx(s.connection());
+    return FencedWriteIn(s, tx, statement, job_id, params);
+  });
+}
 
 absl::StatusOr<v1::HeartbeatJobResponse> PgJobStore::Heartbeat(
     const v1::HeartbeatJobRequest& request) {
@@ -391,28 +400,34 @@ absl::StatusOr<v1::CompleteJobResponse> PgJobStore::Complete(
 
 absl::StatusOr<v1::CompleteJobResponse> PgJobStore::CompleteValid(
     const v1::CompleteJobRequest& request) {
+  return RunAlone(pool_, "complete job", &CompleteJobIn, request);
+}
+
+absl::StatusOr<v1::CompleteJobResponse> CompleteJobIn(Session& s, Tx& tx,
+                                                      const v1::CompleteJobRequest& request) {
   Params params = WorkerParams(request.job_id(), request.runner_id(), request.instance_id());
   params.AddOrNull(request.result_json()).Add(NowMs());
-  absl::StatusOr<int64_t> at = FencedWrite("complete job", kComplete, request.job_id(), params);
+  absl::StatusOr<int64_t> at = FencedWriteIn(s, tx, kComplete, request.job_id(), params);
   if (!at.ok()) return at.status();
   v1::CompleteJobResponse response;
   response.set_updated_at(*at);
   return response;
 }
 
-absl::StatusOr<v1::FailJobResponse> PgJobStore::Fail(const v1::FailJobRequest& request) {
-  if (auto s = ValidateWorker(request.job_id(), request.runner_id(), request.instance_id());
-      !s.ok()) {
-    return s;
-  }
-  if (auto s = ValidateJobError(request.error(), "error"); !s.ok()) return s;
+absl::StatusOr<v1::FailJobResponse> FailJobIn(Session& s, Tx& tx,
+                                              const v1::FailJobRequest& request) {
   Params params = WorkerParams(request.job_id(), request.runner_id(), request.instance_id());
   params.Add(JobErrorJson(request.error())).Add(NowMs());
-  absl::StatusOr<int64_t> at = FencedWrite("fail job", kFail, request.job_id(), params);
+  absl::StatusOr<int64_t> at = FencedWriteIn(s, tx, kFail, request.job_id(), params);
   if (!at.ok()) return at.status();
   v1::FailJobResponse response;
   response.set_updated_at(*at);
   return response;
+}
+
+absl::StatusOr<v1::FailJobResponse> PgJobStore::Fail(const v1::FailJobRequest& request) {
+  if (auto s = ValidateFailJob(request); !s.ok()) return s;
+  return RunAlone(pool_, "fail job", &FailJobIn, request);
 }
 
 absl::StatusOr<v1::SaveJobCheckpointResponse> PgJobStore::SaveCheckpoint(
@@ -453,29 +468,29 @@ absl::StatusOr<v1::UpdateJobProgressResponse> PgJobStore::UpdateProgress(
   return response;
 }
 
-absl::StatusOr<v1::CancelJobResponse> PgJobStore::Cancel(const v1::CancelJobRequest& request) {
-  if (auto s = ValidateId(request.job_id(), "job_id"); !s.ok()) return s;
-  if (auto s = ValidateText(request.reason(), "reason"); !s.ok()) return s;
+absl::StatusOr<v1::CancelJobResponse> CancelJobIn(Session& s, Tx& tx,
+                                                  const v1::CancelJobRequest& request) {
   v1::JobError error;
   error.set_code("CANCELLED");
   error.set_message(request.reason());
   Params params;
   params.Add(request.job_id()).Add(JobErrorJson(error)).Add(NowMs());
-  return pool_.Run<v1::CancelJobResponse>(
-      "cancel job", [&](Session& s) -> absl::StatusOr<v1::CancelJobResponse> {
-        pqxx::nontransaction tx(s.connection());
-        v1::CancelJobResponse response;
-        if (s.Exec(tx, kCancel, params).affected_rows() > 0) {
-          response.set_cancelled(true);
-          return response;
-        }
-        const pqxx::result state = s.Exec(tx, kState, IdParam(request.job_id()));
-        if (state.empty()) return NotFound(request.job_id());
-        const std::string status = state[0][0].c_str();
-        if (status == "cancelled") return response;
-        return absl::FailedPreconditionError(
-            absl::StrCat("job ", request.job_id(), " is ", status, "; it cannot be cancelled"));
-      });
+  v1::CancelJobResponse response;
+  if (s.Exec(tx, kCancel, params).affected_rows() > 0) {
+    response.set_cancelled(true);
+    return response;
+  }
+  const pqxx::result state = s.Exec(tx, kState, IdParam(request.job_id()));
+  if (state.empty()) return NotFound(request.job_id());
+  const std::string status = state[0][0].c_str();
+  if (status == "cancelled") return response;
+  return absl::FailedPreconditionError(
+      absl::StrCat("job ", request.job_id(), " is ", status, "; it cannot be cancelled"));
+}
+
+absl::StatusOr<v1::CancelJobResponse> PgJobStore::Cancel(const v1::CancelJobRequest& request) {
+  if (auto s = ValidateCancelJob(request); !s.ok()) return s;
+  return RunAlone(pool_, "cancel job", &CancelJobIn, request);
 }
 
 absl::StatusOr<v1::FindStalledJobsResponse> PgJobStore::FindStalled(

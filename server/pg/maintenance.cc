@@ -43,11 +43,18 @@ constexpr Statement kForgetTokenRequests{
     " FROM {fm_}resume_tokens WHERE request_id IS NOT NULL AND created_at <= $1::bigint - 86400000"
     " LIMIT $2 FOR UPDATE SKIP LOCKED) AND request_id IS NOT NULL"};
 
+// Commit request ids carry their own expiry (Transactions.Commit, 24 h after the commit).
+constexpr Statement kForgetCommitRequests{
+    "maintenance_forget_commit_requests",
+    "DELETE FROM {fm_}commit_requests WHERE request_id IN (SELECT request_id FROM"
+    " {fm_}commit_requests WHERE expires_at <= $1 LIMIT $2 FOR UPDATE SKIP LOCKED)"
+    " AND expires_at <= $1"};
+
 }  // namespace
 
 PgMaintenance::PgMaintenance(ConnectionPool& pool) : pool_(pool) {
   pool_.Register({kResetOverdueJobs, kExpireTokens, kDeleteExpiredKeys, kForgetEventRequests,
-                  kForgetTokenRequests});
+                  kForgetTokenRequests, kForgetCommitRequests});
 }
 
 absl::StatusOr<MaintenanceCounts> PgMaintenance::RunOnce(int64_t now_ms) {
@@ -80,6 +87,10 @@ absl::StatusOr<MaintenanceCounts> PgMaintenance::RunOnce(int64_t now_ms) {
         }
         for (int64_t n = kBatch; n == kBatch;) {
           n = s.Exec(tx, kForgetTokenRequests, params).affected_rows();
+          counts.request_ids_forgotten += n;
+        }
+        for (int64_t n = kBatch; n == kBatch;) {
+          n = s.Exec(tx, kForgetCommitRequests, params).affected_rows();
           counts.request_ids_forgotten += n;
         }
         return counts;

@@ -6,7 +6,7 @@
 //    of attempts, become failed with error code STALLED;
 //  * pending resume tokens past expires_at are marked expired;
 //  * expired idempotency keys are deleted;
-//  * client request ids older than 24 h are forgotten (events and resume tokens).
+//  * client request ids older than 24 h are forgotten (events, resume tokens, commits).
 // Every statement takes its rows with FOR UPDATE SKIP LOCKED and re-checks them, so any
 // number of replicas may run passes at once: each row changes once.
 

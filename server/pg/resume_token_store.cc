@@ -9,6 +9,7 @@
 #include "core/clock.h"
 #include "core/resume_token_rules.h"
 #include "core/validation.h"
+#include "server/pg/operations.h"
 #include "server/pg/paging.h"
 
 namespace flowmonkey::pg {
@@ -78,9 +79,8 @@ PgResumeTokenStore::PgResumeTokenStore(ConnectionPool& pool) : pool_(pool) {
       {kInsert, kInsertWithRequest, kRotate, kGet, kMarkUsed, kRevoke, kByExecution, kCleanup});
 }
 
-absl::StatusOr<v1::GenerateResumeTokenResponse> PgResumeTokenStore::Generate(
-    const v1::GenerateResumeTokenRequest& request) {
-  if (auto s = ValidateGenerateResumeToken(request); !s.ok()) return s;
+absl::StatusOr<v1::GenerateResumeTokenResponse> GenerateResumeTokenIn(
+    Session& s, Tx& tx, const v1::GenerateResumeTokenRequest& request) {
   absl::StatusOr<std::string> secret = NewResumeToken();
   if (!secret.ok()) return secret.status();
   v1::GenerateResumeTokenResponse response;
@@ -98,39 +98,32 @@ absl::StatusOr<v1::GenerateResumeTokenResponse> PgResumeTokenStore::Generate(
   Params params;
   params.Add(token.id()).Add(token.execution_id()).Add(token.step_id());
   params.AddOrNull(token.metadata_json()).Add(token.created_at()).Add(token.expires_at());
-  if (request.has_request_id()) return GenerateOnce(request, std::move(response), params);
-  absl::Status inserted = pool_.RunVoid("generate resume token", [&](Session& s) {
-    pqxx::nontransaction tx(s.connection());
+  if (!request.has_request_id()) {
     s.Exec(tx, kInsert, params);
-    return absl::OkStatus();
-  });
-  if (!inserted.ok()) return inserted;
+    return response;
+  }
+  params.Add(request.request_id());
+  if (!s.Exec(tx, kInsertWithRequest, params).empty()) return response;
+  Params rotate;
+  rotate.Add(token.id()).Add(request.request_id()).Add(request.execution_id()).Add(NowMs());
+  const pqxx::result rows = s.Exec(tx, kRotate, rotate);
+  if (rows.empty()) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "request_id ", request.request_id(),
+        ": generated a token before, which is no longer pending (used, revoked or expired)"));
+  }
+  *response.mutable_token() = TokenFromRow(rows[0]);
+  response.mutable_token()->set_token(*secret);
   return response;
 }
 
-absl::StatusOr<v1::GenerateResumeTokenResponse> PgResumeTokenStore::GenerateOnce(
-    const v1::GenerateResumeTokenRequest& request, v1::GenerateResumeTokenResponse response,
-    Params& params) {
-  if (auto s = ValidateId(request.request_id(), "request_id"); !s.ok()) return s;
-  params.Add(request.request_id());
-  Params rotate;
-  rotate.Add(response.token().id()).Add(request.request_id()).Add(request.execution_id());
-  rotate.Add(NowMs());
-  return pool_.Run<v1::GenerateResumeTokenResponse>(
-      "generate resume token", [&](Session& s) -> absl::StatusOr<v1::GenerateResumeTokenResponse> {
-        pqxx::nontransaction tx(s.connection());
-        if (!s.Exec(tx, kInsertWithRequest, params).empty()) return response;
-        const pqxx::result rows = s.Exec(tx, kRotate, rotate);
-        if (rows.empty()) {
-          return absl::FailedPreconditionError(absl::StrCat(
-              "request_id ", request.request_id(),
-              ": generated a token before, which is no longer pending (used, revoked or expired)"));
-        }
-        const std::string token = response.token().token();
-        *response.mutable_token() = TokenFromRow(rows[0]);
-        response.mutable_token()->set_token(token);
-        return response;
-      });
+absl::StatusOr<v1::GenerateResumeTokenResponse> PgResumeTokenStore::Generate(
+    const v1::GenerateResumeTokenRequest& request) {
+  if (auto s = ValidateGenerateResumeToken(request); !s.ok()) return s;
+  if (request.has_request_id()) {
+    if (auto s = ValidateId(request.request_id(), "request_id"); !s.ok()) return s;
+  }
+  return RunAlone(pool_, "generate resume token", &GenerateResumeTokenIn, request);
 }
 
 absl::StatusOr<std::optional<v1::ResumeToken>> PgResumeTokenStore::Find(const std::string& hash) {
@@ -173,59 +166,54 @@ absl::StatusOr<v1::ValidateResumeTokenResponse> PgResumeTokenStore::Validate(
   return response;
 }
 
-absl::StatusOr<v1::MarkResumeTokenUsedResponse> PgResumeTokenStore::MarkUsed(
-    const v1::MarkResumeTokenUsedRequest& request) {
-  if (auto s = ValidateResumeToken(request.token(), "token"); !s.ok()) return s;
+absl::StatusOr<v1::MarkResumeTokenUsedResponse> MarkResumeTokenUsedIn(
+    Session& s, Tx& tx, const v1::MarkResumeTokenUsedRequest& request) {
   const int64_t now = NowMs();
   Params params;
   params.Add(ResumeTokenHash(request.token())).Add(now);
-  return pool_.Run<v1::MarkResumeTokenUsedResponse>(
-      "mark resume token used", [&](Session& s) -> absl::StatusOr<v1::MarkResumeTokenUsedResponse> {
-        pqxx::nontransaction tx(s.connection());
-        if (const pqxx::result rows = s.Exec(tx, kMarkUsed, params); !rows.empty()) {
-          v1::MarkResumeTokenUsedResponse response;
-          *response.mutable_token() = TokenFromRow(rows[0]);
-          response.mutable_token()->set_token(request.token());
-          return response;
-        }
-        // Lost the compare-and-set: say why.
-        Params hash;
-        hash.Add(ResumeTokenHash(request.token()));
-        const pqxx::result rows = s.Exec(tx, kGet, hash);
-        if (rows.empty()) return NotFound();
-        const auto reason = ResumeTokenUnusableReason(TokenFromRow(rows[0]), now);
-        return absl::FailedPreconditionError(
-            absl::StrCat("resume token ", reason ? std::string(*reason) : "not usable"));
-      });
+  if (const pqxx::result rows = s.Exec(tx, kMarkUsed, params); !rows.empty()) {
+    v1::MarkResumeTokenUsedResponse response;
+    *response.mutable_token() = TokenFromRow(rows[0]);
+    response.mutable_token()->set_token(request.token());
+    return response;
+  }
+  // Lost the compare-and-set: say why.
+  Params hash;
+  hash.Add(ResumeTokenHash(request.token()));
+  const pqxx::result rows = s.Exec(tx, kGet, hash);
+  if (rows.empty()) return NotFound();
+  const auto reason = ResumeTokenUnusableReason(TokenFromRow(rows[0]), now);
+  return absl::FailedPreconditionError(
+      absl::StrCat("resume token ", reason ? std::string(*reason) : "not usable"));
+}
+
+absl::StatusOr<v1::MarkResumeTokenUsedResponse> PgResumeTokenStore::MarkUsed(
+    const v1::MarkResumeTokenUsedRequest& request) {
+  if (auto s = ValidateMarkResumeTokenUsed(request); !s.ok()) return s;
+  return RunAlone(pool_, "mark resume token used", &MarkResumeTokenUsedIn, request);
+}
+
+absl::StatusOr<v1::RevokeResumeTokenResponse> RevokeResumeTokenIn(
+    Session& s, Tx& tx, const v1::RevokeResumeTokenRequest& request) {
+  const std::string hash =
+      request.token().empty() ? request.token_id() : ResumeTokenHash(request.token());
+  Params params;
+  params.Add(hash).Add(NowMs());
+  v1::RevokeResumeTokenResponse response;
+  if (s.Exec(tx, kRevoke, params).affected_rows() > 0) {
+    response.set_revoked(true);
+    return response;
+  }
+  Params key;
+  key.Add(hash);
+  if (s.Exec(tx, kGet, key).empty()) return NotFound();
+  return response;
 }
 
 absl::StatusOr<v1::RevokeResumeTokenResponse> PgResumeTokenStore::Revoke(
     const v1::RevokeResumeTokenRequest& request) {
-  if (request.token().empty() == request.token_id().empty()) {
-    return absl::InvalidArgumentError("token: exactly one of token and token_id is required");
-  }
-  std::string hash = request.token_id();
-  if (!request.token().empty()) {
-    if (auto s = ValidateResumeToken(request.token(), "token"); !s.ok()) return s;
-    hash = ResumeTokenHash(request.token());
-  } else if (auto s = ValidateResumeTokenId(hash, "token_id"); !s.ok()) {
-    return s;
-  }
-  Params params;
-  params.Add(hash).Add(NowMs());
-  return pool_.Run<v1::RevokeResumeTokenResponse>(
-      "revoke resume token", [&](Session& s) -> absl::StatusOr<v1::RevokeResumeTokenResponse> {
-        pqxx::nontransaction tx(s.connection());
-        v1::RevokeResumeTokenResponse response;
-        if (s.Exec(tx, kRevoke, params).affected_rows() > 0) {
-          response.set_revoked(true);
-          return response;
-        }
-        Params key;
-        key.Add(hash);
-        if (s.Exec(tx, kGet, key).empty()) return NotFound();
-        return response;
-      });
+  if (auto s = RevokedTokenId(request); !s.ok()) return s.status();
+  return RunAlone(pool_, "revoke resume token", &RevokeResumeTokenIn, request);
 }
 
 absl::StatusOr<v1::ListResumeTokensByExecutionResponse> PgResumeTokenStore::ListByExecution(

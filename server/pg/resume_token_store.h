@@ -31,10 +31,6 @@ class PgResumeTokenStore : public ResumeTokens {
  private:
   // The stored token with this hash, if any.
   absl::StatusOr<std::optional<v1::ResumeToken>> Find(const std::string& hash);
-  // Generate with a request id: `response` holds the new token, `params` the insert's.
-  absl::StatusOr<v1::GenerateResumeTokenResponse> GenerateOnce(
-      const v1::GenerateResumeTokenRequest& request, v1::GenerateResumeTokenResponse response,
-      Params& params);
 
   ConnectionPool& pool_;
 };

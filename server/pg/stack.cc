@@ -22,6 +22,7 @@ StoreStack::StoreStack(ConnectionPool& pool, StackOptions options)
       flows_(pool),
       contexts_(pool, options.max_context_bytes),
       tokens_(pool),
+      transactions_(pool),
       batching_executions_(
           DecoratorIf<BatchingExecutionStore>(options.batching, executions_, options.batch)),
       batching_events_(

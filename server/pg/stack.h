@@ -13,6 +13,7 @@
 #include "core/flow_store.h"
 #include "core/job_store.h"
 #include "core/resume_tokens.h"
+#include "core/transactions.h"
 #include "server/pg/batching.h"
 #include "server/pg/context_storage.h"
 #include "server/pg/event_store.h"
@@ -21,6 +22,7 @@
 #include "server/pg/job_store.h"
 #include "server/pg/pool.h"
 #include "server/pg/resume_token_store.h"
+#include "server/pg/transactions.h"
 
 namespace flowmonkey::pg {
 
@@ -46,6 +48,8 @@ class StoreStack {
   FlowStore& flows() { return flows_; }
   ContextStorage& contexts() { return contexts_; }
   ResumeTokens& tokens() { return tokens_; }
+  // Commits run on the plain stores' statements, never through a batching decorator.
+  Transactions& transactions() { return transactions_; }
 
  private:
   PgExecutionStore executions_;
@@ -54,6 +58,7 @@ class StoreStack {
   PgFlowStore flows_;
   PgContextStorage contexts_;
   PgResumeTokenStore tokens_;
+  PgTransactions transactions_;
   // Null when batching is off. Declared after the stores they wrap: destroyed first, so
   // their flushers finish what is queued while the stores still exist.
   std::unique_ptr<BatchingExecutionStore> batching_executions_;

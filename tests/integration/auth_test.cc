@@ -19,6 +19,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "client/client.h"
+#include "client/transaction.h"
 #include "core/resume_token_rules.h"
 #include "google/protobuf/util/message_differencer.h"
 #include "nlohmann/json.hpp"
@@ -588,6 +589,66 @@ TEST_F(TenantIsolation, WritesOverAnotherTenantsDataAreRefusedAndChangeNothing) 
   v1::GetEventsByExecutionRequest events;
   events.set_execution_id("tenant-a-exec");
   EXPECT_EQ(a_.events->GetByExecution(events)->events_size(), 1);
+}
+
+// A commit is admitted or refused whole: tenant B may create an execution and write its
+// events, job and token in the same commit, but one operation or condition naming tenant A's
+// records refuses the commit before anything of it runs.
+TEST_F(TenantIsolation, CommitsAreAdmittedOrRefusedWhole) {
+  ASSERT_NO_FATAL_FAILURE(SeedTenantA());
+  v1::Event event;
+  event.set_execution_id("tenant-b-new");
+  event.set_event_type("started");
+  v1::CreateJobRequest job;
+  job.set_execution_id("tenant-b-new");
+  job.set_step_id("s");
+  job.set_handler("h");
+  job.set_input_json("{}");
+  v1::GenerateResumeTokenRequest wait;
+  wait.set_execution_id("tenant-b-new");
+  wait.set_step_id("s");
+  auto created = client::Transaction(*b_.transactions)
+                     .IfAbsent("tenant-b-new")
+                     .CreateExecution(NewExecution("tenant-b-new"))
+                     .RecordEvents({event})
+                     .CreateJob(job)
+                     .GenerateResumeToken(wait)
+                     .Commit();
+  ASSERT_TRUE(created.ok()) << created.status();
+  EXPECT_EQ(created->results(0).create_execution().execution().tenant_id(), "tenant-b");
+
+  v1::Event forged = event;
+  forged.set_execution_id("tenant-a-exec");
+  auto mixed = client::Transaction(*b_.transactions)
+                   .SaveExecution(NewExecution("tenant-b-new"), 1)
+                   .RecordEvents({event})
+                   .RecordEvents({forged})
+                   .Commit();
+  EXPECT_EQ(mixed.status().code(), absl::StatusCode::kPermissionDenied) << mixed.status();
+  auto conditioned = client::Transaction(*b_.transactions)
+                         .IfVersion("tenant-a-exec", 1)
+                         .RecordEvents({event})
+                         .Commit();
+  EXPECT_EQ(conditioned.status().code(), absl::StatusCode::kPermissionDenied)
+      << conditioned.status();
+  auto token = client::Transaction(*b_.transactions)
+                   .RecordEvents({event})
+                   .MarkResumeTokenUsed(token_)
+                   .Commit();
+  EXPECT_EQ(token.status().code(), absl::StatusCode::kPermissionDenied) << token.status();
+
+  // Nothing of the refused commits was written.
+  v1::GetExecutionRequest get;
+  get.set_execution_id("tenant-b-new");
+  EXPECT_EQ(b_.executions->Get(get)->execution().version(), 1);
+  v1::GetEventsByExecutionRequest events;
+  events.set_execution_id("tenant-b-new");
+  EXPECT_EQ(b_.events->GetByExecution(events)->events_size(), 1);
+  events.set_execution_id("tenant-a-exec");
+  EXPECT_EQ(a_.events->GetByExecution(events)->events_size(), 1);
+  v1::ValidateResumeTokenRequest validate;
+  validate.set_token(token_);
+  EXPECT_TRUE(a_.tokens->Validate(validate)->valid());
 }
 
 // A valid flow definition: one step.

@@ -18,6 +18,7 @@
 #include "core/flow_store.h"
 #include "core/job_store.h"
 #include "core/resume_tokens.h"
+#include "core/transactions.h"
 #include "server/pg/pool.h"
 #include "server/pg/stack.h"
 #include "server/server.h"
@@ -35,6 +36,7 @@ class InProcessBackend {
   EventStore& events() { return stack_->events(); }
   FlowStore& flows() { return stack_->flows(); }
   ContextStorage& contexts() { return stack_->contexts(); }
+  Transactions& transactions() { return stack_->transactions(); }
   pg::ConnectionPool& pool() { return *pool_; }
   const std::string& prefix() const { return prefix_; }
 
@@ -68,6 +70,7 @@ class RemoteBackend {
   EventStore& events() { return *stores_.events; }
   FlowStore& flows() { return *stores_.flows; }
   ContextStorage& contexts() { return *stores_.contexts; }
+  Transactions& transactions() { return *stores_.transactions; }
   Server& server() { return *server_; }
   const std::string& prefix() const { return prefix_; }
 
