@@ -1,8 +1,10 @@
 #include "server/pg/batching.h"
 
+#include "absl/strings/str_cat.h"
 #include "core/event_store.h"
 #include "core/execution_rules.h"
 #include "core/job_rules.h"
+#include "core/transactions.h"
 #include "server/pg/errors.h"
 
 namespace flowmonkey::pg {
@@ -189,6 +191,33 @@ absl::StatusOr<v1::CompleteJobResponse> BatchingJobStore::Complete(
 bool BatchingJobStore::Start(const v1::CompleteJobRequest& request,
                              std::function<void(absl::StatusOr<v1::CompleteJobResponse>)> done) {
   return SubmitIfValid(ValidateCompleteJob(request), *completions_, request, std::move(done));
+}
+
+// Transactions.
+
+BatchingTransactions::BatchingTransactions(Transactions& next, BulkTransactions& bulk,
+                                           BatchOptions options)
+    : ForwardingTransactions(next), bulk_(bulk), options_(std::move(options)) {
+  commits_ = std::make_unique<CommitBatcher>(
+      CommitBatcher::Options{.flushers = options_.flushers,
+                             .max_weight = options_.max_batch,
+                             // Commits without a request id never clash: each is its own key.
+                             .key =
+                                 [](const v1::CommitRequest& r) {
+                                   return r.has_request_id() ? "id:" + r.request_id()
+                                                             : absl::StrCat("at:", absl::Hex(&r));
+                                 }},
+      [this](auto& batch) {
+        FlushThrough<v1::CommitRequest, v1::CommitResponse>(
+            batch, "commit", options_.on_batch,
+            [this](const auto& r) { return bulk_.CommitMany(r); });
+      });
+}
+
+BatchingTransactions::~BatchingTransactions() = default;
+
+absl::StatusOr<v1::CommitResponse> BatchingTransactions::Commit(const v1::CommitRequest& request) {
+  return RunIfValid(ValidateCommit(request), *commits_, request);
 }
 
 }  // namespace flowmonkey::pg

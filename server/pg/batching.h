@@ -20,6 +20,7 @@
 #include "flowmonkey/v1/event.fm_forward.h"
 #include "flowmonkey/v1/execution.fm_forward.h"
 #include "flowmonkey/v1/job.fm_forward.h"
+#include "flowmonkey/v1/transaction.fm_forward.h"
 #include "server/pg/batcher.h"
 #include "server/pg/bulk.h"
 
@@ -113,6 +114,22 @@ class BatchingJobStore : public ForwardingJobStore,
   BulkJobStore& bulk_;
   const BatchOptions options_;
   std::unique_ptr<CompleteBatcher> completions_;
+};
+
+// Commit: concurrent commits share one transaction, a savepoint each (bulk.h). Two commits
+// with the same request_id never share a batch.
+class BatchingTransactions : public ForwardingTransactions {
+ public:
+  BatchingTransactions(Transactions& next, BulkTransactions& bulk, BatchOptions options);
+  ~BatchingTransactions() override;
+
+  absl::StatusOr<v1::CommitResponse> Commit(const v1::CommitRequest& request) override;
+
+ private:
+  using CommitBatcher = Batcher<v1::CommitRequest, v1::CommitResponse>;
+  BulkTransactions& bulk_;
+  const BatchOptions options_;
+  std::unique_ptr<CommitBatcher> commits_;
 };
 
 }  // namespace flowmonkey::pg

@@ -21,6 +21,7 @@
 #include "flowmonkey/v1/event.pb.h"
 #include "flowmonkey/v1/execution.pb.h"
 #include "flowmonkey/v1/job.pb.h"
+#include "flowmonkey/v1/transaction.pb.h"
 
 namespace flowmonkey::pg {
 
@@ -62,6 +63,17 @@ class BulkJobStore {
   // completion the fence turns away is run alone, for the plain method's exact answer.
   virtual absl::StatusOr<ManyResults<v1::CompleteJobResponse>> CompleteMany(
       const Requests<v1::CompleteJobRequest>& requests) = 0;
+};
+
+class BulkTransactions {
+ public:
+  virtual ~BulkTransactions() = default;
+  // Whole commits in one transaction, a savepoint each: a commit that fails is rolled back
+  // to its savepoint and answered alone; the others commit together. Later commits see the
+  // writes of earlier ones, as if run one after the other. No two requests may carry the
+  // same request_id.
+  virtual absl::StatusOr<ManyResults<v1::CommitResponse>> CommitMany(
+      const Requests<v1::CommitRequest>& requests) = 0;
 };
 
 }  // namespace flowmonkey::pg

@@ -28,9 +28,12 @@ StoreStack::StoreStack(ConnectionPool& pool, StackOptions options)
       batching_events_(
           DecoratorIf<BatchingEventStore>(options.batching, events_, options.event_batch)),
       batching_jobs_(DecoratorIf<BatchingJobStore>(options.batching, jobs_, options.batch)),
+      batching_transactions_(
+          DecoratorIf<BatchingTransactions>(options.batching, transactions_, options.batch)),
       executions_top_(Top<ExecutionStore>(batching_executions_, executions_)),
       events_top_(Top<EventStore>(batching_events_, events_)),
-      jobs_top_(Top<JobStore>(batching_jobs_, jobs_)) {}
+      jobs_top_(Top<JobStore>(batching_jobs_, jobs_)),
+      transactions_top_(Top<Transactions>(batching_transactions_, transactions_)) {}
 
 StoreStack::~StoreStack() = default;
 

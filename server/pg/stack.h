@@ -48,8 +48,7 @@ class StoreStack {
   FlowStore& flows() { return flows_; }
   ContextStorage& contexts() { return contexts_; }
   ResumeTokens& tokens() { return tokens_; }
-  // Commits run on the plain stores' statements, never through a batching decorator.
-  Transactions& transactions() { return transactions_; }
+  Transactions& transactions() { return transactions_top_; }
 
  private:
   PgExecutionStore executions_;
@@ -64,9 +63,11 @@ class StoreStack {
   std::unique_ptr<BatchingExecutionStore> batching_executions_;
   std::unique_ptr<BatchingEventStore> batching_events_;
   std::unique_ptr<BatchingJobStore> batching_jobs_;
+  std::unique_ptr<BatchingTransactions> batching_transactions_;
   ExecutionStore& executions_top_;
   EventStore& events_top_;
   JobStore& jobs_top_;
+  Transactions& transactions_top_;
 };
 
 }  // namespace flowmonkey::pg

@@ -31,6 +31,11 @@ constexpr Statement kStoreResponse{
     "txn_store_response",
     "UPDATE {fm_}commit_requests SET response = decode($2, 'hex') WHERE request_id = $1"};
 
+// Group commit: one savepoint per commit. (Transaction control cannot be prepared.)
+constexpr std::string_view kSavepoint = "SAVEPOINT fm_commit";
+constexpr std::string_view kRollbackToSavepoint = "ROLLBACK TO SAVEPOINT fm_commit";
+constexpr std::string_view kReleaseSavepoint = "RELEASE SAVEPOINT fm_commit";
+
 // The request id under which operations[index], a generate_resume_token, stores its token:
 // tied to one claim of the commit's request id (its expires_at), so that a commit reusing
 // an expired id never reaches the tokens of the first.
@@ -59,6 +64,7 @@ absl::StatusOr<v1::CommitResponse> Run(Session& s, Tx& tx, const v1::CommitReque
         return AtIndex(c, "conditions", i);
       }
     } catch (const pqxx::sql_error& e) {
+      if (IsConnectionLoss(e)) throw;  // the pool's to judge (and to drop the connection)
       return AtIndex(StatusFromException(e, "commit condition"), "conditions", i);
     }
   }
@@ -74,6 +80,7 @@ absl::StatusOr<v1::CommitResponse> Run(Session& s, Tx& tx, const v1::CommitReque
         return AtIndex(applied, "operations", i);
       }
     } catch (const pqxx::sql_error& e) {
+      if (IsConnectionLoss(e)) throw;
       return AtIndex(StatusFromException(e, "commit operation"), "operations", i);
     }
   }
@@ -115,6 +122,30 @@ absl::StatusOr<v1::CommitResponse> Replay(Session& s, Tx& tx, const v1::CommitRe
   return response;
 }
 
+// One commit in `tx` (the commit's transaction, or its savepoint in a group), without
+// COMMIT: on failure the caller rolls `tx` back.
+absl::StatusOr<v1::CommitResponse> CommitIn(Session& s, Tx& tx, const v1::CommitRequest& request) {
+  const int64_t now = NowMs();
+  const int64_t expires_at = now + kRememberMs;
+  std::string fingerprint;
+  if (request.has_request_id()) {
+    fingerprint = CommitFingerprint(request);
+    Params claim;
+    claim.Add(request.request_id()).Add(fingerprint).Add(expires_at).Add(now);
+    if (s.Exec(tx, kClaimRequest, claim).empty()) {
+      Params id;
+      id.Add(request.request_id());
+      return Replay(s, tx, request, fingerprint, s.Exec(tx, kStoredRequest, id).at(0));
+    }
+  }
+  absl::StatusOr<v1::CommitResponse> response = Run(s, tx, request, expires_at);
+  if (!response.ok() || !request.has_request_id()) return response;
+  Params store;
+  store.Add(request.request_id()).Add(StoredForm(*response));
+  s.Exec(tx, kStoreResponse, store);
+  return response;
+}
+
 }  // namespace
 
 PgTransactions::PgTransactions(ConnectionPool& pool) : pool_(pool) {
@@ -125,35 +156,37 @@ PgTransactions::PgTransactions(ConnectionPool& pool) : pool_(pool) {
 
 absl::StatusOr<v1::CommitResponse> PgTransactions::Commit(const v1::CommitRequest& request) {
   if (auto s = ValidateCommit(request); !s.ok()) return s;
-  const std::string fingerprint =
-      request.has_request_id() ? CommitFingerprint(request) : std::string();
+  return CommitValid(request);
+}
+
+absl::StatusOr<v1::CommitResponse> PgTransactions::CommitValid(const v1::CommitRequest& request) {
   return pool_.Run<v1::CommitResponse>(
       "commit", [&](Session& s) -> absl::StatusOr<v1::CommitResponse> {
         pqxx::work tx(s.connection());
-        const int64_t now = NowMs();
-        const int64_t expires_at = now + kRememberMs;
-        if (request.has_request_id()) {
-          Params claim;
-          claim.Add(request.request_id()).Add(fingerprint).Add(expires_at).Add(now);
-          if (s.Exec(tx, kClaimRequest, claim).empty()) {
-            Params id;
-            id.Add(request.request_id());
-            const pqxx::result stored = s.Exec(tx, kStoredRequest, id);
-            absl::StatusOr<v1::CommitResponse> replayed =
-                Replay(s, tx, request, fingerprint, stored.at(0));
-            if (replayed.ok()) tx.commit();
-            return replayed;
-          }
-        }
-        absl::StatusOr<v1::CommitResponse> response = Run(s, tx, request, expires_at);
-        if (!response.ok()) return response;  // rolled back with tx
-        if (request.has_request_id()) {
-          Params store;
-          store.Add(request.request_id()).Add(StoredForm(*response));
-          s.Exec(tx, kStoreResponse, store);
+        absl::StatusOr<v1::CommitResponse> response = CommitIn(s, tx, request);
+        if (response.ok()) tx.commit();  // otherwise rolled back with tx
+        return response;
+      });
+}
+
+absl::StatusOr<ManyResults<v1::CommitResponse>> PgTransactions::CommitMany(
+    const Requests<v1::CommitRequest>& requests) {
+  if (requests.size() == 1) return ManyResults<v1::CommitResponse>{CommitValid(*requests[0])};
+  return pool_.Run<ManyResults<v1::CommitResponse>>(
+      "commit group", [&](Session& s) -> absl::StatusOr<ManyResults<v1::CommitResponse>> {
+        pqxx::work tx(s.connection());
+        ManyResults<v1::CommitResponse> results;
+        for (const v1::CommitRequest* request : requests) {
+          tx.exec(std::string(kSavepoint));
+          absl::StatusOr<v1::CommitResponse> response = CommitIn(s, tx, *request);
+          // A failed commit alone is undone (also after a failed statement, which leaves the
+          // transaction unusable until the rollback).
+          if (!response.ok()) tx.exec(std::string(kRollbackToSavepoint));
+          tx.exec(std::string(kReleaseSavepoint));
+          results.push_back(std::move(response));
         }
         tx.commit();
-        return response;
+        return results;
       });
 }
 

@@ -227,6 +227,42 @@ TYPED_TEST(TransactionsTest, ConcurrentCommitsOnOneVersionHaveOneWinner) {
   EXPECT_EQ(this->Jobs(kBase), 1);
 }
 
+// Commits that fail among concurrent ones (which the batched backends group into one
+// transaction, a savepoint each) fail alone: the others are whole, the failed ones absent.
+TYPED_TEST(TransactionsTest, ConcurrentCommitsFailAlone) {
+  constexpr int kThreads = 32;
+  std::vector<absl::Status> outcomes(kThreads);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      const std::string id = absl::StrCat("txn-group-", t);
+      Transaction txn = this->Txn();
+      txn.CreateExecution(MakeExecution(id, v1::EXECUTION_STATUS_RUNNING))
+          .RecordEvents({MakeEvent(id, "started")})
+          .CreateJob(MakeJob(id, "{}"));
+      if (t % 2 == 1) txn.SaveExecution(MakeExecution(id, v1::EXECUTION_STATUS_WAITING), 5);
+      outcomes[t] = txn.Commit().status();
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  for (int t = 0; t < kThreads; ++t) {
+    SCOPED_TRACE(t);
+    const std::string id = absl::StrCat("txn-group-", t);
+    if (t % 2 == 0) {
+      EXPECT_TRUE(outcomes[t].ok()) << outcomes[t];
+      EXPECT_EQ(this->VersionOf(id), 1);
+      EXPECT_EQ(this->Events(id), 1);
+      EXPECT_EQ(this->Jobs(id), 1);
+    } else {
+      EXPECT_EQ(outcomes[t].code(), StatusCode::kAborted) << outcomes[t];
+      EXPECT_TRUE(absl::StartsWith(outcomes[t].message(), "operations[3]: ")) << outcomes[t];
+      EXPECT_EQ(this->VersionOf(id), 0);
+      EXPECT_EQ(this->Events(id), 0);
+      EXPECT_EQ(this->Jobs(id), 0);
+    }
+  }
+}
+
 TYPED_TEST(TransactionsTest, ConditionsHoldOrFailWithTheirCodes) {
   const std::string pending = this->NewToken();
   const std::string used = this->NewToken();
