@@ -1,8 +1,11 @@
 """A worker's round trip through FlowMonkey Store with Debian's python3-grpcio.
 
 Creates an execution, runs a job for it (create, claim, complete), parks the execution on a
-resume token and resumes it through the token, which then cannot be used again. Every answer
-is checked; anything unexpected ends the program with exit status 1.
+resume token and resumes it through the token, which then cannot be used again. Then parks it
+once more and resumes it atomically with Transactions.Commit (mark the token used, save the
+execution as running, record `resumed`: all or nothing); the same commit sent again fails and
+writes nothing. Every answer is checked; anything unexpected ends the program with exit
+status 1.
 
 Run it with examples/python/run.sh, which generates the flowmonkey.v1 stubs first. The server
 is FM_TARGET (host:port), default 127.0.0.1:50051.
@@ -16,9 +19,11 @@ import uuid
 
 import grpc
 
+from flowmonkey.v1 import event_pb2, event_pb2_grpc
 from flowmonkey.v1 import execution_pb2, execution_pb2_grpc
 from flowmonkey.v1 import job_pb2, job_pb2_grpc
 from flowmonkey.v1 import resume_token_pb2, resume_token_pb2_grpc
+from flowmonkey.v1 import transaction_pb2, transaction_pb2_grpc
 
 DEFAULT_TARGET = "127.0.0.1:50051"
 TIMEOUT_S = 10  # per call
@@ -152,6 +157,91 @@ def resume_through_token(tokens, executions, execution):
     print("resume token: now invalid (used)")
 
 
+def resume_atomically(transactions, tokens, executions, events, execution):
+    """Parks the execution at delivery, then resumes it in one commit: the token is marked
+    used, the execution saved as running (only if nobody wrote it since it was read) and a
+    `resumed` event recorded, all or nothing. The same commit again must fail whole."""
+    execution.status = execution_pb2.EXECUTION_STATUS_WAITING
+    execution.current_step_id = "delivery"
+    execution.wait_reason = "delivery confirmation"
+    execution.wait_started_at = int(time.time() * 1000)
+    update(executions, execution)
+    token = tokens.Generate(resume_token_pb2.GenerateResumeTokenRequest(
+        execution_id=execution.id, step_id="delivery", expires_in_ms=60 * 60 * 1000),
+        timeout=TIMEOUT_S).token.token
+    print(f"execution {execution.id}: waiting at delivery (version {execution.version}), "
+          "token generated")
+
+    waiting_version = execution.version
+    running = execution_pb2.Execution()
+    running.CopyFrom(execution)
+    running.status = execution_pb2.EXECUTION_STATUS_RUNNING
+    running.current_step_id = "done"
+    running.ClearField("wait_reason")
+    running.ClearField("wait_started_at")
+    running.updated_at = 0  # the server's clock
+    request = transaction_pb2.CommitRequest(
+        conditions=[
+            transaction_pb2.Condition(execution_version=transaction_pb2.ExecutionVersionIs(
+                execution_id=execution.id, version=waiting_version)),
+            transaction_pb2.Condition(
+                resume_token_pending=transaction_pb2.ResumeTokenPending(token=token)),
+        ],
+        operations=[
+            transaction_pb2.Operation(
+                mark_resume_token_used=resume_token_pb2.MarkResumeTokenUsedRequest(token=token)),
+            transaction_pb2.Operation(save_execution=execution_pb2.SaveExecutionRequest(
+                execution=running, expected_version=waiting_version)),
+            transaction_pb2.Operation(record_events=event_pb2.RecordEventBatchRequest(events=[
+                event_pb2.Event(execution_id=execution.id, event_type="resumed",
+                                step_id="delivery", data_json=json.dumps({"by": "courier"}))])),
+        ])
+    response = transactions.Commit(request, timeout=TIMEOUT_S)
+    expect(len(response.results) == 3,
+           f"Commit answered {len(response.results)} results for 3 operations")
+    used = response.results[0].mark_resume_token_used.token
+    saved = response.results[1].save_execution
+    recorded = response.results[2].record_events.events
+    expect(used.status == resume_token_pb2.RESUME_TOKEN_STATUS_USED,
+           f"token marked used in the commit is {token_status(used)}")
+    expect(saved.version == waiting_version + 1,
+           f"commit saved version {saved.version}, not {waiting_version + 1}")
+    expect(len(recorded) == 1 and recorded[0].id > 0 and recorded[0].event_type == "resumed",
+           f"commit recorded {list(recorded)}")
+    print(f"execution {execution.id}: resumed at done in one commit (version {saved.version}, "
+          f"event {recorded[0].id}, token used)")
+
+    stored = executions.Get(
+        execution_pb2.GetExecutionRequest(execution_id=execution.id), timeout=TIMEOUT_S).execution
+    expect(stored.status == execution_pb2.EXECUTION_STATUS_RUNNING
+           and stored.current_step_id == "done",
+           f"stored execution is {execution_pb2.ExecutionStatus.Name(stored.status)} "
+           f"at {stored.current_step_id}")
+
+    # The same commit again (no request_id, so not a retry): the version it expects is gone,
+    # so it fails whole; the token, the execution and the events are as the first left them.
+    try:
+        transactions.Commit(request, timeout=TIMEOUT_S)
+    except grpc.RpcError as error:
+        expect(error.code() == grpc.StatusCode.ABORTED,
+               f"second commit failed with {error.code().name}, not ABORTED")
+        expect(error.details().startswith("conditions[0]: "),
+               f"second commit's error does not name conditions[0]: {error.details()!r}")
+        print(f"second identical commit rejected ({error.code().name}: {error.details()})")
+    else:
+        raise Surprise("the same commit succeeded twice")
+    after = executions.Get(
+        execution_pb2.GetExecutionRequest(execution_id=execution.id), timeout=TIMEOUT_S).execution
+    expect(after.version == saved.version,
+           f"execution version {after.version} after the failed commit, not {saved.version}")
+    listed = events.GetByExecution(event_pb2.GetEventsByExecutionRequest(
+        execution_id=execution.id), timeout=TIMEOUT_S).events
+    expect([e.id for e in listed] == [recorded[0].id],
+           f"events after the failed commit: {[(e.id, e.event_type) for e in listed]}")
+    print("second commit wrote nothing (same version, one resumed event)")
+    execution.CopyFrom(after)
+
+
 def job_status(job):
     return job_pb2.JobStatus.Name(job.status)
 
@@ -173,8 +263,10 @@ def main():
             execution = create_execution(executions)
             run_job(job_pb2_grpc.JobStoreStub(channel), execution.id)
             wait_for_approval(executions, execution)
-            resume_through_token(
-                resume_token_pb2_grpc.ResumeTokensStub(channel), executions, execution)
+            tokens = resume_token_pb2_grpc.ResumeTokensStub(channel)
+            resume_through_token(tokens, executions, execution)
+            resume_atomically(transaction_pb2_grpc.TransactionsStub(channel), tokens, executions,
+                              event_pb2_grpc.EventStoreStub(channel), execution)
         except grpc.RpcError as error:
             print(f"call failed: {error.code().name}: {error.details()}", file=sys.stderr)
             return 1

@@ -5,7 +5,7 @@ import { Connection, ServiceClient } from './grpc';
 import { newRequestId } from './retry';
 import type { EventBus, EventQuery, ExecutionEvent, StepResult } from './types';
 
-function eventToProto(e: ExecutionEvent): object {
+export function eventToProto(e: ExecutionEvent): object {
   return {
     execution_id: e.executionId, event_type: e.eventType, step_id: e.stepId,
     data_json: toJson(e.data), created_at: e.createdAt ?? 0,

@@ -3,6 +3,8 @@
 //   const stores = await connect({ target: 'store:50051' });
 //   const engine = new Engine(stores.stateStore, handlers, stores.flowRegistry, stores.eventStore,
 //     { tokenManager: stores.resumeTokenManager });
+//   await stores.transaction().markResumeTokenUsed(token).saveExecution(e, { expectedVersion })
+//     .recordEvents([{ executionId: e.id, eventType: 'resumed' }]).commit();  // all or nothing
 import { RemoteContextStorage, kContextService } from './context-storage';
 import { RemoteEventStore } from './event-store';
 import { FlowRegistryOptions, RemoteFlowRegistry } from './flow-registry';
@@ -10,6 +12,7 @@ import { Connection, ConnectOptions } from './grpc';
 import { RemoteJobStore } from './job-store';
 import { RemoteResumeTokenManager } from './resume-tokens';
 import { RemoteStateStore } from './state-store';
+import { TransactionBuilder, kTransactionsService } from './transaction';
 
 export * from './types';
 export { Code, Connection, ConnectOptions, isCode, CallError } from './grpc';
@@ -21,6 +24,9 @@ export { RemoteJobStore, Runner } from './job-store';
 export { RemoteResumeTokenManager, GenerateOptions, tokenStatusFromWire, tokenStatusToWire } from './resume-tokens';
 export { RemoteEventStore } from './event-store';
 export { RemoteContextStorage } from './context-storage';
+export {
+  TransactionBuilder, Transaction, OperationResults, OperationResult, OperationName, CommitOptions, CommitError,
+} from './transaction';
 export { compareSemVer } from './semver';
 
 export interface Stores {
@@ -34,6 +40,11 @@ export interface Stores {
   eventStore: RemoteEventStore;
   /** Undefined when the loaded contract has no ContextStorage service. */
   contextStorage?: RemoteContextStorage;
+  /**
+   * A new, empty commit of conditions and operations done all or nothing
+   * (flowmonkey.v1.Transactions/Commit): add to it, then commit().
+   */
+  transaction(): TransactionBuilder;
   /** Serving status of the standard health service: 'SERVING', 'NOT_SERVING', ... */
   health(): Promise<string>;
   /** Stops the flow refresh and closes the channels. */
@@ -63,6 +74,7 @@ export async function connect(options: StoresOptions = {}): Promise<Stores> {
     resumeTokenManager: new RemoteResumeTokenManager(connection),
     eventStore: new RemoteEventStore(connection),
     contextStorage: connection.hasService(kContextService) ? new RemoteContextStorage(connection) : undefined,
+    transaction: () => new TransactionBuilder(connection.service(kTransactionsService)),
     async health() {
       const r = await connection.service('grpc.health.v1.Health').call('Check', { service: '' });
       return r.status;

@@ -14,7 +14,7 @@ export interface Runner {
   instanceId?: string;
 }
 
-function runner(r: string | Runner): Runner {
+export function runner(r: string | Runner): Runner {
   return typeof r === 'string' ? { runnerId: r } : r;
 }
 

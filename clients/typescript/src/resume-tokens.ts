@@ -64,7 +64,8 @@ export interface GenerateOptions extends GenerateTokenOptions {
   requestId?: string;
 }
 
-const kTokenId = /^[0-9a-f]{64}$/;
+/** A token record id (hex SHA-256), as listByExecution() answers in place of the token. */
+export const kTokenId = /^[0-9a-f]{64}$/;
 
 export class RemoteResumeTokenManager implements ResumeTokenManager {
   private readonly rpc: ServiceClient;

@@ -19,7 +19,9 @@ const kIdempotentWrites = new Set([
 ]);
 
 // Writes that are idempotent only with a request id (the client sets one).
-const kWithRequestId = new Set(['EventStore.Record', 'EventStore.RecordBatch', 'ResumeTokens.Generate']);
+const kWithRequestId = new Set([
+  'EventStore.Record', 'EventStore.RecordBatch', 'ResumeTokens.Generate', 'Transactions.Commit',
+]);
 
 /** True when `method` of `service` ('flowmonkey.v1.JobStore') may be repeated after UNKNOWN. */
 export function isIdempotent(service: string, method: string, request: any): boolean {

@@ -8,6 +8,9 @@ import type { Execution, ExecutionStatus, Lock, StateStore } from './types';
 export interface RemoteLock extends Lock {
   /** Grows every time the lease changes hands. */
   readonly fencingToken: number;
+  readonly executionId: string;
+  /** The lease's owner (random per acquireLock), for a transaction's ifLeaseHeld/releaseLock. */
+  readonly owner: string;
 }
 
 export class RemoteStateStore implements StateStore {
@@ -62,6 +65,8 @@ export class RemoteStateStore implements StateStore {
     const fencingToken: number = r.fencing_token;
     return {
       fencingToken,
+      executionId: id,
+      owner,
       async release() {
         await rpc.call('ReleaseLock', { execution_id: id, owner, fencing_token: fencingToken });
       },

@@ -121,6 +121,45 @@ export async function roundTrip(e: FM.Execution): Promise<FM.Execution | null> {
   return stateStore.load(e.id);
 }
 
+// ---- stores.transaction(): FlowMonkey's types in, one typed result per operation out ----
+export async function atomicResume(e: FM.Execution, token: string, expectedVersion: number,
+  job: FM.CreateJobParams, event: FM.RecordedEvent): Promise<number> {
+  const stores = await connect({ target: '127.0.0.1:50051' });
+  const lock = await stores.stateStore.acquireLock(e.id, 30_000);
+  if (!lock) return 0;
+  const results = await stores.transaction()
+    .ifTokenPending(token)
+    .ifExecutionVersion(e.id, expectedVersion)
+    .ifLeaseHeld(lock)
+    .markResumeTokenUsed(token)
+    .saveExecution({ ...e, status: 'running' }, { expectedVersion })
+    .recordEvents([event, { executionId: e.id, eventType: 'resumed', stepId: 'approve' }])
+    .createJob(job)
+    .generateResumeToken(e.id, 'next', { expiresInMs: 60_000, metadata: { by: 'me' } })
+    .releaseLock(lock)
+    .commit();
+  const [used, saved, recorded, created, generated, released] = results;
+  same<Same<typeof results.length, 6>>();
+  same<Same<typeof used.token, FM.ResumeToken>>();
+  same<Same<typeof saved.version, number>>();
+  same<Same<typeof saved.op, 'saveExecution'>>();
+  same<Same<typeof recorded.events[number]['id'], number | undefined>>();
+  same<Same<typeof created.job, FM.Job>>();
+  same<Same<typeof generated.token, FM.ResumeToken>>();
+  same<Same<typeof released.released, boolean>>();
+  // Built in several statements: a Transaction, whose results are tagged by `op`.
+  const tx: Client.Transaction = stores.transaction();
+  tx.ifJobRunning(job.executionId, { runnerId: 'w', instanceId: 'i' }).completeJob('job', 'w', { ok: true });
+  for (const [key, value] of Object.entries(e.context)) tx.setContext(e.id, key, value);
+  for (const r of await tx.commit()) {
+    if (r.op === 'setContext') {
+      const reference: FM.ContextReference = r.reference;
+      void reference;
+    }
+  }
+  return saved.version;
+}
+
 // ---- what the client used to accept and FlowMonkey does not: must not compile ----
 export function rejected(): void {
   // @ts-expect-error FlowMonkey's option is expiresInMs
@@ -133,5 +172,9 @@ export function rejected(): void {
   const version = ({} as Client.Execution).version;
   // @ts-expect-error FlowMonkey's context reference is { _ref, size }, not { ref, sizeBytes }
   const ref: Client.ContextReference = { ref: 'storage://e/k', sizeBytes: 1, createdAt: 0 };
+  // @ts-expect-error a transaction's generateResumeToken takes FlowMonkey's options (expiresInMs)
+  void ({} as Client.Stores).transaction().generateResumeToken('exec', 'step', { expiresIn: 60_000 });
+  // @ts-expect-error a commit answers one result per operation: there is no second here
+  void ({} as Client.Stores).transaction().deleteExecution('exec').commit().then((r) => r[1].op);
   void [status, source, version, ref];
 }
