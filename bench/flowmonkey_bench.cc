@@ -6,6 +6,8 @@
 //            taken from the connection pool, its parameters from the store's own encoder),
 //            on the same schema and data: the floor any service in front of PostgreSQL is
 //            compared with (save and get);
+//   pgbatch  pgbench running the store's 50-row group-commit upsert (save): the ceiling
+//            group commit can reach; calls/s and CPU per row;
 //   server   through a flowmonkey-server with the C++ client (blocking stubs, a thread per
 //            caller);
 //   async    through the server with gRPC's callback API: `--concurrency` calls in flight
@@ -318,18 +320,22 @@ std::optional<AsyncOp> AsyncScenarioOp(const std::string& scenario, v1::Executio
   return std::nullopt;
 }
 
-// A pgbench script running one registered statement per transaction on a random seeded
-// execution ("bench-<n>"), and its -D variable definitions.
+// A pgbench script running one registered statement per transaction on random seeded
+// executions ("bench-<n>"), and its -D variable definitions.
 struct PgbenchScript {
   std::string text;
   std::vector<std::string> defines;
+  int rows_per_statement = 1;
 };
 
 // `sql` with $1 (the execution id) drawn at random from the seeded rows and every other
 // $k bound to params[k-1] (NULL spelled out); pgbench sends the variables as parameters
-// (-M prepared), so the values are never spliced into the text.
-PgbenchScript ScriptFor(const std::string& sql, const pg::Params& params, int rows) {
+// (-M prepared), so the values are never spliced into the text. With `batch` > 1 the
+// statement is a group-commit one whose parameters are arrays ("$k::type[]"): $1 becomes
+// `batch` distinct random ids and every other parameter an array of `batch` copies.
+PgbenchScript ScriptFor(const std::string& sql, const pg::Params& params, int rows, int batch = 1) {
   PgbenchScript script;
+  script.rows_per_statement = batch;
   script.text = absl::StrCat("\\set n random(0, ", rows - 1, ")\n");
   const auto& values = params.values();
   for (size_t i = 0; i < sql.size(); ++i) {
@@ -341,32 +347,55 @@ PgbenchScript ScriptFor(const std::string& sql, const pg::Params& params, int ro
     size_t end = i + 1;
     while (end < sql.size() && std::isdigit(static_cast<unsigned char>(sql[end]))) ++end;
     const size_t k = std::stoul(sql.substr(i + 1, end - i - 1));
+    i = end - 1;
+    if (k == 1 && batch > 1) {
+      absl::StrAppend(&script.text, "ARRAY(SELECT 'bench-' || ((CAST(:n AS bigint) + g * ",
+                      rows / batch, ") % ", rows, ") FROM generate_series(0, ", batch - 1, ") g)");
+      continue;
+    }
     if (k == 1) {
       script.text += "('bench-' || CAST(:n AS bigint))";
-    } else if (k - 1 < values.size() && values[k - 1] == nullptr) {
-      script.text += "NULL";
-    } else if (k - 1 < values.size()) {
-      absl::StrAppend(&script.text, ":p", k);
-      script.defines.push_back(absl::StrCat("p", k, "=", values[k - 1]));
+      continue;
     }
-    i = end - 1;
+    if (k - 1 >= values.size()) continue;
+    const std::string value =
+        values[k - 1] == nullptr ? "NULL" : absl::StrCat("CAST(:p", k, " AS {type})");
+    if (values[k - 1] != nullptr)
+      script.defines.push_back(absl::StrCat("p", k, "=", values[k - 1]));
+    if (batch == 1) {
+      script.text += values[k - 1] == nullptr ? "NULL" : absl::StrCat(":p", k);
+      continue;
+    }
+    // "$k::type[]": an array of `batch` copies of the value, of that element type.
+    const size_t type_end = sql.find("[]", end);
+    const std::string type = sql.compare(end, 2, "::") == 0 && type_end != std::string::npos
+                                 ? sql.substr(end + 2, type_end - end - 2)
+                                 : "text";
+    std::string element = value == "NULL" ? absl::StrCat("NULL::", type) : value;
+    if (const size_t at = element.find("{type}"); at != std::string::npos) {
+      element.replace(at, 6, type);
+    }
+    absl::StrAppend(&script.text, "array_fill(", element, ", ARRAY[", batch, "])");
   }
   script.text += ";\n";
   return script;
 }
 
-// The pgbench script of `scenario` (the store's statements are registered with `pool`), or
-// nothing when the scenario has none.
-std::optional<PgbenchScript> PgbenchFor(const std::string& scenario, pg::ConnectionPool& pool,
-                                        int rows) {
+// The pgbench scripts of `scenario` by mode name (the store's statements are registered
+// with `pool`): the per-statement one and, for save, the 50-row group-commit statement.
+std::vector<std::pair<std::string, PgbenchScript>> PgbenchFor(const std::string& scenario,
+                                                              pg::ConnectionPool& pool, int rows) {
   std::mt19937_64 rng(1);
   pg::Params params;
   if (scenario == "save") {
     pg::AddExecutionParams(params, MakeExecution("bench-0", rng), NowMs());
-    return ScriptFor(pool.SqlFor("exec_upsert"), params, rows);
+    return {{"pgbench", ScriptFor(pool.SqlFor("exec_upsert"), params, rows)},
+            {"pgbatch", ScriptFor(pool.SqlFor("exec_upsert_batch"), params, rows, 50)}};
   }
-  if (scenario == "get") return ScriptFor(pool.SqlFor("exec_get"), params.Add("bench-0"), rows);
-  return std::nullopt;
+  if (scenario == "get") {
+    return {{"pgbench", ScriptFor(pool.SqlFor("exec_get"), params.Add("bench-0"), rows)}};
+  }
+  return {};
 }
 
 // Runs pgbench with `script` (-M prepared, `concurrency` clients, 2 threads) for `seconds`
@@ -448,6 +477,12 @@ Result RunPgbench(const PgbenchScript& script, int concurrency, double seconds) 
   // little longer than -T, which slightly understates its rate.
   Summarise(std::move(latencies), std::min(wall, std::max(1.0, seconds)), client_cpu, postgres_cpu,
             server_cpu, r);
+  // A group-commit statement: per row, as the server's batched calls are counted.
+  if (const int n = script.rows_per_statement; n > 1) {
+    r.ops_per_s *= n;
+    r.client_us /= n;
+    r.postgres_us /= n;
+  }
   return r;
 }
 
@@ -624,8 +659,8 @@ int Main() {
       absl::StrSplit(absl::GetFlag(FLAGS_scenario), ',', absl::SkipEmpty());
   const int rounds = std::max(1, absl::GetFlag(FLAGS_rounds));
   for (const std::string& scenario : scenarios) {
-    std::optional<PgbenchScript> script;
-    if (!absl::GetFlag(FLAGS_pgbench).empty()) script = PgbenchFor(scenario, pool, rows);
+    std::vector<std::pair<std::string, PgbenchScript>> scripts;
+    if (!absl::GetFlag(FLAGS_pgbench).empty()) scripts = PgbenchFor(scenario, pool, rows);
     std::optional<AsyncOp> async_op;
     if (async_stub) async_op = AsyncScenarioOp(scenario, *async_stub, rows);
     // Rounds interleave the modes, so that a slow spell of the machine hits all of them.
@@ -636,7 +671,9 @@ int Main() {
         by_mode["direct"].push_back(
             Measure(concurrency, seconds, ScenarioOp(scenario, direct, rows, run + "d")));
       }
-      if (script) by_mode["pgbench"].push_back(RunPgbench(*script, concurrency, seconds));
+      for (const auto& [mode, script] : scripts) {
+        by_mode[mode].push_back(RunPgbench(script, concurrency, seconds));
+      }
       if (remote.ok()) {
         const Target through_server{*remote->executions, *remote->jobs, *remote->events};
         by_mode["server"].push_back(
@@ -650,7 +687,7 @@ int Main() {
       auto it = median.find(mode);
       return it == median.end() ? nullptr : &it->second;
     };
-    for (const char* mode : {"direct", "pgbench", "server", "async"}) {
+    for (const char* mode : {"direct", "pgbench", "pgbatch", "server", "async"}) {
       if (const Result* r = find(mode)) {
         Print(scenario, mode, concurrency, *r, find("direct"), find("pgbench"));
       }
