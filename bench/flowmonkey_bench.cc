@@ -350,7 +350,8 @@ PgbenchScript ScriptFor(const std::string& sql, const pg::Params& params, int ro
     i = end - 1;
     if (k == 1 && batch > 1) {
       absl::StrAppend(&script.text, "ARRAY(SELECT 'bench-' || ((CAST(:n AS bigint) + g * ",
-                      rows / batch, ") % ", rows, ") FROM generate_series(0, ", batch - 1, ") g)");
+                      rows / batch, ") % ", rows, ") FROM generate_series(0, ", batch - 1,
+                      ") g ORDER BY 1)");
       continue;
     }
     if (k == 1) {
