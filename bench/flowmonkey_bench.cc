@@ -1,12 +1,25 @@
-// flowmonkey-bench: load generator. Runs each scenario twice in one invocation — directly
-// against PostgreSQL with the plain per-statement store in process (the baseline: one SQL
-// statement per operation over libpqxx), and through a flowmonkey-server with the C++
-// client — and prints ops/s, p50, p99 and the ratio of the two.
+// flowmonkey-bench: load generator. Runs each scenario in up to four modes in one
+// invocation, `--rounds` times each (interleaved), and prints the median round of each:
+//   direct   the plain per-statement store in process (one SQL statement per operation over
+//            libpqxx);
+//   pgbench  PostgreSQL's pgbench running the very statement the store registers (its SQL
+//            taken from the connection pool, its parameters from the store's own encoder),
+//            on the same schema and data: the floor any service in front of PostgreSQL is
+//            compared with (save and get);
+//   pgbatch  pgbench running the store's 50-row group-commit upsert (save): the ceiling
+//            group commit can reach; calls/s and CPU per row;
+//   server   through a flowmonkey-server with the C++ client (blocking stubs, a thread per
+//            caller);
+//   async    through the server with gRPC's callback API: `--concurrency` calls in flight
+//            from one thread, so the load generator costs little CPU (save and get).
+// Each row has calls/s, p50, p99 and CPU µs per call of the server, of PostgreSQL and of
+// the load generator (pgbench itself in that mode), and ratios to direct and to pgbench.
 //
 //   flowmonkey-bench --database-url=... --target=127.0.0.1:50051
-//       --scenario=save,get,create --concurrency=32 --duration=10
+//       --scenario=save,get,create --concurrency=32 --duration=10 --rounds=3
 
 #include <sys/resource.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -17,8 +30,12 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <map>
+#include <memory>
+#include <optional>
 #include <pqxx/nontransaction>
 #include <random>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -29,7 +46,10 @@
 #include "absl/strings/str_split.h"
 #include "absl/synchronization/mutex.h"
 #include "client/client.h"
+#include "core/clock.h"
+#include "flowmonkey/v1/execution.grpc.pb.h"
 #include "server/pg/event_store.h"
+#include "server/pg/execution_codec.h"
 #include "server/pg/execution_store.h"
 #include "server/pg/job_store.h"
 #include "server/pg/migrations.h"
@@ -47,6 +67,10 @@ ABSL_FLAG(bool, direct, true, "measure the direct per-statement baseline");
 ABSL_FLAG(bool, remote, true, "measure through the server");
 ABSL_FLAG(int, server_pid, 0,
           "the server's process id: its CPU per call is printed (scripts/bench passes it)");
+ABSL_FLAG(int, rounds, 3, "rounds of every mode (interleaved); the median round is printed");
+ABSL_FLAG(std::string, pgbench, "pgbench",
+          "pgbench binary for the pgbench mode (save, get); empty: no pgbench mode");
+ABSL_FLAG(bool, async, true, "also measure through the server with the callback API");
 
 namespace flowmonkey::bench {
 namespace {
@@ -123,6 +147,34 @@ v1::Execution MakeExecution(std::string id, std::mt19937_64& rng) {
   return e;
 }
 
+// Fills `r` from latencies (ms) and CPU seconds over `elapsed` seconds of measurement.
+void Summarise(std::vector<double> all, double elapsed, double client_cpu, double postgres_cpu,
+               double server_cpu, Result& r) {
+  std::sort(all.begin(), all.end());
+  r.ops_per_s = static_cast<double>(all.size()) / elapsed;
+  if (all.empty()) return;
+  const double calls = static_cast<double>(all.size());
+  r.client_us = client_cpu * 1e6 / calls;
+  r.postgres_us = postgres_cpu * 1e6 / calls;
+  if (server_cpu >= 0) r.server_us = server_cpu * 1e6 / calls;
+  r.p50_ms = all[all.size() / 2];
+  r.p99_ms = all[std::min(all.size() - 1, all.size() * 99 / 100)];
+}
+
+// CPU counters at the start of a measured window.
+struct CpuMark {
+  double client = SelfCpu();
+  double postgres = PostgresCpu();
+  double server = absl::GetFlag(FLAGS_server_pid) > 0
+                      ? ProcessCpu(std::to_string(absl::GetFlag(FLAGS_server_pid)))
+                      : -1;
+  double ServerSince() const {
+    if (server < 0) return -1;
+    const double now = ProcessCpu(std::to_string(absl::GetFlag(FLAGS_server_pid)));
+    return now < 0 ? -1 : now - server;
+  }
+};
+
 using Op = std::function<bool(int thread, int64_t n, std::mt19937_64& rng)>;
 
 Result Measure(int concurrency, double seconds, const Op& op) {
@@ -147,35 +199,299 @@ Result Measure(int concurrency, double seconds, const Op& op) {
     });
   }
   std::this_thread::sleep_for(std::chrono::milliseconds(1000));  // warm-up
-  const std::string server = std::to_string(absl::GetFlag(FLAGS_server_pid));
-  const bool server_known = absl::GetFlag(FLAGS_server_pid) > 0;
-  const double client_cpu0 = SelfCpu(), postgres_cpu0 = PostgresCpu();
-  const double server_cpu0 = server_known ? ProcessCpu(server) : -1;
+  const CpuMark mark;
   measuring = true;
   const auto begin = std::chrono::steady_clock::now();
   std::this_thread::sleep_for(std::chrono::duration<double>(seconds));
   measuring = false;
   const double elapsed =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - begin).count();
-  const double client_cpu = SelfCpu() - client_cpu0, postgres_cpu = PostgresCpu() - postgres_cpu0;
-  const double server_cpu = server_known ? ProcessCpu(server) - server_cpu0 : -1;
+  const double client_cpu = SelfCpu() - mark.client;
+  const double postgres_cpu = PostgresCpu() - mark.postgres;
+  const double server_cpu = mark.ServerSince();
   stop = true;
   for (auto& t : threads) t.join();
   std::vector<double> all;
   for (auto& l : latencies) all.insert(all.end(), l.begin(), l.end());
-  std::sort(all.begin(), all.end());
   Result r;
   r.errors = errors;
-  r.ops_per_s = static_cast<double>(all.size()) / elapsed;
-  if (!all.empty()) {
-    const double calls = static_cast<double>(all.size());
-    r.client_us = client_cpu * 1e6 / calls;
-    r.postgres_us = postgres_cpu * 1e6 / calls;
-    if (server_known && server_cpu >= 0) r.server_us = server_cpu * 1e6 / calls;
-    r.p50_ms = all[all.size() / 2];
-    r.p99_ms = all[std::min(all.size() - 1, all.size() * 99 / 100)];
+  Summarise(std::move(all), elapsed, client_cpu, postgres_cpu, server_cpu, r);
+  return r;
+}
+
+// Starts one call and reports its outcome through `done`, from whatever thread finishes it.
+using AsyncOp = std::function<void(std::mt19937_64& rng, std::function<void(bool)> done)>;
+
+// Like Measure, with `concurrency` calls kept in flight by completion callbacks instead of
+// a thread per caller: the load generator's own cost stays small next to the server's.
+Result MeasureAsync(int concurrency, double seconds, const AsyncOp& op) {
+  struct Slot {
+    std::mt19937_64 rng;
+    std::vector<double> latencies;
+    std::chrono::steady_clock::time_point start;
+  };
+  std::atomic<bool> measuring{false}, stop{false};
+  std::atomic<int64_t> errors{0};
+  absl::Mutex mu;
+  int running = concurrency;
+  std::vector<Slot> slots(concurrency);
+  std::function<void(int)> issue = [&](int i) {
+    Slot& slot = slots[i];
+    slot.start = std::chrono::steady_clock::now();
+    op(slot.rng, [&, i](bool ok) {
+      Slot& s = slots[i];
+      const double ms =
+          std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - s.start)
+              .count();
+      if (measuring.load(std::memory_order_relaxed)) {
+        if (!ok) errors++;
+        s.latencies.push_back(ms);
+      }
+      if (stop.load(std::memory_order_relaxed)) {
+        absl::MutexLock lock(&mu);
+        --running;
+        return;
+      }
+      issue(i);
+    });
+  };
+  for (int i = 0; i < concurrency; ++i) {
+    slots[i].rng.seed(i * 7919 + 1);
+    slots[i].latencies.reserve(1 << 16);
+    issue(i);
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(1000));  // warm-up
+  const CpuMark mark;
+  measuring = true;
+  const auto begin = std::chrono::steady_clock::now();
+  std::this_thread::sleep_for(std::chrono::duration<double>(seconds));
+  measuring = false;
+  const double elapsed =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - begin).count();
+  const double client_cpu = SelfCpu() - mark.client;
+  const double postgres_cpu = PostgresCpu() - mark.postgres;
+  const double server_cpu = mark.ServerSince();
+  stop = true;
+  {
+    absl::MutexLock lock(&mu);
+    mu.Await(absl::Condition(
+        +[](int* n) { return *n == 0; }, &running));
+  }
+  Result r;
+  r.errors = errors;
+  std::vector<double> all;
+  for (auto& slot : slots) all.insert(all.end(), slot.latencies.begin(), slot.latencies.end());
+  Summarise(std::move(all), elapsed, client_cpu, postgres_cpu, server_cpu, r);
+  return r;
+}
+
+// A call of the callback API with the objects it needs to outlive it.
+template <typename Request, typename Response>
+struct AsyncCall {
+  grpc::ClientContext context;
+  Request request;
+  Response response;
+};
+
+// The async mode's operation for `scenario`, or nothing when it has none.
+std::optional<AsyncOp> AsyncScenarioOp(const std::string& scenario, v1::ExecutionStore::Stub& stub,
+                                       int rows) {
+  const auto deadline = [] { return std::chrono::system_clock::now() + std::chrono::seconds(10); };
+  if (scenario == "save") {
+    return [&stub, rows, deadline](std::mt19937_64& rng, std::function<void(bool)> done) {
+      auto call =
+          std::make_shared<AsyncCall<v1::SaveExecutionRequest, v1::SaveExecutionResponse>>();
+      call->context.set_deadline(deadline());
+      *call->request.mutable_execution() =
+          MakeExecution(absl::StrCat("bench-", rng() % static_cast<uint64_t>(rows)), rng);
+      stub.async()->Save(&call->context, &call->request, &call->response,
+                         [call, done = std::move(done)](const grpc::Status& s) { done(s.ok()); });
+    };
+  }
+  if (scenario == "get") {
+    return [&stub, rows, deadline](std::mt19937_64& rng, std::function<void(bool)> done) {
+      auto call = std::make_shared<AsyncCall<v1::GetExecutionRequest, v1::GetExecutionResponse>>();
+      call->context.set_deadline(deadline());
+      call->request.set_execution_id(absl::StrCat("bench-", rng() % static_cast<uint64_t>(rows)));
+      stub.async()->Get(&call->context, &call->request, &call->response,
+                        [call, done = std::move(done)](const grpc::Status& s) { done(s.ok()); });
+    };
+  }
+  return std::nullopt;
+}
+
+// A pgbench script running one registered statement per transaction on random seeded
+// executions ("bench-<n>"), and its -D variable definitions.
+struct PgbenchScript {
+  std::string text;
+  std::vector<std::string> defines;
+  int rows_per_statement = 1;
+};
+
+// `sql` with $1 (the execution id) drawn at random from the seeded rows and every other
+// $k bound to params[k-1] (NULL spelled out); pgbench sends the variables as parameters
+// (-M prepared), so the values are never spliced into the text. With `batch` > 1 the
+// statement is a group-commit one whose parameters are arrays ("$k::type[]"): $1 becomes
+// `batch` distinct random ids and every other parameter an array of `batch` copies.
+PgbenchScript ScriptFor(const std::string& sql, const pg::Params& params, int rows, int batch = 1) {
+  PgbenchScript script;
+  script.rows_per_statement = batch;
+  script.text = absl::StrCat("\\set n random(0, ", rows - 1, ")\n");
+  const auto& values = params.values();
+  for (size_t i = 0; i < sql.size(); ++i) {
+    if (sql[i] != '$' || i + 1 >= sql.size() ||
+        !std::isdigit(static_cast<unsigned char>(sql[i + 1]))) {
+      script.text += sql[i];
+      continue;
+    }
+    size_t end = i + 1;
+    while (end < sql.size() && std::isdigit(static_cast<unsigned char>(sql[end]))) ++end;
+    const size_t k = std::stoul(sql.substr(i + 1, end - i - 1));
+    i = end - 1;
+    if (k == 1 && batch > 1) {
+      absl::StrAppend(&script.text, "ARRAY(SELECT 'bench-' || ((CAST(:n AS bigint) + g * ",
+                      rows / batch, ") % ", rows, ") FROM generate_series(0, ", batch - 1,
+                      ") g ORDER BY 1)");
+      continue;
+    }
+    if (k == 1) {
+      script.text += "('bench-' || CAST(:n AS bigint))";
+      continue;
+    }
+    if (k - 1 >= values.size()) continue;
+    const std::string value =
+        values[k - 1] == nullptr ? "NULL" : absl::StrCat("CAST(:p", k, " AS {type})");
+    if (values[k - 1] != nullptr)
+      script.defines.push_back(absl::StrCat("p", k, "=", values[k - 1]));
+    if (batch == 1) {
+      script.text += values[k - 1] == nullptr ? "NULL" : absl::StrCat(":p", k);
+      continue;
+    }
+    // "$k::type[]": an array of `batch` copies of the value, of that element type.
+    const size_t type_end = sql.find("[]", end);
+    const std::string type = sql.compare(end, 2, "::") == 0 && type_end != std::string::npos
+                                 ? sql.substr(end + 2, type_end - end - 2)
+                                 : "text";
+    std::string element = value == "NULL" ? absl::StrCat("NULL::", type) : value;
+    if (const size_t at = element.find("{type}"); at != std::string::npos) {
+      element.replace(at, 6, type);
+    }
+    absl::StrAppend(&script.text, "array_fill(", element, ", ARRAY[", batch, "])");
+  }
+  script.text += ";\n";
+  return script;
+}
+
+// The pgbench scripts of `scenario` by mode name (the store's statements are registered
+// with `pool`): the per-statement one and, for save, the 50-row group-commit statement.
+std::vector<std::pair<std::string, PgbenchScript>> PgbenchFor(const std::string& scenario,
+                                                              pg::ConnectionPool& pool, int rows) {
+  std::mt19937_64 rng(1);
+  pg::Params params;
+  if (scenario == "save") {
+    pg::AddExecutionParams(params, MakeExecution("bench-0", rng), NowMs());
+    return {{"pgbench", ScriptFor(pool.SqlFor("exec_upsert"), params, rows)},
+            {"pgbatch", ScriptFor(pool.SqlFor("exec_upsert_batch"), params, rows, 50)}};
+  }
+  if (scenario == "get") {
+    return {{"pgbench", ScriptFor(pool.SqlFor("exec_get"), params.Add("bench-0"), rows)}};
+  }
+  return {};
+}
+
+// Runs pgbench with `script` (-M prepared, `concurrency` clients, 2 threads) for `seconds`
+// and measures it like the other modes: latencies from its per-transaction log, its own
+// CPU (a child's) as the load generator's, PostgreSQL's over the run.
+Result RunPgbench(const PgbenchScript& script, int concurrency, double seconds) {
+  Result r;
+  r.errors = -1;
+  char dir_template[] = "/tmp/fm-pgbench-XXXXXX";
+  const char* dir = mkdtemp(dir_template);
+  if (dir == nullptr) return r;
+  const std::string script_path = absl::StrCat(dir, "/script.sql");
+  std::ofstream(script_path) << script.text;
+  std::vector<std::string> args = {absl::GetFlag(FLAGS_pgbench),
+                                   "-n",
+                                   "-M",
+                                   "prepared",
+                                   "-c",
+                                   std::to_string(concurrency),
+                                   "-j",
+                                   "2",
+                                   "-T",
+                                   std::to_string(static_cast<int>(std::max(1.0, seconds))),
+                                   "-l",
+                                   absl::StrCat("--log-prefix=", dir, "/log"),
+                                   "-f",
+                                   script_path};
+  for (const auto& d : script.defines) {
+    args.emplace_back("-D");
+    args.push_back(d);
+  }
+  args.push_back(absl::GetFlag(FLAGS_database_url));
+  rusage before{};
+  getrusage(RUSAGE_CHILDREN, &before);
+  const CpuMark mark;
+  const auto begin = std::chrono::steady_clock::now();
+  const pid_t pid = fork();
+  if (pid == 0) {
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    if (freopen("/dev/null", "w", stdout) == nullptr) _exit(127);
+    execvp(argv[0], argv.data());
+    _exit(127);
+  }
+  int status = 0;
+  if (pid < 0 || waitpid(pid, &status, 0) != pid || !WIFEXITED(status) ||
+      WEXITSTATUS(status) != 0) {
+    std::fprintf(stderr, "pgbench failed (exit %d); script in %s\n", WEXITSTATUS(status), dir);
+    return r;
+  }
+  const double wall =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - begin).count();
+  const double postgres_cpu = PostgresCpu() - mark.postgres;
+  const double server_cpu = mark.ServerSince();
+  rusage after{};
+  getrusage(RUSAGE_CHILDREN, &after);
+  const auto seconds_of = [](const timeval& t) {
+    return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) / 1e6;
+  };
+  const double client_cpu = seconds_of(after.ru_utime) + seconds_of(after.ru_stime) -
+                            seconds_of(before.ru_utime) - seconds_of(before.ru_stime);
+  // Log lines: client_id transaction_no latency_us script_no epoch_s epoch_us.
+  std::vector<double> latencies;
+  for (const auto& entry : std::filesystem::directory_iterator(dir)) {
+    if (entry.path().filename().string().rfind("log", 0) != 0) continue;
+    std::ifstream in(entry.path());
+    std::string line;
+    while (std::getline(in, line)) {
+      std::istringstream fields(line);
+      int64_t client = 0, number = 0;
+      double latency_us = 0;
+      if (fields >> client >> number >> latency_us) latencies.push_back(latency_us / 1000);
+    }
+  }
+  std::filesystem::remove_all(dir);
+  r.errors = 0;
+  // pgbench measures from its own start (connections open first): the run's wall time is a
+  // little longer than -T, which slightly understates its rate.
+  Summarise(std::move(latencies), std::min(wall, std::max(1.0, seconds)), client_cpu, postgres_cpu,
+            server_cpu, r);
+  // A group-commit statement: per row, as the server's batched calls are counted.
+  if (const int n = script.rows_per_statement; n > 1) {
+    r.ops_per_s *= n;
+    r.client_us /= n;
+    r.postgres_us /= n;
   }
   return r;
+}
+
+// The round with the median throughput.
+Result Median(std::vector<Result> rounds) {
+  std::sort(rounds.begin(), rounds.end(),
+            [](const Result& a, const Result& b) { return a.ops_per_s < b.ops_per_s; });
+  return rounds[rounds.size() / 2];
 }
 
 void Seed(pg::ConnectionPool& pool, int rows) {
@@ -281,17 +597,21 @@ Op ScenarioOp(const std::string& scenario, const Target& target, int rows,
   std::exit(2);
 }
 
+// "1.23x", or "-" when either side is missing.
+std::string Ratio(const Result& r, const Result* baseline) {
+  if (baseline == nullptr || baseline->ops_per_s <= 0 || r.ops_per_s <= 0) return "-";
+  return absl::StrCat(absl::SixDigits(r.ops_per_s / baseline->ops_per_s), "x");
+}
+
 void Print(const std::string& scenario, const char* mode, int concurrency, const Result& r,
-           const Result* baseline) {
+           const Result* direct, const Result* pgbench) {
   std::printf(
-      "| %-12s | %-6s | %4d | %10.0f | %8.3f | %8.3f | %6lld | %9s | %7.0f | %9.0f | %s |\n",
+      "| %-12s | %-7s | %4d | %10.0f | %8.3f | %8.3f | %6lld | %9s | %7.0f | %9.0f | %9s | %10s "
+      "|\n",
       scenario.c_str(), mode, concurrency, r.ops_per_s, r.p50_ms, r.p99_ms,
       static_cast<long long>(r.errors),
       r.server_us < 0 ? "-" : absl::StrCat(static_cast<int64_t>(r.server_us)).c_str(),
-      r.postgres_us, r.client_us,
-      baseline && baseline->ops_per_s > 0
-          ? absl::StrCat(absl::SixDigits(r.ops_per_s / baseline->ops_per_s), "x").c_str()
-          : "1x (baseline)");
+      r.postgres_us, r.client_us, Ratio(r, direct).c_str(), Ratio(r, pgbench).c_str());
   std::fflush(stdout);
 }
 
@@ -324,28 +644,54 @@ int Main() {
       return 1;
     }
   }
+  std::unique_ptr<v1::ExecutionStore::Stub> async_stub;
+  if (remote.ok() && absl::GetFlag(FLAGS_async)) {
+    async_stub = v1::ExecutionStore::NewStub(remote->channel);
+  }
   std::printf(
-      "| scenario     | mode   | conc | calls/s    | p50 ms   | p99 ms   | errors | server µs | pg "
-      "µs   | client µs | vs direct |\n");
+      "| scenario     | mode    | conc | calls/s    | p50 ms   | p99 ms   | errors | server µs | "
+      "pg µs   | client µs | vs direct | vs pgbench |\n");
   std::printf(
-      "|--------------|--------|------|------------|----------|----------|--------|-----------|----"
-      "-----|-----------|-----------|\n");
+      "|--------------|---------|------|------------|----------|----------|--------|-----------|"
+      "---------|-----------|-----------|------------|\n");
   const std::string tag =
       std::to_string(std::chrono::system_clock::now().time_since_epoch().count());
   const std::vector<std::string> scenarios =
       absl::StrSplit(absl::GetFlag(FLAGS_scenario), ',', absl::SkipEmpty());
+  const int rounds = std::max(1, absl::GetFlag(FLAGS_rounds));
   for (const std::string& scenario : scenarios) {
-    Result baseline;
-    const bool have_baseline = absl::GetFlag(FLAGS_direct);
-    if (have_baseline) {
-      baseline = Measure(concurrency, seconds, ScenarioOp(scenario, direct, rows, tag + "d"));
-      Print(scenario, "direct", concurrency, baseline, nullptr);
+    std::vector<std::pair<std::string, PgbenchScript>> scripts;
+    if (!absl::GetFlag(FLAGS_pgbench).empty()) scripts = PgbenchFor(scenario, pool, rows);
+    std::optional<AsyncOp> async_op;
+    if (async_stub) async_op = AsyncScenarioOp(scenario, *async_stub, rows);
+    // Rounds interleave the modes, so that a slow spell of the machine hits all of them.
+    std::map<std::string, std::vector<Result>> by_mode;
+    for (int round = 0; round < rounds; ++round) {
+      const std::string run = absl::StrCat(tag, "-", round);
+      if (absl::GetFlag(FLAGS_direct)) {
+        by_mode["direct"].push_back(
+            Measure(concurrency, seconds, ScenarioOp(scenario, direct, rows, run + "d")));
+      }
+      for (const auto& [mode, script] : scripts) {
+        by_mode[mode].push_back(RunPgbench(script, concurrency, seconds));
+      }
+      if (remote.ok()) {
+        const Target through_server{*remote->executions, *remote->jobs, *remote->events};
+        by_mode["server"].push_back(
+            Measure(concurrency, seconds, ScenarioOp(scenario, through_server, rows, run + "r")));
+      }
+      if (async_op) by_mode["async"].push_back(MeasureAsync(concurrency, seconds, *async_op));
     }
-    if (remote.ok()) {
-      const Target through_server{*remote->executions, *remote->jobs, *remote->events};
-      Result through =
-          Measure(concurrency, seconds, ScenarioOp(scenario, through_server, rows, tag + "r"));
-      Print(scenario, "server", concurrency, through, have_baseline ? &baseline : nullptr);
+    std::map<std::string, Result> median;
+    for (auto& [mode, results] : by_mode) median[mode] = Median(results);
+    const auto find = [&](const char* mode) -> const Result* {
+      auto it = median.find(mode);
+      return it == median.end() ? nullptr : &it->second;
+    };
+    for (const char* mode : {"direct", "pgbench", "pgbatch", "server", "async"}) {
+      if (const Result* r = find(mode)) {
+        Print(scenario, mode, concurrency, *r, find("direct"), find("pgbench"));
+      }
     }
   }
   return 0;

@@ -118,6 +118,9 @@ class ConnectionPool {
   std::string Sql(std::string_view sql) const { return WithPrefix(sql, options_.table_prefix); }
   int InUse() const { return in_use_.load(); }
   int Open() const;
+  // The prefixed SQL of a registered statement (std::out_of_range when none has the name):
+  // what the bench hands to pgbench, so that both run the very same statement.
+  const std::string& SqlFor(std::string_view name);
 
  private:
   friend class Session;
@@ -137,7 +140,6 @@ class ConnectionPool {
   // retire: this one is closed on purpose (Session::RetireAfterUse).
   void Release(Slot* slot, bool broken, bool retire = false);
   absl::Status EnsureReady(Slot& slot);
-  const std::string& SqlFor(std::string_view name);
 
   const PoolOptions options_;
   mutable std::mutex mu_;
