@@ -46,6 +46,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/synchronization/mutex.h"
 #include "client/client.h"
+#include "client/transaction.h"
 #include "core/clock.h"
 #include "flowmonkey/v1/execution.grpc.pb.h"
 #include "server/pg/event_store.h"
@@ -54,12 +55,14 @@
 #include "server/pg/job_store.h"
 #include "server/pg/migrations.h"
 #include "server/pg/pool.h"
+#include "server/pg/transactions.h"
 
 ABSL_FLAG(std::string, database_url, "", "PostgreSQL for seeding and the direct baseline");
 ABSL_FLAG(std::string, target, "127.0.0.1:50051", "flowmonkey-server address");
 ABSL_FLAG(std::string, table_prefix, "fm_", "table prefix the server uses");
 ABSL_FLAG(std::string, scenario, "save,get,create",
-          "comma-separated: save, get, create, jobs, record, record-batch");
+          "comma-separated: save, get, create, jobs, record, record-batch, step (one "
+          "Transactions.Commit per engine step), step-rpcs (the same step as 5 calls)");
 ABSL_FLAG(int, concurrency, 32, "concurrent callers");
 ABSL_FLAG(double, duration, 10, "seconds of measurement per scenario and mode");
 ABSL_FLAG(int, rows, 100000, "executions in the table for save/get");
@@ -96,8 +99,8 @@ double SelfCpu() {
 }
 
 // User + system CPU seconds of process `pid` from /proc/<pid>/stat, or -1; `comm` gets its
-// name.
-double ProcessCpu(const std::string& pid, std::string* comm = nullptr) {
+// name. With `children`, also those of its children that have exited and been waited for.
+double ProcessCpu(const std::string& pid, std::string* comm = nullptr, bool children = false) {
   std::ifstream in("/proc/" + pid + "/stat");
   std::string line;
   if (!std::getline(in, line)) return -1;
@@ -105,21 +108,24 @@ double ProcessCpu(const std::string& pid, std::string* comm = nullptr) {
   if (open == std::string::npos || close == std::string::npos) return -1;
   if (comm != nullptr) *comm = line.substr(open + 1, close - open - 1);
   std::vector<std::string> fields = absl::StrSplit(line.substr(close + 2), ' ');
-  // After the name: state is field 3 of stat(5), utime 14 and stime 15.
-  if (fields.size() < 13) return -1;
+  // After the name: state is field 3 of stat(5), utime 14, stime 15, cutime 16, cstime 17.
+  if (fields.size() < 15) return -1;
   const double ticks = static_cast<double>(sysconf(_SC_CLK_TCK));
-  return (std::stod(fields[11]) + std::stod(fields[12])) / ticks;
+  double cpu = std::stod(fields[11]) + std::stod(fields[12]);
+  if (children) cpu += std::stod(fields[13]) + std::stod(fields[14]);
+  return cpu / ticks;
 }
 
 // CPU seconds of every process named "postgres" (the postmaster, its backends, the WAL
-// writer...): what the database spends, whoever it serves.
+// writer...): what the database spends, whoever it serves. Backends that have exited (a
+// pgbench run's, when it disconnects) count through the postmaster's children times.
 double PostgresCpu() {
   double total = 0;
   for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
     const std::string name = entry.path().filename();
     if (name.empty() || !std::isdigit(static_cast<unsigned char>(name[0]))) continue;
     std::string comm;
-    const double cpu = ProcessCpu(name, &comm);
+    const double cpu = ProcessCpu(name, &comm, /*children=*/true);
     if (cpu >= 0 && comm == "postgres") total += cpu;
   }
   return total;
@@ -328,62 +334,106 @@ struct PgbenchScript {
   int rows_per_statement = 1;
 };
 
-// `sql` with $1 (the execution id) drawn at random from the seeded rows and every other
-// $k bound to params[k-1] (NULL spelled out); pgbench sends the variables as parameters
-// (-M prepared), so the values are never spliced into the text. With `batch` > 1 the
-// statement is a group-commit one whose parameters are arrays ("$k::type[]"): $1 becomes
-// `batch` distinct random ids and every other parameter an array of `batch` copies.
-PgbenchScript ScriptFor(const std::string& sql, const pg::Params& params, int rows, int batch = 1) {
-  PgbenchScript script;
-  script.rows_per_statement = batch;
-  script.text = absl::StrCat("\\set n random(0, ", rows - 1, ")\n");
+// `sql` with each $k replaced by fixed[k] (an SQL expression) when given, and otherwise
+// bound to params[k-1] through a pgbench variable `<prefix><k>` defined in `defines` (NULL
+// spelled out); pgbench sends variables as parameters (-M prepared), so values are never
+// spliced into the text. With `batch` > 1 the statement is a group-commit one whose
+// parameters are arrays ("$k::type[]"): each bound parameter becomes an array of `batch`
+// copies of its value, of that element type.
+std::string Bind(const std::string& sql, const pg::Params& params,
+                 const std::map<size_t, std::string>& fixed, int batch, const std::string& prefix,
+                 std::vector<std::string>& defines) {
+  std::string text;
   const auto& values = params.values();
   for (size_t i = 0; i < sql.size(); ++i) {
     if (sql[i] != '$' || i + 1 >= sql.size() ||
         !std::isdigit(static_cast<unsigned char>(sql[i + 1]))) {
-      script.text += sql[i];
+      text += sql[i];
       continue;
     }
     size_t end = i + 1;
     while (end < sql.size() && std::isdigit(static_cast<unsigned char>(sql[end]))) ++end;
     const size_t k = std::stoul(sql.substr(i + 1, end - i - 1));
     i = end - 1;
-    if (k == 1 && batch > 1) {
-      absl::StrAppend(&script.text, "ARRAY(SELECT 'bench-' || ((CAST(:n AS bigint) + g * ",
-                      rows / batch, ") % ", rows, ") FROM generate_series(0, ", batch - 1,
-                      ") g ORDER BY 1)");
+    if (auto it = fixed.find(k); it != fixed.end()) {
+      text += it->second;
       continue;
     }
-    if (k == 1) {
-      script.text += "('bench-' || CAST(:n AS bigint))";
-      continue;
-    }
-    if (k - 1 >= values.size()) continue;
-    const std::string value =
-        values[k - 1] == nullptr ? "NULL" : absl::StrCat("CAST(:p", k, " AS {type})");
-    if (values[k - 1] != nullptr)
-      script.defines.push_back(absl::StrCat("p", k, "=", values[k - 1]));
+    if (k == 0 || k > values.size()) continue;
+    const bool null = values[k - 1] == nullptr;
+    const std::string variable = absl::StrCat(":", prefix, k);
+    if (!null) defines.push_back(absl::StrCat(prefix, k, "=", values[k - 1]));
     if (batch == 1) {
-      script.text += values[k - 1] == nullptr ? "NULL" : absl::StrCat(":p", k);
+      text += null ? "NULL" : variable;
       continue;
     }
-    // "$k::type[]": an array of `batch` copies of the value, of that element type.
     const size_t type_end = sql.find("[]", end);
     const std::string type = sql.compare(end, 2, "::") == 0 && type_end != std::string::npos
                                  ? sql.substr(end + 2, type_end - end - 2)
                                  : "text";
-    std::string element = value == "NULL" ? absl::StrCat("NULL::", type) : value;
-    if (const size_t at = element.find("{type}"); at != std::string::npos) {
-      element.replace(at, 6, type);
-    }
-    absl::StrAppend(&script.text, "array_fill(", element, ", ARRAY[", batch, "])");
+    absl::StrAppend(
+        &text, "array_fill(",
+        null ? absl::StrCat("NULL::", type) : absl::StrCat("CAST(", variable, " AS ", type, ")"),
+        ", ARRAY[", batch, "])");
   }
-  script.text += ";\n";
+  return text;
+}
+
+// A seeded execution's id drawn at random by the script ("\set n").
+constexpr std::string_view kRandomId = "('bench-' || CAST(:n AS bigint))";
+
+// A script running `sql` once per transaction, $1 being a random seeded execution's id (or,
+// with `batch` > 1, `batch` distinct ones in one global order, so that concurrent batches
+// cannot deadlock).
+PgbenchScript ScriptFor(const std::string& sql, const pg::Params& params, int rows, int batch = 1) {
+  PgbenchScript script;
+  script.rows_per_statement = batch;
+  const std::string ids =
+      batch == 1
+          ? std::string(kRandomId)
+          : absl::StrCat("ARRAY(SELECT 'bench-' || ((CAST(:n AS bigint) + g * ", rows / batch,
+                         ") % ", rows, ") FROM generate_series(0, ", batch - 1, ") g ORDER BY 1)");
+  script.text = absl::StrCat("\\set n random(0, ", rows - 1, ")\n",
+                             Bind(sql, params, {{1, ids}}, batch, "p", script.defines), ";\n");
+  return script;
+}
+
+// The statements of one engine step, in one BEGIN ... COMMIT: the versioned update of a
+// seeded execution (its expected version read in the statement), three events, one job.
+PgbenchScript StepScript(pg::ConnectionPool& pool, int rows) {
+  std::mt19937_64 rng(2);
+  PgbenchScript script;
+  pg::Params execution;
+  pg::AddExecutionParams(execution, MakeExecution("bench-0", rng), NowMs());
+  const size_t expected = static_cast<size_t>(pg::ExecutionWrite().count) + 1;
+  const std::string id(kRandomId);
+  const std::string update =
+      Bind(pool.SqlFor("exec_update_versioned"), execution,
+           {{1, id},
+            {expected, absl::StrCat("(SELECT version FROM ", pool.Sql("{fm_}executions"),
+                                    " WHERE id = ", id, ")")}},
+           1, "a", script.defines);
+  pg::Params event;
+  event.Add("bench-0").Add("step.completed").Add("step").Add(R"({"ok":true})").Add(NowMs());
+  const std::string events = Bind(
+      pool.SqlFor("event_insert_batch"), event,
+      {{1, absl::StrCat("array_fill(CAST(", id, " AS text), ARRAY[3])")}}, 3, "b", script.defines);
+  pg::Params job;
+  job.Add("job").Add("bench-0").Add("step").Add("bench").Add(R"({"ok":true})").Add(int64_t{30000});
+  job.Add(int64_t{3}).Add(NowMs());
+  const std::string create_job =
+      Bind(pool.SqlFor("job_insert"), job,
+           {{1, "('pgbench-' || :client_id || '-' || CAST(:r AS bigint))"}, {2, id}}, 1, "c",
+           script.defines);
+  script.text =
+      absl::StrCat("\\set n random(0, ", rows - 1, ")\n", "\\set r random(1, 1000000000000)\n",
+                   "BEGIN;\n", update, ";\n", events, ";\n", create_job, ";\nCOMMIT;\n");
   return script;
 }
 
 // The pgbench scripts of `scenario` by mode name (the store's statements are registered
-// with `pool`): the per-statement one and, for save, the 50-row group-commit statement.
+// with `pool`): the per-statement one, for save also the 50-row group-commit statement, for
+// step the step's statements in one transaction.
 std::vector<std::pair<std::string, PgbenchScript>> PgbenchFor(const std::string& scenario,
                                                               pg::ConnectionPool& pool, int rows) {
   std::mt19937_64 rng(1);
@@ -396,6 +446,7 @@ std::vector<std::pair<std::string, PgbenchScript>> PgbenchFor(const std::string&
   if (scenario == "get") {
     return {{"pgbench", ScriptFor(pool.SqlFor("exec_get"), params.Add("bench-0"), rows)}};
   }
+  if (scenario == "step" || scenario == "step-rpcs") return {{"pgbench", StepScript(pool, rows)}};
   return {};
 }
 
@@ -433,6 +484,7 @@ Result RunPgbench(const PgbenchScript& script, int concurrency, double seconds) 
   getrusage(RUSAGE_CHILDREN, &before);
   const CpuMark mark;
   const auto begin = std::chrono::steady_clock::now();
+  std::fflush(stdout);  // or the child flushes our buffered output again
   const pid_t pid = fork();
   if (pid == 0) {
     std::vector<char*> argv;
@@ -517,6 +569,7 @@ struct Target {
   ExecutionStore& executions;
   JobStore& jobs;
   EventStore& events;
+  Transactions& transactions;
 };
 
 v1::Event MakeEvent(std::mt19937_64& rng) {
@@ -554,6 +607,54 @@ Op ScenarioOp(const std::string& scenario, const Target& target, int rows,
         if (!target.jobs.Complete(complete).ok()) return false;
       }
       return true;
+    };
+  }
+  if (scenario == "step" || scenario == "step-rpcs") {
+    // One engine step on the caller's own execution: save it at its expected version,
+    // record three events, create a job. "step": one Transactions.Commit; "step-rpcs": five
+    // separate calls (Save, 3 × Record, Create).
+    auto versions = std::make_shared<std::vector<int64_t>>(4096, 0);
+    const bool one_commit = scenario == "step";
+    return [&target, run_tag, versions, one_commit](int thread, int64_t n, std::mt19937_64& rng) {
+      const std::string id = absl::StrCat("step-", run_tag, "-", thread);
+      int64_t& version = versions->at(static_cast<size_t>(thread));
+      v1::Execution execution = MakeExecution(id, rng);
+      if (version == 0) {  // the caller's execution, once
+        v1::SaveExecutionRequest create;
+        *create.mutable_execution() = execution;
+        auto created = target.executions.Save(create);
+        if (!created.ok()) return false;
+        version = created->version();
+      }
+      std::vector<v1::Event> events(3, MakeEvent(rng));
+      for (auto& event : events) event.set_execution_id(id);
+      v1::CreateJobRequest job;
+      job.set_execution_id(id);
+      job.set_step_id("step");
+      job.set_handler("bench");
+      job.set_input_json(absl::StrCat(R"({"n":)", n, "}"));
+      if (one_commit) {
+        auto committed = client::Transaction(target.transactions)
+                             .SaveExecution(execution, version)
+                             .RecordEvents(events)
+                             .CreateJob(job)
+                             .Commit();
+        if (!committed.ok()) return false;
+        version = committed->results(0).save_execution().version();
+        return true;
+      }
+      v1::SaveExecutionRequest save;
+      *save.mutable_execution() = execution;
+      save.set_expected_version(version);
+      auto saved = target.executions.Save(save);
+      if (!saved.ok()) return false;
+      version = saved->version();
+      for (const auto& event : events) {
+        v1::RecordEventRequest record;
+        *record.mutable_event() = event;
+        if (!target.events.Record(record).ok()) return false;
+      }
+      return target.jobs.Create(job).ok();
     };
   }
   if (scenario == "record") {
@@ -632,7 +733,8 @@ int Main() {
   pg::PgExecutionStore direct_executions(pool);
   pg::PgJobStore direct_jobs(pool);
   pg::PgEventStore direct_events(pool);
-  const Target direct{direct_executions, direct_jobs, direct_events};
+  pg::PgTransactions direct_transactions(pool);
+  const Target direct{direct_executions, direct_jobs, direct_events, direct_transactions};
   client::ClientOptions client_options;
   client_options.target = absl::GetFlag(FLAGS_target);
   client_options.max_attempts = 1;
@@ -676,7 +778,8 @@ int Main() {
         by_mode[mode].push_back(RunPgbench(script, concurrency, seconds));
       }
       if (remote.ok()) {
-        const Target through_server{*remote->executions, *remote->jobs, *remote->events};
+        const Target through_server{*remote->executions, *remote->jobs, *remote->events,
+                                    *remote->transactions};
         by_mode["server"].push_back(
             Measure(concurrency, seconds, ScenarioOp(scenario, through_server, rows, run + "r")));
       }

@@ -220,4 +220,9 @@ absl::StatusOr<v1::CommitResponse> BatchingTransactions::Commit(const v1::Commit
   return RunIfValid(ValidateCommit(request), *commits_, request);
 }
 
+bool BatchingTransactions::Start(const v1::CommitRequest& request,
+                                 std::function<void(absl::StatusOr<v1::CommitResponse>)> done) {
+  return SubmitIfValid(ValidateCommit(request), *commits_, request, std::move(done));
+}
+
 }  // namespace flowmonkey::pg

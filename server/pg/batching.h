@@ -118,12 +118,15 @@ class BatchingJobStore : public ForwardingJobStore,
 
 // Commit: concurrent commits share one transaction, a savepoint each (bulk.h). Two commits
 // with the same request_id never share a batch.
-class BatchingTransactions : public ForwardingTransactions {
+class BatchingTransactions : public ForwardingTransactions,
+                             public AsyncCall<v1::CommitRequest, v1::CommitResponse> {
  public:
   BatchingTransactions(Transactions& next, BulkTransactions& bulk, BatchOptions options);
   ~BatchingTransactions() override;
 
   absl::StatusOr<v1::CommitResponse> Commit(const v1::CommitRequest& request) override;
+  bool Start(const v1::CommitRequest& request,
+             std::function<void(absl::StatusOr<v1::CommitResponse>)> done) override;
 
  private:
   using CommitBatcher = Batcher<v1::CommitRequest, v1::CommitResponse>;
