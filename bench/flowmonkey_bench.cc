@@ -181,6 +181,30 @@ struct CpuMark {
   }
 };
 
+// What one measured window took: wall seconds and CPU seconds of each party.
+struct Window {
+  double elapsed = 0;
+  double client_cpu = 0;
+  double postgres_cpu = 0;
+  double server_cpu = -1;
+};
+
+// After a second of warm-up, sets `measuring` for `seconds` and returns what that cost.
+Window MeasureWindow(double seconds, std::atomic<bool>& measuring) {
+  std::this_thread::sleep_for(std::chrono::milliseconds(1000));  // warm-up
+  const CpuMark mark;
+  measuring = true;
+  const auto begin = std::chrono::steady_clock::now();
+  std::this_thread::sleep_for(std::chrono::duration<double>(seconds));
+  measuring = false;
+  Window w;
+  w.elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - begin).count();
+  w.client_cpu = SelfCpu() - mark.client;
+  w.postgres_cpu = PostgresCpu() - mark.postgres;
+  w.server_cpu = mark.ServerSince();
+  return w;
+}
+
 using Op = std::function<bool(int thread, int64_t n, std::mt19937_64& rng)>;
 
 Result Measure(int concurrency, double seconds, const Op& op) {
@@ -204,24 +228,15 @@ Result Measure(int concurrency, double seconds, const Op& op) {
       }
     });
   }
-  std::this_thread::sleep_for(std::chrono::milliseconds(1000));  // warm-up
-  const CpuMark mark;
-  measuring = true;
-  const auto begin = std::chrono::steady_clock::now();
-  std::this_thread::sleep_for(std::chrono::duration<double>(seconds));
-  measuring = false;
-  const double elapsed =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - begin).count();
-  const double client_cpu = SelfCpu() - mark.client;
-  const double postgres_cpu = PostgresCpu() - mark.postgres;
-  const double server_cpu = mark.ServerSince();
+  const Window window = MeasureWindow(seconds, measuring);
   stop = true;
   for (auto& t : threads) t.join();
   std::vector<double> all;
   for (auto& l : latencies) all.insert(all.end(), l.begin(), l.end());
   Result r;
   r.errors = errors;
-  Summarise(std::move(all), elapsed, client_cpu, postgres_cpu, server_cpu, r);
+  Summarise(std::move(all), window.elapsed, window.client_cpu, window.postgres_cpu,
+            window.server_cpu, r);
   return r;
 }
 
@@ -266,17 +281,7 @@ Result MeasureAsync(int concurrency, double seconds, const AsyncOp& op) {
     slots[i].latencies.reserve(1 << 16);
     issue(i);
   }
-  std::this_thread::sleep_for(std::chrono::milliseconds(1000));  // warm-up
-  const CpuMark mark;
-  measuring = true;
-  const auto begin = std::chrono::steady_clock::now();
-  std::this_thread::sleep_for(std::chrono::duration<double>(seconds));
-  measuring = false;
-  const double elapsed =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - begin).count();
-  const double client_cpu = SelfCpu() - mark.client;
-  const double postgres_cpu = PostgresCpu() - mark.postgres;
-  const double server_cpu = mark.ServerSince();
+  const Window window = MeasureWindow(seconds, measuring);
   stop = true;
   {
     absl::MutexLock lock(&mu);
@@ -287,7 +292,8 @@ Result MeasureAsync(int concurrency, double seconds, const AsyncOp& op) {
   r.errors = errors;
   std::vector<double> all;
   for (auto& slot : slots) all.insert(all.end(), slot.latencies.begin(), slot.latencies.end());
-  Summarise(std::move(all), elapsed, client_cpu, postgres_cpu, server_cpu, r);
+  Summarise(std::move(all), window.elapsed, window.client_cpu, window.postgres_cpu,
+            window.server_cpu, r);
   return r;
 }
 
