@@ -84,23 +84,12 @@ class CommitLoad {
 };
 
 TEST(Faults, PostgresKilledDuringCommitsLeavesNoPartialCommit) {
-  setenv("PGCONNECT_TIMEOUT", "2", /*overwrite=*/0);  // as flowmonkey-server's main() does
+  const std::string prefix = "txfault_";
   std::unique_ptr<TestDatabase> database = TestDatabase::CreateOwned();
-  ServerOptions options;
-  options.listen = "127.0.0.1:0";
-  options.database_url = database->url();
-  options.pool_size = 4;
-  options.table_prefix = "txfault_";
-  options.health_interval = absl::Milliseconds(200);
-  options.drain_timeout = absl::Seconds(5);
-  auto server = Server::Start(options);
-  ASSERT_TRUE(server.ok()) << server.status();
-  client::ClientOptions client_options;
-  client_options.target = absl::StrCat("127.0.0.1:", (*server)->port());
-  client_options.max_attempts = 1;  // every failure is seen, none retried away
-  client_options.timeout = absl::Seconds(5);
-  auto stores = client::Connect(client_options);
-  ASSERT_TRUE(stores.ok()) << stores.status();
+  auto rig = StartServerAndClient(database->url(), prefix, 4);
+  ASSERT_TRUE(rig.ok()) << rig.status();
+  std::unique_ptr<Server>& server = rig->server;
+  client::Stores* stores = &rig->stores;
 
   CommitLoad load(*stores->transactions, 4);
   for (int i = 0; i < 500 && load.Ok() < 100; ++i) absl::SleepFor(absl::Milliseconds(20));
@@ -115,7 +104,7 @@ TEST(Faults, PostgresKilledDuringCommitsLeavesNoPartialCommit) {
   }
   load.Stop();
   EXPECT_GE(load.Ok(), ok_at_restart + 50) << "commits did not resume";
-  (*server)->Shutdown();
+  server->Shutdown();
 
   std::map<absl::StatusCode, int> failures = load.Failures();
   EXPECT_GT(failures[absl::StatusCode::kUnavailable] + failures[absl::StatusCode::kUnknown], 0)
@@ -125,7 +114,7 @@ TEST(Faults, PostgresKilledDuringCommitsLeavesNoPartialCommit) {
   EXPECT_TRUE(failures.empty()) << "unexpected failures: " << FormatFailures(failures);
 
   // A commit is whole when its execution, both events, its job and its context value exist.
-  const std::string p = options.table_prefix;
+  const std::string& p = prefix;
   const std::set<std::string> whole = SelectIds(
       database->url(),
       absl::StrCat("SELECT e.id FROM ", p, "executions e WHERE (SELECT count(*) FROM ", p,

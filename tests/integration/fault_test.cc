@@ -133,26 +133,14 @@ absl::StatusCode GetCode(ExecutionStore& store, const std::string& id) {
 }
 
 TEST(Faults, PostgresKilledAndRestartedUnderLoad) {
-  setenv("PGCONNECT_TIMEOUT", "2", /*overwrite=*/0);  // as flowmonkey-server's main() does
+  const std::string prefix = "fault_";
   std::unique_ptr<TestDatabase> database = TestDatabase::CreateOwned();
-  ServerOptions options;
-  options.listen = "127.0.0.1:0";
-  options.database_url = database->url();
-  options.pool_size = 8;
-  options.table_prefix = "fault_";
-  options.health_interval = absl::Milliseconds(200);
-  options.drain_timeout = absl::Seconds(5);
-  auto server = Server::Start(options);
-  ASSERT_TRUE(server.ok()) << server.status();
-
-  client::ClientOptions client_options;
-  client_options.target = absl::StrCat("127.0.0.1:", (*server)->port());
-  client_options.max_attempts = 1;  // every failure is seen, none retried away
-  client_options.timeout = kCallTimeout;
-  auto stores = client::Connect(client_options);
-  ASSERT_TRUE(stores.ok()) << stores.status();
+  auto rig = StartServerAndClient(database->url(), prefix, 8);
+  ASSERT_TRUE(rig.ok()) << rig.status();
+  std::unique_ptr<Server>& server = rig->server;
+  client::Stores* stores = &rig->stores;
   ExecutionStore& executions = *stores->executions;
-  auto health_channel = InsecureChannelTo((*server)->port());
+  auto health_channel = InsecureChannelTo(server->port());
   ASSERT_TRUE(CheckHealth(*health_channel).serving());
 
   v1::SaveExecutionRequest jobs_execution;
@@ -217,7 +205,7 @@ TEST(Faults, PostgresKilledAndRestartedUnderLoad) {
   EXPECT_GE(load.Ok(), ok_at_recovery + 100) << "writes did not resume";
   EXPECT_GE(jobs_and_events.Completed().size(), completed_at_recovery + 20)
       << "jobs did not resume";
-  (*server)->Shutdown();
+  server->Shutdown();
 
   std::map<absl::StatusCode, int> failures = load.Failures();
   const int unavailable = failures[absl::StatusCode::kUnavailable];
@@ -234,8 +222,7 @@ TEST(Faults, PostgresKilledAndRestartedUnderLoad) {
       << "unexpected job/event failures: " << FormatFailures(job_and_event_failures);
 
   const std::set<std::string> acknowledged = load.Acknowledged();
-  const int present =
-      CountPresent(acknowledged, StoredExecutionIds(database->url(), options.table_prefix));
+  const int present = CountPresent(acknowledged, StoredExecutionIds(database->url(), prefix));
   EXPECT_EQ(present, static_cast<int>(acknowledged.size()));
   const std::set<std::string> events = jobs_and_events.Events();
   const int events_present =

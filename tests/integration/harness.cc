@@ -157,4 +157,26 @@ std::string FormatFailures(const std::map<absl::StatusCode, int>& failures) {
   return out.empty() ? "none" : out;
 }
 
+absl::StatusOr<ServerAndClient> StartServerAndClient(const std::string& database_url,
+                                                     const std::string& table_prefix,
+                                                     int pool_size) {
+  setenv("PGCONNECT_TIMEOUT", "2", /*overwrite=*/0);  // as flowmonkey-server's main() does
+  ServerOptions options;
+  options.listen = "127.0.0.1:0";
+  options.database_url = database_url;
+  options.pool_size = pool_size;
+  options.table_prefix = table_prefix;
+  options.health_interval = absl::Milliseconds(200);
+  options.drain_timeout = absl::Seconds(5);
+  absl::StatusOr<std::unique_ptr<Server>> server = Server::Start(options);
+  if (!server.ok()) return server.status();
+  client::ClientOptions client_options;
+  client_options.target = absl::StrCat("127.0.0.1:", (*server)->port());
+  client_options.max_attempts = 1;
+  client_options.timeout = absl::Seconds(5);
+  absl::StatusOr<client::Stores> stores = client::Connect(client_options);
+  if (!stores.ok()) return stores.status();
+  return ServerAndClient{*std::move(server), *std::move(stores)};
+}
+
 }  // namespace flowmonkey::testing

@@ -18,9 +18,12 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "client/client.h"
 #include "core/execution_store.h"
 #include "grpc/health/v1/health.grpc.pb.h"
+#include "server/server.h"
 #include "tests/support/test_database.h"  // FreeLoopbackPort
 
 namespace flowmonkey::testing {
@@ -93,6 +96,17 @@ std::set<std::string> SelectIds(const std::string& database_url, const std::stri
 // The ids of every execution stored under `prefix`, read with plain SQL.
 std::set<std::string> StoredExecutionIds(const std::string& database_url,
                                          const std::string& prefix);
+
+// An in-process server over `database_url` and a client of it that retries nothing (every
+// failure is seen), with calls of at most 5 s: what the tests that kill PostgreSQL under
+// load drive. The client goes before the server.
+struct ServerAndClient {
+  std::unique_ptr<Server> server;
+  client::Stores stores;
+};
+absl::StatusOr<ServerAndClient> StartServerAndClient(const std::string& database_url,
+                                                     const std::string& table_prefix,
+                                                     int pool_size);
 
 // Human-readable "CODE=n, ..." of a failure map.
 std::string FormatFailures(const std::map<absl::StatusCode, int>& failures);
