@@ -7,9 +7,8 @@ import {
   connect, executionVersion, Execution, Flow, FlowValidationError, ResumeTokenManager, StateStore,
   Stores, tokenStatusFromWire, tokenStatusToWire, ValidationIssue,
 } from '@flowmonkey/store-client';
+import { target } from './server';
 
-const target = process.env.FM_TARGET;
-if (!target) throw new Error('FM_TARGET is not set: run via test/run.sh');
 
 let stores: Stores;
 before(async () => {

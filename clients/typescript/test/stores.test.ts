@@ -4,26 +4,9 @@
 // are reported as skipped.
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { after, before, describe, test, TestContext } from 'node:test';
+import { after, before, describe } from 'node:test';
+import { it, target } from './server';
 import { Code, connect, isCode, Execution, executionVersion, Stores } from '@flowmonkey/store-client';
-
-const target = process.env.FM_TARGET;
-if (!target) throw new Error('FM_TARGET is not set: run via test/run.sh');
-
-// A service or operation the server under test does not implement yet (UNIMPLEMENTED) is
-// reported as a skip with the server's message; FM_TS_STRICT=1 makes it a failure.
-const strict = process.env.FM_TS_STRICT === '1';
-type Body = (t: TestContext) => Promise<void>;
-function it(name: string, body: Body): void {
-  test(name, async (t) => {
-    try {
-      await body(t);
-    } catch (error) {
-      if (strict || !isCode(error, Code.UNIMPLEMENTED)) throw error;
-      t.skip(`server: ${(error as Error).message}`);
-    }
-  });
-}
 
 let stores: Stores;
 before(async () => {
