@@ -82,7 +82,13 @@ Metrics::Metrics()
       pool_(prometheus::BuildGauge()
                 .Name("flowmonkey_db_pool_connections")
                 .Help("PostgreSQL pool connections by state (in_use, open, size)")
-                .Register(*registry_)) {
+                .Register(*registry_)),
+      worker_calls_(prometheus::BuildCounter()
+                        .Name("flowmonkey_worker_calls_total")
+                        .Help("Calls served on a worker thread rather than straight from "
+                              "gRPC's thread to a group commit")
+                        .Register(*registry_)
+                        .Add({})) {
   prometheus::BuildGauge()
       .Name("flowmonkey_build_info")
       .Help("Build information; always 1")

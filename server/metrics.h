@@ -5,6 +5,9 @@
 //   flowmonkey_rpc_duration_seconds{method}             histogram
 //   flowmonkey_db_pool_connections{state="in_use|open|size"}  gauges
 //   flowmonkey_batch_size{operation}                    histogram of group-commit batches
+//   flowmonkey_worker_calls_total                       counter of calls served on a worker
+//     thread (unbatchable calls, and those a tenant key's guard scopes); a batched call
+//     goes from gRPC's thread straight to its group commit
 //   flowmonkey_build_info{version}                      1
 // RPCs are observed by a gRPC server interceptor, so every service is covered in one place.
 // The method label is the path of a method the server serves ("/flowmonkey.v1.JobStore/Claim")
@@ -35,6 +38,7 @@ class Metrics {
   void ObserveRpc(const std::string& method, int code, double seconds);
   void ObserveBatch(const std::string& operation, size_t size);
   void SetPool(int in_use, int open, int size);
+  void CountWorkerCall() { worker_calls_.Increment(); }
 
   // For ServerBuilder::experimental().SetInterceptorCreators. `services` are the full names
   // of the services served ("flowmonkey.v1.JobStore"); their methods, looked up in the
@@ -53,6 +57,7 @@ class Metrics {
   prometheus::Family<prometheus::Histogram>& durations_;
   prometheus::Family<prometheus::Histogram>& batches_;
   prometheus::Family<prometheus::Gauge>& pool_;
+  prometheus::Counter& worker_calls_;
   std::mutex mu_;
   std::unordered_map<std::string, prometheus::Counter*> request_counters_;
   std::unordered_map<std::string, prometheus::Histogram*> duration_histograms_;

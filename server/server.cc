@@ -203,6 +203,8 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& optio
     }
     creators.push_back(
         server->parts_->metrics.InterceptorFactory(server->parts_->ServedServices()));
+    server->parts_->executor.set_on_submit(
+        [metrics = &server->parts_->metrics] { metrics->CountWorkerCall(); });
   }
   builder.experimental().SetInterceptorCreators(std::move(creators));
   for (const Served& served : server->parts_->Services()) builder.RegisterService(served.service);

@@ -16,6 +16,7 @@ Executor::~Executor() {
 }
 
 void Executor::Submit(std::function<void()> task) {
+  if (on_submit_) on_submit_();
   {
     std::lock_guard lock(mu_);
     tasks_.push_back(std::move(task));

@@ -27,6 +27,8 @@ class Executor {
 
   // The guard of every call run here (null: none); set before the server starts.
   void set_guard(CallGuard* guard) { guard_ = guard; }
+  // Runs on every Submit (metrics: calls served on a worker); set before the server starts.
+  void set_on_submit(std::function<void()> on_submit) { on_submit_ = std::move(on_submit); }
   CallGuard* guard() const { return guard_; }
 
  private:
@@ -38,6 +40,7 @@ class Executor {
   bool stopping_ = false;
   std::vector<std::thread> threads_;
   CallGuard* guard_ = nullptr;
+  std::function<void()> on_submit_;
 };
 
 }  // namespace flowmonkey::rpc

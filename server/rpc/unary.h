@@ -37,6 +37,15 @@ void FinishWith(grpc::ServerUnaryReactor* reactor, Response* response,
   reactor->Finish(ToGrpcStatus(result.status()));
 }
 
+// True when `guard` lets the call behind `context` through untouched: no guard, or a key
+// that sees every tenant (an operator's). A key the guard refuses is false: the worker path
+// answers it.
+inline bool Unrestricted(CallGuard* guard, const grpc::ServerContextBase& context) {
+  if (guard == nullptr) return true;
+  absl::StatusOr<CallScope> scope = guard->ScopeOf(context);
+  return scope.ok() && !scope->restricted();
+}
+
 template <typename Store, typename Request, typename Response>
 grpc::ServerUnaryReactor* Serve(grpc::CallbackServerContext* context, Executor& executor,
                                 Store& store,
@@ -47,8 +56,8 @@ grpc::ServerUnaryReactor* Serve(grpc::CallbackServerContext* context, Executor& 
     FinishWith(reactor, response, std::move(result), method.name);
   };
   // A store that takes the call without blocking (group commit) gets it from this thread;
-  // calls that a guard must scope first take the worker path below.
-  if (method.policy.batchable() && executor.guard() == nullptr) {
+  // calls that a guard must scope first (a tenant key's) take the worker path below.
+  if (method.policy.batchable() && Unrestricted(executor.guard(), *context)) {
     if (auto* async = dynamic_cast<AsyncCall<Request, Response>*>(&store);
         async != nullptr && async->Start(*request, finish)) {
       return reactor;

@@ -12,6 +12,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <regex>
 #include <sstream>
 #include <thread>
 #include <vector>
@@ -229,6 +230,63 @@ TEST_F(Auth, BinaryTakesTheSecurityFlagsAndReloadsKeysOnSighup) {
   const std::optional<int> status = server.WaitExit(absl::Seconds(60));
   ASSERT_TRUE(status.has_value());
   EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 0);
+}
+
+// The worker calls counted in a /metrics scrape (flowmonkey_worker_calls_total), or -1.
+double WorkerCalls(int metrics_port) {
+  std::smatch match;
+  const std::string body = Scrape(metrics_port);
+  if (!std::regex_search(body, match,
+                         std::regex(R"(\nflowmonkey_worker_calls_total ([0-9.e+]+))"))) {
+    return -1;
+  }
+  return std::stod(match[1].str());
+}
+
+// With API keys, an operator key's batchable calls go from gRPC's thread straight to their
+// group commit, as without keys; a tenant key's are scoped by the guard on a worker first.
+TEST_F(Auth, OnlyCallsATenantKeyScopesLeaveTheGroupCommitPath) {
+  const std::string keys_file = certs_->Path("fast-path-keys");
+  std::ofstream(keys_file) << rpc::Sha256Hex("tenant-key") << " acme\n"
+                           << rpc::Sha256Hex("operator-key") << " *\n";
+  ServerOptions options = TlsOptions();
+  options.security.api_keys_file = keys_file;
+  const int metrics_port = FreeLoopbackPort();
+  options.metrics_listen = absl::StrCat("127.0.0.1:", metrics_port);
+  auto server = Server::Start(options);
+  ASSERT_TRUE(server.ok()) << server.status();
+  client::ClientOptions operator_options = ClientOf(**server, "ca");
+  operator_options.api_key = "operator-key";
+  auto op = client::Connect(operator_options);
+  ASSERT_TRUE(op.ok()) << op.status();
+  client::ClientOptions tenant_options = ClientOf(**server, "ca");
+  tenant_options.api_key = "tenant-key";
+  auto tenant = client::Connect(tenant_options);
+  ASSERT_TRUE(tenant.ok()) << tenant.status();
+
+  const double start = WorkerCalls(metrics_port);
+  ASSERT_GE(start, 0);
+  constexpr int kCalls = 10;
+  for (int i = 0; i < kCalls; ++i) {
+    v1::SaveExecutionRequest save;
+    *save.mutable_execution() = NewExecution(absl::StrCat("fast-path-", i));
+    save.mutable_execution()->set_tenant_id("acme");
+    ASSERT_TRUE(op->executions->Save(save).ok());
+    v1::GetExecutionRequest get;
+    get.set_execution_id(save.execution().id());
+    auto got = op->executions->Get(get);
+    ASSERT_TRUE(got.ok()) << got.status();
+    EXPECT_EQ(got->execution().tenant_id(), "acme");
+  }
+  EXPECT_EQ(WorkerCalls(metrics_port), start) << "operator calls took the worker path";
+
+  for (int i = 0; i < kCalls; ++i) {
+    v1::GetExecutionRequest get;
+    get.set_execution_id(absl::StrCat("fast-path-", i));
+    auto got = tenant->executions->Get(get);
+    ASSERT_TRUE(got.ok()) << got.status();
+  }
+  EXPECT_EQ(WorkerCalls(metrics_port), start + kCalls) << "tenant calls skipped the guard";
 }
 
 // Tenant isolation: tenant A's records, walked with tenant B's key through every read RPC,

@@ -34,6 +34,17 @@ HealthResult CheckHealth(grpc::Channel& channel, const std::string& service,
   return result;
 }
 
+std::string Scrape(int port) {
+  const std::string command = absl::StrCat("curl -sf http://127.0.0.1:", port, "/metrics");
+  std::string body;
+  FILE* pipe = popen(command.c_str(), "r");
+  if (pipe == nullptr) return body;
+  char buffer[4096];
+  for (size_t n; (n = fread(buffer, 1, sizeof(buffer), pipe)) > 0;) body.append(buffer, n);
+  pclose(pipe);
+  return body;
+}
+
 v1::Execution NewExecution(const std::string& id) {
   v1::Execution e;
   e.set_id(id);

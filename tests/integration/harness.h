@@ -45,6 +45,9 @@ struct HealthResult {
 HealthResult CheckHealth(grpc::Channel& channel, const std::string& service = "",
                          absl::Duration timeout = absl::Seconds(2));
 
+// The text of http://127.0.0.1:<port>/metrics (curl); empty when it cannot be fetched.
+std::string Scrape(int port);
+
 // A valid execution to save, with the given id.
 v1::Execution NewExecution(const std::string& id);
 

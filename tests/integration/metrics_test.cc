@@ -14,21 +14,12 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/blocking_counter.h"
 #include "client/client.h"
+#include "tests/integration/harness.h"
 #include "tests/support/backends.h"
 #include "tests/support/test_database.h"
 
 namespace flowmonkey::testing {
 namespace {
-
-std::string Scrape(int port) {
-  const std::string command = absl::StrCat("curl -sf http://127.0.0.1:", port, "/metrics");
-  std::string body;
-  FILE* pipe = popen(command.c_str(), "r");
-  char buffer[4096];
-  for (size_t n; (n = fread(buffer, 1, sizeof(buffer), pipe)) > 0;) body.append(buffer, n);
-  pclose(pipe);
-  return body;
-}
 
 TEST(Metrics, CountsRequestsByMethodAndCode) {
   ServerOptions options = TestServerOptions(TestDatabase::Instance().NewPrefix());
