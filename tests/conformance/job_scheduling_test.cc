@@ -142,6 +142,26 @@ TYPED_TEST(JobSchedulingTest, DefaultsRunAtIsCreatedAtPriorityZeroNoRetry) {
   EXPECT_EQ(stored.retry().max_backoff_ms(), 20);
 }
 
+TYPED_TEST(JobSchedulingTest, RowsFromBeforeMigration0005ReadRunAtAsCreatedAtAndAreDue) {
+  const int64_t created = NowMs() - 10;
+  // As a row written before the migration (or by an older replica): run_at and priority
+  // left to their column defaults.
+  ASSERT_EQ(RunSql(this->backend_.prefix(),
+                   absl::StrCat("INSERT INTO fm_jobs (id, execution_id, step_id, handler, status,"
+                                " input, created_at, updated_at) VALUES ('old-row', '",
+                                kExecution, "', 'old', 'h', 'pending', '{}', ", created, ", ",
+                                created, ")"),
+                   /*affected=*/true),
+            1);
+  const v1::Job fresh = this->Create(NewJob("fresh"));
+  const v1::Job old = this->Get("old-row");
+  EXPECT_EQ(old.run_at(), created);
+  EXPECT_EQ(old.priority(), 0);
+  EXPECT_FALSE(old.has_retry());
+  EXPECT_EQ(this->ClaimNext({"h"}, 1), std::vector<std::string>{"old-row"});
+  EXPECT_EQ(this->ClaimNext({}, 1), std::vector<std::string>{fresh.id()});
+}
+
 TYPED_TEST(JobSchedulingTest, NotClaimableBeforeRunAt) {
   const int64_t now = NowMs();
   const v1::Job later = this->CreateAt("later", now + kHour);
