@@ -444,7 +444,7 @@ PgbenchScript StepScript(pg::ConnectionPool& pool, int rows) {
       {{1, absl::StrCat("array_fill(CAST(", id, " AS text), ARRAY[3])")}}, 3, "b", script.defines);
   pg::Params job;
   job.Add("job").Add("bench-0").Add("step").Add("bench").Add(R"({"ok":true})").Add(int64_t{30000});
-  job.Add(int64_t{3}).Add(NowMs());
+  job.Add(int64_t{3}).Add(NowMs()).Add(NowMs()).Add(int32_t{0}).AddNull().AddNull();
   const std::string create_job =
       Bind(pool.SqlFor("job_insert"), job,
            {{1, "('pgbench-' || :client_id || '-' || CAST(:r AS bigint))"}, {2, id}}, 1, "c",

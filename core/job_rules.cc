@@ -1,5 +1,6 @@
 #include "core/job_rules.h"
 
+#include <algorithm>
 #include <array>
 #include <utility>
 
@@ -48,7 +49,31 @@ absl::Status ValidateCreateJob(const v1::CreateJobRequest& r) {
     return absl::InvalidArgumentError(
         absl::StrCat("heartbeat_ms: must be between 1 and ", kMaxJobHeartbeatMs));
   }
+  if (r.has_run_at()) {
+    if (auto s = ValidateTimestamp(r.run_at(), "run_at"); !s.ok()) return s;
+  }
+  if (r.has_priority() && (r.priority() < kMinJobPriority || r.priority() > kMaxJobPriority)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("priority: must be between ", kMinJobPriority, " and ", kMaxJobPriority));
+  }
+  if (r.has_retry()) return ValidateRetryPolicy(r.retry(), "retry");
   return absl::OkStatus();
+}
+
+absl::Status ValidateRetryPolicy(const v1::RetryPolicy& policy, absl::string_view field) {
+  if (auto s =
+          ValidateDuration(policy.initial_backoff_ms(), absl::StrCat(field, ".initial_backoff_ms"));
+      !s.ok()) {
+    return s;
+  }
+  return ValidateDuration(policy.max_backoff_ms(), absl::StrCat(field, ".max_backoff_ms"),
+                          policy.initial_backoff_ms());
+}
+
+int64_t JobBackoffCapMs(const v1::RetryPolicy& policy, int32_t attempt) {
+  int64_t cap = policy.initial_backoff_ms();
+  for (int32_t n = 1; n < attempt && cap < policy.max_backoff_ms(); ++n) cap *= 2;
+  return std::min(cap, policy.max_backoff_ms());
 }
 
 absl::Status ValidateWorker(absl::string_view job_id, absl::string_view runner_id,

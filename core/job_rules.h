@@ -19,6 +19,8 @@ inline constexpr int32_t kDefaultJobMaxAttempts = 3;
 inline constexpr int32_t kMaxJobMaxAttempts = 1000;
 inline constexpr int32_t kDefaultJobHeartbeatMs = 30'000;
 inline constexpr int32_t kMaxJobHeartbeatMs = 24 * 60 * 60 * 1000;
+inline constexpr int32_t kMinJobPriority = -1000;
+inline constexpr int32_t kMaxJobPriority = 1000;
 // The error code ResetStalled records on a job that ran out of attempts.
 inline constexpr std::string_view kStalledErrorCode = "STALLED";
 
@@ -32,6 +34,14 @@ std::string DeriveJobId(absl::string_view execution_id, absl::string_view step_i
                         absl::string_view handler, absl::string_view normalized_input);
 
 absl::Status ValidateCreateJob(const v1::CreateJobRequest& request);
+// initial_backoff_ms 1..kMaxDurationMs, max_backoff_ms initial_backoff_ms..kMaxDurationMs.
+absl::Status ValidateRetryPolicy(const v1::RetryPolicy& policy, absl::string_view field);
+
+// The delay cap after failed attempt `attempt` (1 = the first run) under a valid `policy`:
+// min(max_backoff_ms, initial_backoff_ms * 2^(attempt-1)). The backoff a retrying Fail
+// applies is uniformly random in [cap / 2, cap] (equal jitter; job.proto). The PostgreSQL
+// store computes the same in SQL (server/pg/job_store.cc, kFailRetry).
+int64_t JobBackoffCapMs(const v1::RetryPolicy& policy, int32_t attempt);
 // job_id, plus the worker naming a fenced write: runner_id and/or instance_id (at least one).
 absl::Status ValidateWorker(absl::string_view job_id, absl::string_view runner_id,
                             absl::string_view instance_id);

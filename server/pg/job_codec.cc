@@ -64,6 +64,13 @@ v1::Job JobFromRow(const pqxx::row& r) {
   if (!r[15].is_null()) job.set_instance_id(r[15].c_str());
   if (!r[16].is_null()) job.set_checkpoint_json(r[16].c_str());
   if (!r[17].is_null()) ReadProgress(r[17].c_str(), *job.mutable_progress());
+  const int64_t run_at = r[18].as<int64_t>();
+  job.set_run_at(run_at == 0 ? job.created_at() : run_at);
+  job.set_priority(r[19].as<int32_t>());
+  if (!r[20].is_null()) {
+    job.mutable_retry()->set_initial_backoff_ms(r[20].as<int64_t>());
+    job.mutable_retry()->set_max_backoff_ms(r[21].as<int64_t>());
+  }
   return job;
 }
 

@@ -23,52 +23,56 @@ namespace {
 constexpr Statement kInsert{
     "job_insert",
     "INSERT INTO {fm_}jobs (id, execution_id, step_id, handler, status, input, heartbeat_ms,"
-    " attempts, max_attempts, created_at, updated_at) VALUES ($1, $2, $3, $4, 'pending',"
-    " $5::jsonb, $6, 0, $7, $8, $8) ON CONFLICT (id) DO NOTHING RETURNING " FM_JOB_COLUMNS};
+    " attempts, max_attempts, created_at, updated_at, run_at, priority, retry_initial_ms,"
+    " retry_max_ms) VALUES ($1, $2, $3, $4, 'pending', $5::jsonb, $6, 0, $7, $8, $8, $9, $10,"
+    " $11, $12) ON CONFLICT (id) DO NOTHING RETURNING " FM_JOB_COLUMNS};
 constexpr Statement kGet{"job_get", "SELECT " FM_JOB_COLUMNS " FROM {fm_}jobs WHERE id = $1"};
 constexpr Statement kGetForStep{"job_get_for_step",
                                 "SELECT " FM_JOB_COLUMNS
                                 " FROM {fm_}jobs WHERE execution_id = $1 AND step_id = $2"
                                 " ORDER BY created_at DESC, id DESC LIMIT 1"};
 constexpr Statement kState{
-    "job_state", "SELECT status, attempts, max_attempts, instance_id FROM {fm_}jobs WHERE id = $1"};
+    "job_state",
+    "SELECT status, attempts, max_attempts, instance_id, run_at FROM {fm_}jobs WHERE id = $1"};
 constexpr Statement kClaim{
     "job_claim",
     "UPDATE {fm_}jobs SET status = 'running', runner_id = $2, instance_id = $3, heartbeat_at = $4,"
     " attempts = attempts + 1, updated_at = $4, progress = NULL"
-    " WHERE id = $1 AND status = 'pending' AND attempts < max_attempts RETURNING " FM_JOB_COLUMNS};
-// Only ORDER BY created_at: it matches the partial index, so the oldest rows come straight
-// off the index instead of every pending row being sorted.
+    " WHERE id = $1 AND status = 'pending' AND attempts < max_attempts AND run_at <= $4"
+    " RETURNING " FM_JOB_COLUMNS};
+// Only ORDER BY priority DESC, run_at: it matches the partial indexes of migration 0005, so
+// the first rows come straight off the index instead of every pending row being sorted
+// (run_at <= $2 filters the index entries of jobs not yet due). The pick is a MATERIALIZED
+// CTE so it runs once: as an IN (subquery) the planner may rescan it per row (nested-loop
+// semi-join), and each rescan skips the rows this statement already updated and locks the
+// next ones, claiming more than max_jobs.
+#define FM_JOB_CLAIM_PICKED                                                       \
+  " UPDATE {fm_}jobs SET status = 'running', runner_id = $1, instance_id = NULL," \
+  " heartbeat_at = $2, attempts = attempts + 1, updated_at = $2, progress = NULL" \
+  " WHERE id IN (SELECT id FROM picked) AND status = 'pending' RETURNING " FM_JOB_COLUMNS
 constexpr Statement kClaimNext{
     "job_claim_next",
-    "UPDATE {fm_}jobs SET status = 'running', runner_id = $1, instance_id = NULL,"
-    " heartbeat_at = $2, attempts = attempts + 1, updated_at = $2, progress = NULL"
-    " WHERE id IN (SELECT id FROM {fm_}jobs"
-    " WHERE status = 'pending' AND attempts < max_attempts"
+    "WITH picked AS MATERIALIZED (SELECT id FROM {fm_}jobs"
+    " WHERE status = 'pending' AND run_at <= $2 AND attempts < max_attempts"
     " AND ($4::text IS NULL OR EXISTS (SELECT 1 FROM {fm_}executions e"
     " WHERE e.id = {fm_}jobs.execution_id AND e.tenant_id = $4))"
-    " ORDER BY created_at LIMIT $3"
-    " FOR UPDATE SKIP LOCKED) AND status = 'pending' RETURNING " FM_JOB_COLUMNS};
+    " ORDER BY priority DESC, run_at LIMIT $3 FOR UPDATE SKIP LOCKED)" FM_JOB_CLAIM_PICKED};
 constexpr Statement kClaimNextHandler{
     "job_claim_next_handler",
-    "UPDATE {fm_}jobs SET status = 'running', runner_id = $1, instance_id = NULL,"
-    " heartbeat_at = $2, attempts = attempts + 1, updated_at = $2, progress = NULL"
-    " WHERE id IN (SELECT id FROM {fm_}jobs"
-    " WHERE status = 'pending' AND handler = $4 AND attempts < max_attempts"
+    "WITH picked AS MATERIALIZED (SELECT id FROM {fm_}jobs"
+    " WHERE status = 'pending' AND handler = $4 AND run_at <= $2 AND attempts < max_attempts"
     " AND ($5::text IS NULL OR EXISTS (SELECT 1 FROM {fm_}executions e"
     " WHERE e.id = {fm_}jobs.execution_id AND e.tenant_id = $5))"
-    " ORDER BY created_at LIMIT $3 FOR UPDATE SKIP LOCKED) AND status = 'pending'"
-    " RETURNING " FM_JOB_COLUMNS};
+    " ORDER BY priority DESC, run_at LIMIT $3 FOR UPDATE SKIP LOCKED)" FM_JOB_CLAIM_PICKED};
 constexpr Statement kClaimNextHandlers{
     "job_claim_next_handlers",
-    "UPDATE {fm_}jobs SET status = 'running', runner_id = $1, instance_id = NULL,"
-    " heartbeat_at = $2, attempts = attempts + 1, updated_at = $2, progress = NULL"
-    " WHERE id IN (SELECT id FROM {fm_}jobs"
-    " WHERE status = 'pending' AND handler = ANY($4::text[]) AND attempts < max_attempts"
+    "WITH picked AS MATERIALIZED (SELECT id FROM {fm_}jobs"
+    " WHERE status = 'pending' AND handler = ANY($4::text[]) AND run_at <= $2"
+    " AND attempts < max_attempts"
     " AND ($5::text IS NULL OR EXISTS (SELECT 1 FROM {fm_}executions e"
     " WHERE e.id = {fm_}jobs.execution_id AND e.tenant_id = $5))"
-    " ORDER BY created_at LIMIT $3 FOR UPDATE SKIP LOCKED) AND status = 'pending'"
-    " RETURNING " FM_JOB_COLUMNS};
+    " ORDER BY priority DESC, run_at LIMIT $3 FOR UPDATE SKIP LOCKED)" FM_JOB_CLAIM_PICKED};
+#undef FM_JOB_CLAIM_PICKED
 constexpr Statement kHeartbeat{
     "job_heartbeat",
     "UPDATE {fm_}jobs SET heartbeat_at = $4, updated_at = $4"
@@ -81,12 +85,29 @@ constexpr Statement kComplete{
     " WHERE id = $1 AND status = 'running' AND ($2::text IS NULL OR runner_id = $2)"
     " AND ($3::text IS NULL OR instance_id = $3)"
     " RETURNING updated_at"};
+// Fail for good ($6: the worker says permanent) and Fail with a retry are complementary: one
+// of them matches a running job of the worker. The backoff is job_rules.h's
+// JobBackoffCapMs with equal jitter: cap - uniform(0..cap/2), so in [cap/2, cap].
 constexpr Statement kFail{
     "job_fail",
     "UPDATE {fm_}jobs SET status = 'failed', error = $4::jsonb, updated_at = $5"
     " WHERE id = $1 AND status = 'running' AND ($2::text IS NULL OR runner_id = $2)"
     " AND ($3::text IS NULL OR instance_id = $3)"
-    " RETURNING updated_at"};
+    " AND ($6::boolean OR retry_initial_ms IS NULL OR attempts >= max_attempts)"
+    " RETURNING updated_at, 0"};
+#define FM_JOB_BACKOFF_CAP                                                          \
+  "LEAST(retry_max_ms::float8, retry_initial_ms * power(2::float8, LEAST(GREATEST(" \
+  "attempts - 1, 0), 62)))::bigint"
+constexpr Statement kFailRetry{
+    "job_fail_retry",
+    "UPDATE {fm_}jobs SET status = 'pending', error = $4::jsonb, updated_at = $5,"
+    " run_at = $5::bigint + " FM_JOB_BACKOFF_CAP " - floor(random() * (" FM_JOB_BACKOFF_CAP
+    " / 2 + 1))::bigint, runner_id = NULL, instance_id = NULL, heartbeat_at = NULL"
+    " WHERE id = $1 AND status = 'running' AND ($2::text IS NULL OR runner_id = $2)"
+    " AND ($3::text IS NULL OR instance_id = $3)"
+    " AND NOT $6::boolean AND retry_initial_ms IS NOT NULL AND attempts < max_attempts"
+    " RETURNING updated_at, run_at"};
+#undef FM_JOB_BACKOFF_CAP
 constexpr Statement kSaveCheckpoint{
     "job_save_checkpoint",
     "UPDATE {fm_}jobs SET checkpoint = $4::jsonb, heartbeat_at = $5, updated_at = $5"
@@ -152,16 +173,25 @@ absl::Status NotWritable(const pqxx::result& state, const std::string& job_id) {
       absl::StrCat("job ", job_id, " is running for another runner or instance"));
 }
 
-// Why a claim touched no row.
-absl::Status NotClaimable(const pqxx::result& state, const std::string& job_id) {
+// Why a claim at `now` touched no row.
+absl::Status NotClaimable(const pqxx::result& state, const std::string& job_id, int64_t now) {
   if (state.empty()) return NotFound(job_id);
   const std::string status = state[0][0].c_str();
   if (status != "pending") {
     return absl::FailedPreconditionError(
         absl::StrCat("job ", job_id, " is ", status, ", not pending"));
   }
+  if (state[0][1].as<int32_t>() >= state[0][2].as<int32_t>()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("job ", job_id, " has used all its ", state[0][2].as<int32_t>(), " attempts"));
+  }
+  if (const int64_t run_at = state[0][4].as<int64_t>(); run_at > now) {
+    return absl::FailedPreconditionError(absl::StrCat("job ", job_id, " is not due yet: run_at is ",
+                                                      run_at, ", ", run_at - now, " ms from now"));
+  }
+  // Claimable when read: it changed in between (claimed, then failed back, say).
   return absl::FailedPreconditionError(
-      absl::StrCat("job ", job_id, " has used all its ", state[0][2].as<int32_t>(), " attempts"));
+      absl::StrCat("job ", job_id, " was not claimable when claimed (changed concurrently)"));
 }
 
 // A page of jobs ordered by (created_at, id) (paging.h).
@@ -194,6 +224,7 @@ PgJobStore::PgJobStore(ConnectionPool& pool) : pool_(pool) {
                   kHeartbeat,
                   kComplete,
                   kFail,
+                  kFailRetry,
                   kSaveCheckpoint,
                   kUpdateProgress,
                   kCancel,
@@ -217,7 +248,13 @@ absl::StatusOr<v1::CreateJobResponse> CreateJobIn(Session& s, Tx& tx,
   params.Add(input);
   params.Add(request.has_heartbeat_ms() ? request.heartbeat_ms() : kDefaultJobHeartbeatMs);
   params.Add(request.has_max_attempts() ? request.max_attempts() : kDefaultJobMaxAttempts);
-  params.Add(NowMs());
+  const int64_t now = NowMs();
+  params.Add(now).Add(request.run_at() > 0 ? request.run_at() : now).Add(request.priority());
+  if (request.has_retry()) {
+    params.Add(request.retry().initial_backoff_ms()).Add(request.retry().max_backoff_ms());
+  } else {
+    params.AddNull().AddNull();
+  }
   const Params lookup = IdParam(id);
   v1::CreateJobResponse response;
   // In autocommit, the read after a conflict sees the row the other creator committed. If
@@ -280,14 +317,15 @@ absl::StatusOr<v1::Job> PgJobStore::ClaimOne(const std::string& job_id,
                                              const std::string& instance_id) {
   if (auto s = ValidateId(job_id, "job_id"); !s.ok()) return s;
   if (auto s = ValidateId(runner_id, "runner_id"); !s.ok()) return s;
+  const int64_t now = NowMs();
   Params params;
-  params.Add(job_id).Add(runner_id).AddOrNull(instance_id).Add(NowMs());
+  params.Add(job_id).Add(runner_id).AddOrNull(instance_id).Add(now);
   return pool_.Run<v1::Job>("claim job", [&](Session& s) -> absl::StatusOr<v1::Job> {
     pqxx::nontransaction tx(s.connection());
     if (const pqxx::result rows = s.Exec(tx, kClaim, params); !rows.empty()) {
       return JobFromRow(rows[0]);
     }
-    return NotClaimable(s.Exec(tx, kState, IdParam(job_id)), job_id);
+    return NotClaimable(s.Exec(tx, kState, IdParam(job_id)), job_id, now);
   });
 }
 
@@ -341,6 +379,8 @@ absl::StatusOr<v1::ClaimNextJobsResponse> PgJobStore::ClaimNext(
           *response.add_jobs() = JobFromRow(row);
         std::sort(response.mutable_jobs()->begin(), response.mutable_jobs()->end(),
                   [](const v1::Job& a, const v1::Job& b) {
+                    if (a.priority() != b.priority()) return a.priority() > b.priority();
+                    if (a.run_at() != b.run_at()) return a.run_at() < b.run_at();
                     if (a.created_at() != b.created_at()) return a.created_at() < b.created_at();
                     return a.id() < b.id();
                   });
@@ -417,11 +457,17 @@ absl::StatusOr<v1::CompleteJobResponse> CompleteJobIn(Session& s, Tx& tx,
 absl::StatusOr<v1::FailJobResponse> FailJobIn(Session& s, Tx& tx,
                                               const v1::FailJobRequest& request) {
   Params params = WorkerParams(request.job_id(), request.runner_id(), request.instance_id());
-  params.Add(JobErrorJson(request.error())).Add(NowMs());
-  absl::StatusOr<int64_t> at = FencedWriteIn(s, tx, kFail, request.job_id(), params);
-  if (!at.ok()) return at.status();
+  params.Add(JobErrorJson(request.error())).Add(NowMs()).Add(request.permanent());
   v1::FailJobResponse response;
-  response.set_updated_at(*at);
+  pqxx::result rows = s.Exec(tx, kFail, params);
+  if (rows.empty() && !request.permanent()) {
+    rows = s.Exec(tx, kFailRetry, params);
+    response.set_will_retry(!rows.empty());
+  }
+  if (rows.empty())
+    return NotWritable(s.Exec(tx, kState, IdParam(request.job_id())), request.job_id());
+  response.set_updated_at(rows[0][0].as<int64_t>());
+  if (response.will_retry()) response.set_next_run_at(rows[0][1].as<int64_t>());
   return response;
 }
 

@@ -4,7 +4,9 @@
 // claimWithInstance answer whether they claimed (claimJob/claimJobWithInstance answer the job).
 import { compact, fromEnum, fromJson, opt, toEnum, toJson } from './convert';
 import { Code, Connection, isCode, ServiceClient } from './grpc';
-import type { CreateJobParams, Job, JobError, JobProgress, JobStatus, JobStore } from './types';
+import type {
+  FailJobResult, Job, JobError, JobProgress, JobStatus, JobStore, ScheduledJob, ScheduleJobParams,
+} from './types';
 
 const kJobStatus = 'JOB_STATUS';
 
@@ -27,8 +29,22 @@ function instance(r: string | Runner): Runner {
 // one cutoff, so findStalled() reads up to this many running jobs and applies the rule.
 const kStalledScan = 1000;
 
-export function jobFromProto(p: any): Job {
-  return compact<Job>({
+/** The wire's CreateJobRequest fields of params (FlowMonkey's, plus scheduling). */
+export function createJobToProto(params: ScheduleJobParams): object {
+  return {
+    execution_id: params.executionId, step_id: params.stepId, handler: params.handler,
+    input_json: toJson(params.input ?? {}), max_attempts: params.maxAttempts, heartbeat_ms: params.heartbeatMs,
+    run_at: params.runAt, priority: params.priority,
+    retry: params.retry && { initial_backoff_ms: params.retry.initialBackoffMs, max_backoff_ms: params.retry.maxBackoffMs },
+  };
+}
+
+export function failJobResultFromProto(p: any): FailJobResult {
+  return { updatedAt: p.updated_at, willRetry: !!p.will_retry, nextRunAt: p.next_run_at ?? 0 };
+}
+
+export function jobFromProto(p: any): ScheduledJob {
+  return compact<ScheduledJob>({
     id: p.id,
     executionId: p.execution_id,
     stepId: p.step_id,
@@ -48,7 +64,10 @@ export function jobFromProto(p: any): Job {
     checkpoint: fromJson(p.checkpoint_json),
     progress: p.progress && (p.progress.percent || p.progress.message)
       ? compact({ percent: p.progress.percent, message: p.progress.message || undefined }) : undefined,
-  } as Job);
+    runAt: p.run_at,
+    priority: p.priority,
+    retry: p.retry ? { initialBackoffMs: p.retry.initial_backoff_ms, maxBackoffMs: p.retry.max_backoff_ms } : undefined,
+  } as ScheduledJob);
 }
 
 export class RemoteJobStore implements JobStore {
@@ -59,16 +78,17 @@ export class RemoteJobStore implements JobStore {
   }
 
   /** Creates the job once: the same (execution, step, handler, input) returns the same job. */
-  async getOrCreate(params: CreateJobParams): Promise<Job> {
+  async getOrCreate(params: ScheduleJobParams): Promise<Job> {
     return (await this.create(params)).job;
   }
 
-  /** getOrCreate() that also tells whether this call made the job. */
-  async create(params: CreateJobParams): Promise<{ job: Job; created: boolean }> {
-    const r = await this.rpc.call('Create', {
-      execution_id: params.executionId, step_id: params.stepId, handler: params.handler,
-      input_json: toJson(params.input ?? {}), max_attempts: params.maxAttempts, heartbeat_ms: params.heartbeatMs,
-    });
+  /**
+   * getOrCreate() that also tells whether this call made the job. runAt (not claimable
+   * before), priority (higher first) and retry (backoff between attempts on fail) are this
+   * store's scheduling options.
+   */
+  async create(params: ScheduleJobParams): Promise<{ job: ScheduledJob; created: boolean }> {
+    const r = await this.rpc.call('Create', createJobToProto(params));
     return { job: jobFromProto(r.job), created: r.created };
   }
 
@@ -100,8 +120,11 @@ export class RemoteJobStore implements JobStore {
     }), true);
   }
 
-  /** Up to maxJobs pending jobs for these handlers; concurrent callers never share one. */
-  async claimNext(runnerId: string, handlers: string[], maxJobs = 1): Promise<Job[]> {
+  /**
+   * Up to maxJobs due pending jobs for these handlers, highest priority first, then earliest
+   * runAt; concurrent callers never share one.
+   */
+  async claimNext(runnerId: string, handlers: string[], maxJobs = 1): Promise<ScheduledJob[]> {
     const r = await this.rpc.call('ClaimNext', { runner_id: runnerId, handlers, max_jobs: maxJobs });
     return r.jobs.map(jobFromProto);
   }
@@ -114,10 +137,27 @@ export class RemoteJobStore implements JobStore {
     return this.fenced('Complete', jobId, who, { result_json: toJson(result) });
   }
 
-  fail(jobId: string, who: string | Runner, error: JobError): Promise<boolean> {
-    return this.fenced('Fail', jobId, who, {
-      error: { code: error.code, message: error.message, details_json: toJson(error.details) },
-    });
+  /** True when recorded: the job failed for good, or is pending again when its retry policy retries it. */
+  async fail(jobId: string, who: string | Runner, error: JobError): Promise<boolean> {
+    return (await this.failJob(jobId, who, error)) !== null;
+  }
+
+  /**
+   * fail() that tells whether the job will be retried and when; permanent: fail for good
+   * even if the retry policy would retry. Null when not this worker's running job (or absent).
+   */
+  async failJob(jobId: string, who: string | Runner, error: JobError,
+    options: { permanent?: boolean } = {}): Promise<FailJobResult | null> {
+    const { runnerId, instanceId } = runner(who);
+    try {
+      return failJobResultFromProto(await this.rpc.call('Fail', {
+        job_id: jobId, runner_id: runnerId, instance_id: instanceId ?? '', permanent: !!options.permanent,
+        error: { code: error.code, message: error.message, details_json: toJson(error.details) },
+      }));
+    } catch (e) {
+      if (isCode(e, Code.FAILED_PRECONDITION) || isCode(e, Code.NOT_FOUND)) return null;
+      throw e;
+    }
   }
 
   async cancel(jobId: string, reason = ''): Promise<boolean> {

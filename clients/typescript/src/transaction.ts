@@ -13,12 +13,13 @@ import { referenceFromProto } from './context-storage';
 import { executionFromProto, executionToProto, toJson } from './convert';
 import { eventFromProto, eventToProto } from './event-store';
 import { CallError, ServiceClient } from './grpc';
-import { jobFromProto, Runner, runner } from './job-store';
+import { createJobToProto, failJobResultFromProto, jobFromProto, Runner, runner } from './job-store';
 import { kTokenId, tokenFromProto } from './resume-tokens';
 import { newRequestId } from './retry';
 import type { RemoteLock } from './state-store';
 import type {
-  ContextReference, CreateJobParams, Execution, ExecutionEvent, GenerateTokenOptions, Job, JobError, ResumeToken,
+  ContextReference, Execution, ExecutionEvent, FailJobResult, GenerateTokenOptions, Job, JobError, ResumeToken,
+  ScheduleJobParams,
 } from './types';
 
 export const kTransactionsService = 'flowmonkey.v1.Transactions';
@@ -34,7 +35,8 @@ export interface OperationResults {
   recordEvents: { events: ExecutionEvent[] };
   createJob: { job: Job; created: boolean };
   completeJob: { updatedAt: number };
-  failJob: { updatedAt: number };
+  /** willRetry: the job's retry policy put it back to pending until nextRunAt. */
+  failJob: FailJobResult;
   cancelJob: { cancelled: boolean };
   /** token.token is the new token's value (only ever returned here). */
   generateResumeToken: { token: ResumeToken };
@@ -177,11 +179,9 @@ export class TransactionBuilder<R extends unknown[] = []> {
   }
 
   /** The job for (execution, step, handler, input): made once, as jobStore.create(). */
-  createJob(params: CreateJobParams): TransactionBuilder<[...R, OperationResult<'createJob'>]> {
-    return this.operation('createJob', {
-      execution_id: params.executionId, step_id: params.stepId, handler: params.handler,
-      input_json: toJson(params.input ?? {}), max_attempts: params.maxAttempts, heartbeat_ms: params.heartbeatMs,
-    }, (p) => ({ job: jobFromProto(p.job ?? {}), created: !!p.created }));
+  createJob(params: ScheduleJobParams): TransactionBuilder<[...R, OperationResult<'createJob'>]> {
+    return this.operation('createJob', createJobToProto(params),
+      (p) => ({ job: jobFromProto(p.job ?? {}), created: !!p.created }));
   }
 
   /** Fenced: FAILED_PRECONDITION (or NOT_FOUND) fails the commit when the job is not this worker's running job. */
@@ -191,10 +191,12 @@ export class TransactionBuilder<R extends unknown[] = []> {
   }
 
   /** Fenced, as completeJob. */
-  failJob(jobId: string, who: string | Runner, error: JobError): TransactionBuilder<[...R, OperationResult<'failJob'>]> {
+  failJob(jobId: string, who: string | Runner, error: JobError,
+    options: { permanent?: boolean } = {}): TransactionBuilder<[...R, OperationResult<'failJob'>]> {
     return this.operation('failJob', {
       ...fenced(jobId, who), error: { code: error.code, message: error.message, details_json: toJson(error.details) },
-    }, (p) => ({ updatedAt: p.updated_at }));
+      permanent: !!options.permanent,
+    }, failJobResultFromProto);
   }
 
   cancelJob(jobId: string, reason = ''): TransactionBuilder<[...R, OperationResult<'cancelJob'>]> {

@@ -182,6 +182,40 @@ export interface CreateJobParams {
   heartbeatMs?: number;
 }
 
+/**
+ * Exponential backoff with equal jitter between attempts (job.proto): after failed attempt
+ * n the job waits a random delay in [cap/2, cap], cap = min(maxBackoffMs, initialBackoffMs * 2^(n-1)).
+ */
+export interface RetryPolicy {
+  initialBackoffMs: number;
+  maxBackoffMs: number;
+}
+
+/** A Job with this store's scheduling fields (not part of FlowMonkey's Job). */
+export interface ScheduledJob extends Job {
+  /** Not claimable before this time (ms since epoch); createdAt unless given. */
+  runAt: number;
+  /** Higher is claimed first; -1000..1000, default 0. */
+  priority: number;
+  /** Absent: a failure is final. */
+  retry?: RetryPolicy;
+}
+
+/** CreateJobParams with this store's scheduling options. */
+export interface ScheduleJobParams extends CreateJobParams {
+  runAt?: number;
+  priority?: number;
+  retry?: RetryPolicy;
+}
+
+/** What a fenced Fail did: willRetry when the job is pending again until nextRunAt. */
+export interface FailJobResult {
+  updatedAt: number;
+  willRetry: boolean;
+  /** The job's new runAt when willRetry; 0 otherwise. */
+  nextRunAt: number;
+}
+
 /** FlowMonkey's JobStore (as @flowmonkey/postgres declares it). */
 export interface JobStore {
   getOrCreate(params: CreateJobParams): Promise<Job>;

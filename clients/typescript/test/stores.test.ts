@@ -169,6 +169,38 @@ describe('JobStore', () => {
     assert.ok(failed?.status === 'failed' || failed?.status === 'pending', failed?.status);
     assert.equal(failed?.error?.code, 'SMTP');
   });
+
+  it('runAt, priority and a retry policy schedule the claims', async () => {
+    const e = newExecution();
+    await stores.stateStore.save(e);
+    const handler = `sched-${randomUUID()}`;
+    const now = Date.now();
+    const hour = 3_600_000;
+    const later = await stores.jobStore.create({ executionId: e.id, stepId: 'later', handler, input: {}, runAt: now + hour });
+    assert.equal(later.job.runAt, now + hour);
+    assert.equal(later.job.priority, 0);
+    assert.deepEqual(await stores.jobStore.claimNext('w', [handler], 10), []);
+    assert.equal(await stores.jobStore.claim(later.job.id, 'w'), false);
+
+    const low = await stores.jobStore.create({ executionId: e.id, stepId: 'low', handler, input: {}, runAt: now - 2000, priority: 1 });
+    const high = await stores.jobStore.create({ executionId: e.id, stepId: 'high', handler, input: {}, runAt: now - 1000, priority: 5 });
+    assert.deepEqual((await stores.jobStore.claimNext('w', [handler], 10)).map((j) => j.id), [high.job.id, low.job.id]);
+
+    const retry = { initialBackoffMs: hour, maxBackoffMs: 2 * hour };
+    const retried = await stores.jobStore.create({ executionId: e.id, stepId: 'retry', handler, input: {}, maxAttempts: 2, retry });
+    assert.deepEqual(retried.job.retry, retry);
+    assert.equal(await stores.jobStore.claim(retried.job.id, 'w'), true);
+    const before = Date.now();
+    const first = await stores.jobStore.failJob(retried.job.id, 'w', { code: 'E', message: 'again' });
+    const after = Date.now();
+    assert.ok(first?.willRetry);
+    assert.ok(first.nextRunAt >= before + hour / 2 && first.nextRunAt <= after + hour, String(first.nextRunAt));
+    const pending = await stores.jobStore.get(retried.job.id);
+    assert.equal(pending?.status, 'pending');
+    assert.equal(pending?.runnerId, undefined);
+    assert.equal(await stores.jobStore.claim(retried.job.id, 'w'), false);  // not due yet
+    assert.equal(await stores.jobStore.failJob(retried.job.id, 'w', { code: 'E', message: 'x' }), null);
+  });
 });
 
 describe('ResumeTokenManager', () => {
