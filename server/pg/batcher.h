@@ -7,6 +7,8 @@
 // thread wake-up serves a whole batch. An optional key keeps two requests with the same key
 // out of one batch (the later one waits for the next), so per-row semantics survive.
 
+#include <pthread.h>
+
 #include <condition_variable>
 #include <deque>
 #include <functional>
@@ -39,6 +41,9 @@ class Batcher {
   using Weight = std::function<size_t(const Request&)>;
 
   struct Options {
+    // The flushers' thread name ("fm-" and this, at most 15 bytes in all): what top and
+    // perf show.
+    std::string name = "batch";
     int flushers = 4;         // threads, each with at most one batch in flight
     size_t max_weight = 64;   // per batch; a heavier request still runs, alone
     Key key = nullptr;        // none: no constraint
@@ -46,8 +51,10 @@ class Batcher {
   };
 
   Batcher(Options options, Flush flush) : options_(std::move(options)), flush_(std::move(flush)) {
+    const std::string thread_name = ("fm-" + options_.name).substr(0, 15);
     for (int i = 0; i < std::max(1, options_.flushers); ++i) {
       threads_.emplace_back([this] { Loop(); });
+      pthread_setname_np(threads_.back().native_handle(), thread_name.c_str());
     }
   }
   // Flushes everything still queued, then joins the flushers.

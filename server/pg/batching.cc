@@ -69,6 +69,7 @@ BatchingExecutionStore::BatchingExecutionStore(ExecutionStore& next, BulkExecuti
     : ForwardingExecutionStore(next), bulk_(bulk), options_(std::move(options)) {
   saves_ = std::make_unique<SaveBatcher>(
       SaveBatcher::Options{
+          .name = "save",
           .flushers = options_.flushers,
           .max_weight = options_.max_batch,
           .key = [](const v1::SaveExecutionRequest& r) { return r.execution().id(); }},
@@ -77,7 +78,8 @@ BatchingExecutionStore::BatchingExecutionStore(ExecutionStore& next, BulkExecuti
             batch, "save", options_.on_batch, [this](const auto& r) { return bulk_.SaveMany(r); });
       });
   gets_ = std::make_unique<GetBatcher>(
-      GetBatcher::Options{.flushers = options_.flushers, .max_weight = options_.max_batch * 2},
+      GetBatcher::Options{
+          .name = "get", .flushers = options_.flushers, .max_weight = options_.max_batch * 2},
       [this](auto& batch) {
         FlushThrough<v1::GetExecutionRequest, v1::GetExecutionResponse>(
             batch, "get", options_.on_batch, [this](const auto& r) { return bulk_.GetMany(r); });
@@ -116,14 +118,16 @@ BatchingEventStore::BatchingEventStore(EventStore& next, BulkEventStore& bulk,
                                        EventBatchOptions options)
     : ForwardingEventStore(next), bulk_(bulk), options_(std::move(options)) {
   records_ = std::make_unique<RecordBatcher>(
-      RecordBatcher::Options{.flushers = options_.flushers, .max_weight = options_.max_records},
+      RecordBatcher::Options{
+          .name = "record", .flushers = options_.flushers, .max_weight = options_.max_records},
       [this](auto& batch) {
         FlushThrough<v1::RecordEventRequest, v1::RecordEventResponse>(
             batch, "record_event", options_.on_batch,
             [this](const auto& r) { return bulk_.RecordMany(r); });
       });
   batches_ = std::make_unique<BatchBatcher>(
-      BatchBatcher::Options{.flushers = options_.flushers,
+      BatchBatcher::Options{.name = "record-batch",
+                            .flushers = options_.flushers,
                             .max_weight = options_.max_rows,
                             .weight =
                                 [](const v1::RecordEventBatchRequest& r) {
@@ -171,7 +175,8 @@ bool BatchingEventStore::Start(
 BatchingJobStore::BatchingJobStore(JobStore& next, BulkJobStore& bulk, BatchOptions options)
     : ForwardingJobStore(next), bulk_(bulk), options_(std::move(options)) {
   completions_ = std::make_unique<CompleteBatcher>(
-      CompleteBatcher::Options{.flushers = options_.flushers,
+      CompleteBatcher::Options{.name = "complete",
+                               .flushers = options_.flushers,
                                .max_weight = options_.max_batch,
                                .key = [](const v1::CompleteJobRequest& r) { return r.job_id(); }},
       [this](auto& batch) {
@@ -199,7 +204,8 @@ BatchingTransactions::BatchingTransactions(Transactions& next, BulkTransactions&
                                            BatchOptions options)
     : ForwardingTransactions(next), bulk_(bulk), options_(std::move(options)) {
   commits_ = std::make_unique<CommitBatcher>(
-      CommitBatcher::Options{.flushers = options_.flushers,
+      CommitBatcher::Options{.name = "commit",
+                             .flushers = options_.flushers,
                              .max_weight = options_.max_batch,
                              // Commits without a request id never clash: each is its own key.
                              .key =

@@ -130,16 +130,19 @@ constexpr Statement kFindStalled{"job_find_stalled",
                                  " AND ($3::text IS NULL OR EXISTS (SELECT 1 FROM {fm_}executions e"
                                  " WHERE e.id = {fm_}jobs.execution_id AND e.tenant_id = $3))"
                                  " ORDER BY heartbeat_at LIMIT $2"};
+// The picks are MATERIALIZED CTEs, as in ClaimNext: run once, so at most `limit` rows.
 constexpr Statement kResetStalledIds{
-    "job_reset_stalled_ids", FM_JOB_RESET_SET
-    "WHERE id IN (SELECT id FROM {fm_}jobs WHERE id = ANY($2::text[])"
-    " AND status = 'running' AND heartbeat_at < $3 LIMIT $4 FOR UPDATE SKIP LOCKED)"
-    " AND status = 'running' RETURNING status"};
+    "job_reset_stalled_ids",
+    "WITH picked AS MATERIALIZED (SELECT id FROM {fm_}jobs WHERE id = ANY($2::text[])"
+    " AND status = 'running' AND heartbeat_at < $3 LIMIT $4 FOR UPDATE SKIP "
+    "LOCKED) " FM_JOB_RESET_SET
+    "WHERE id IN (SELECT id FROM picked) AND status = 'running' RETURNING status"};
 constexpr Statement kResetStalledBefore{
-    "job_reset_stalled_before", FM_JOB_RESET_SET
-    "WHERE id IN (SELECT id FROM {fm_}jobs WHERE status = 'running'"
-    " AND heartbeat_at < $2 ORDER BY heartbeat_at LIMIT $3 FOR UPDATE SKIP LOCKED)"
-    " AND status = 'running' RETURNING status"};
+    "job_reset_stalled_before",
+    "WITH picked AS MATERIALIZED (SELECT id FROM {fm_}jobs WHERE status = 'running'"
+    " AND heartbeat_at < $2 ORDER BY heartbeat_at LIMIT $3 FOR UPDATE SKIP "
+    "LOCKED) " FM_JOB_RESET_SET
+    "WHERE id IN (SELECT id FROM picked) AND status = 'running' RETURNING status"};
 constexpr Statement kByStatus{"job_by_status",
                               "SELECT " FM_JOB_COLUMNS
                               " FROM {fm_}jobs WHERE status = $1 AND (created_at, id) < ($2, $3)"

@@ -12,10 +12,11 @@ namespace {
 
 // $1 now, $2 batch. JobStore.ResetStalled's reset, with each job's own deadline.
 constexpr Statement kResetOverdueJobs{
-    "maintenance_reset_overdue_jobs", FM_JOB_RESET_SET
-    "WHERE id IN (SELECT id FROM {fm_}jobs WHERE status = 'running' AND heartbeat_ms > 0"
-    " AND heartbeat_at < $1 - 3 * heartbeat_ms::bigint ORDER BY heartbeat_at LIMIT $2"
-    " FOR UPDATE SKIP LOCKED) AND status = 'running' RETURNING status"};
+    "maintenance_reset_overdue_jobs",
+    "WITH picked AS MATERIALIZED (SELECT id FROM {fm_}jobs WHERE status = 'running'"
+    " AND heartbeat_ms > 0 AND heartbeat_at < $1 - 3 * heartbeat_ms::bigint"
+    " ORDER BY heartbeat_at LIMIT $2 FOR UPDATE SKIP LOCKED) " FM_JOB_RESET_SET
+    "WHERE id IN (SELECT id FROM picked) AND status = 'running' RETURNING status"};
 constexpr Statement kExpireTokens{
     "maintenance_expire_tokens",
     "UPDATE {fm_}resume_tokens SET status = 'expired' WHERE token_hash IN (SELECT token_hash"

@@ -298,6 +298,34 @@ TYPED_TEST(JobStoreTest, OldRunnerIsFencedOffAfterResetStalled) {
   EXPECT_EQ(this->Get(job.id())->attempts(), 2);
 }
 
+// ResetStalled affects at most `limit` jobs, by time and by ids alike.
+TYPED_TEST(JobStoreTest, ResetStalledResetsAtMostItsLimit) {
+  std::vector<std::string> ids;
+  for (int i = 0; i < 12; ++i) {
+    const v1::Job job = this->Create(absl::StrCat("limited-", i), "{}");
+    ASSERT_TRUE(this->Claim(job.id(), "r").ok());
+    ids.push_back(job.id());
+  }
+  v1::ResetStalledJobsRequest by_time;
+  by_time.set_stalled_before(NowMs() + 60'000);
+  by_time.set_limit(5);
+  auto reset = this->jobs().ResetStalled(by_time);
+  ASSERT_TRUE(reset.ok()) << reset.status();
+  EXPECT_EQ(reset->count(), 5);
+
+  v1::ResetStalledJobsRequest by_ids;
+  for (const auto& id : ids) by_ids.add_job_ids(id);
+  by_ids.set_stalled_before(NowMs() + 60'000);
+  by_ids.set_limit(3);
+  reset = this->jobs().ResetStalled(by_ids);
+  ASSERT_TRUE(reset.ok()) << reset.status();
+  EXPECT_EQ(reset->count(), 3);
+
+  int pending = 0;
+  for (const auto& id : ids) pending += this->Get(id)->status() == v1::JOB_STATUS_PENDING;
+  EXPECT_EQ(pending, 8);
+}
+
 TYPED_TEST(JobStoreTest, StalledJobsOutOfAttemptsFail) {
   const v1::Job once = this->Create("once", "{}", "email", /*max_attempts=*/1);
   const v1::Job twice = this->Create("twice", "{}", "email", /*max_attempts=*/2);
