@@ -11,7 +11,10 @@
 //   server   through a flowmonkey-server with the C++ client (blocking stubs, a thread per
 //            caller);
 //   async    through the server with gRPC's callback API: `--concurrency` calls in flight
-//            from one thread, so the load generator costs little CPU (save and get).
+//            from one thread, so the load generator costs little CPU (save, get, floor).
+// Scenario `floor` is an empty RecordBatch, answered on gRPC's thread without the database:
+// what gRPC and the request path cost per call at the least (server and async modes).
+// --tls_ca and --api_key: the production configuration (scripts/bench with FM_BENCH_TLS=1).
 // Each row has calls/s, p50, p99 and CPU µs per call of the server, of PostgreSQL and of
 // the load generator (pgbench itself in that mode), and ratios to direct and to pgbench.
 //
@@ -75,6 +78,8 @@ ABSL_FLAG(int, rounds, 3, "rounds of every mode (interleaved); the median round 
 ABSL_FLAG(std::string, pgbench, "pgbench",
           "pgbench binary for the pgbench mode (save, get); empty: no pgbench mode");
 ABSL_FLAG(bool, async, true, "also measure through the server with the callback API");
+ABSL_FLAG(std::string, tls_ca, "", "TLS to the server: the CA (PEM file) its certificate has");
+ABSL_FLAG(std::string, api_key, "", "API key sent on every call");
 
 namespace flowmonkey::bench {
 namespace {
@@ -310,17 +315,22 @@ struct AsyncCall {
 struct AsyncStubs {
   std::unique_ptr<v1::ExecutionStore::Stub> executions;
   std::unique_ptr<v1::EventStore::Stub> events;
+  std::string api_key;  // empty: none
 };
 
 // The async mode's operation for `scenario`, or nothing when it has none.
 std::optional<AsyncOp> AsyncScenarioOp(const std::string& scenario, AsyncStubs& stubs, int rows) {
   v1::ExecutionStore::Stub& stub = *stubs.executions;
-  const auto deadline = [] { return std::chrono::system_clock::now() + std::chrono::seconds(10); };
+  // A call's deadline, and its API key (what the client library sends) when there is one.
+  const auto deadline = [&stubs](grpc::ClientContext& context) {
+    context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+    if (!stubs.api_key.empty()) context.AddMetadata("authorization", "Bearer " + stubs.api_key);
+  };
   if (scenario == "save") {
     return [&stub, rows, deadline](std::mt19937_64& rng, std::function<void(bool)> done) {
       auto call =
           std::make_shared<AsyncCall<v1::SaveExecutionRequest, v1::SaveExecutionResponse>>();
-      call->context.set_deadline(deadline());
+      deadline(call->context);
       *call->request.mutable_execution() =
           MakeExecution(absl::StrCat("bench-", rng() % static_cast<uint64_t>(rows)), rng);
       stub.async()->Save(&call->context, &call->request, &call->response,
@@ -330,7 +340,7 @@ std::optional<AsyncOp> AsyncScenarioOp(const std::string& scenario, AsyncStubs& 
   if (scenario == "get") {
     return [&stub, rows, deadline](std::mt19937_64& rng, std::function<void(bool)> done) {
       auto call = std::make_shared<AsyncCall<v1::GetExecutionRequest, v1::GetExecutionResponse>>();
-      call->context.set_deadline(deadline());
+      deadline(call->context);
       call->request.set_execution_id(absl::StrCat("bench-", rng() % static_cast<uint64_t>(rows)));
       stub.async()->Get(&call->context, &call->request, &call->response,
                         [call, done = std::move(done)](const grpc::Status& s) { done(s.ok()); });
@@ -341,7 +351,7 @@ std::optional<AsyncOp> AsyncScenarioOp(const std::string& scenario, AsyncStubs& 
     return [&events, deadline](std::mt19937_64&, std::function<void(bool)> done) {
       auto call =
           std::make_shared<AsyncCall<v1::RecordEventBatchRequest, v1::RecordEventBatchResponse>>();
-      call->context.set_deadline(deadline());
+      deadline(call->context);
       events.async()->RecordBatch(
           &call->context, &call->request, &call->response,
           [call, done = std::move(done)](const grpc::Status& s) { done(s.ok()); });
@@ -769,6 +779,16 @@ int Main() {
   client::ClientOptions client_options;
   client_options.target = absl::GetFlag(FLAGS_target);
   client_options.max_attempts = 1;
+  client_options.api_key = absl::GetFlag(FLAGS_api_key);
+  if (!absl::GetFlag(FLAGS_tls_ca).empty()) {
+    absl::StatusOr<client::TlsOptions> tls =
+        client::TlsOptionsFromFiles(absl::GetFlag(FLAGS_tls_ca), "", "");
+    if (!tls.ok()) {
+      std::fprintf(stderr, "tls: %s\n", tls.status().ToString().c_str());
+      return 1;
+    }
+    client_options.tls = *std::move(tls);
+  }
   absl::StatusOr<client::Stores> remote;
   if (absl::GetFlag(FLAGS_remote)) {
     remote = client::Connect(client_options);
@@ -780,7 +800,7 @@ int Main() {
   std::optional<AsyncStubs> async_stubs;
   if (remote.ok() && absl::GetFlag(FLAGS_async)) {
     async_stubs = AsyncStubs{v1::ExecutionStore::NewStub(remote->channel),
-                             v1::EventStore::NewStub(remote->channel)};
+                             v1::EventStore::NewStub(remote->channel), client_options.api_key};
   }
   std::printf(
       "| scenario     | mode    | conc | calls/s    | p50 ms   | p99 ms   | errors | server µs | "
@@ -802,7 +822,7 @@ int Main() {
     std::map<std::string, std::vector<Result>> by_mode;
     for (int round = 0; round < rounds; ++round) {
       const std::string run = absl::StrCat(tag, "-", round);
-      if (absl::GetFlag(FLAGS_direct)) {
+      if (absl::GetFlag(FLAGS_direct) && scenario != "floor") {  // floor: the server's alone
         by_mode["direct"].push_back(
             Measure(concurrency, seconds, ScenarioOp(scenario, direct, rows, run + "d")));
       }

@@ -7,19 +7,29 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace flowmonkey::pg {
 
 class ArrayLiteral {
  public:
+  // Appends the element in runs between the characters that need a backslash: a 2 KB JSON
+  // context is a few dozen appends, not 2,000 (a batched save's largest CPU cost of its own).
   ArrayLiteral& Add(std::string_view element) {
+    text_.reserve(text_.size() + element.size() + 8);
     text_ += first_ ? "\"" : ",\"";
     first_ = false;
-    for (char c : element) {
-      if (c == '"' || c == '\\') text_ += '\\';
-      text_ += c;
+    const char* run = element.data();
+    const char* const end = run + element.size();
+    for (const char* p = run; p != end; ++p) {
+      if (*p == '"' || *p == '\\') {
+        text_.append(run, p);
+        text_ += '\\';
+        run = p;  // the character itself starts the next run
+      }
     }
+    text_.append(run, end);
     text_ += '"';
     return *this;
   }
@@ -34,6 +44,11 @@ class ArrayLiteral {
     return element ? Add(std::string_view(*element)) : AddNull();
   }
   std::string str() const { return text_ + "}"; }
+  // The literal, without a copy; the builder is spent.
+  std::string Take() && {
+    text_ += '}';
+    return std::move(text_);
+  }
 
  private:
   std::string text_ = "{";

@@ -50,7 +50,7 @@ absl::StatusOr<ManyResults<v1::SaveExecutionResponse>> PgExecutionStore::SaveMan
     }
   }
   Params params;
-  for (const auto& column : columns) params.Add(column.str());
+  for (auto& column : columns) params.Add(std::move(column).Take());
   absl::Status status = pool_.RunVoid("save executions (batch)", [&](Session& s) {
     pqxx::nontransaction tx(s.connection());
     const pqxx::result rows = s.Exec(tx, kUpsertBatch, params);

@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace flowmonkey::pg {
@@ -20,6 +21,12 @@ class Params {
     return *this;
   }
   Params& Add(const std::string& value) { return Add(std::string_view(value)); }
+  // Takes the string over: a large value (a batch's array literal) is not copied.
+  Params& Add(std::string&& value) {
+    storage_.push_back(std::move(value));
+    values_.push_back(storage_.back().c_str());
+    return *this;
+  }
   Params& Add(const char* value) { return Add(std::string_view(value)); }
   Params& Add(int64_t value) { return Add(std::to_string(value)); }
   Params& Add(int32_t value) { return Add(std::to_string(value)); }
