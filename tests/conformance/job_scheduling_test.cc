@@ -40,19 +40,22 @@ v1::CreateJobRequest NewJob(const std::string& step, const std::string& handler 
   return request;
 }
 
+// The running execution every job here belongs to.
+absl::Status CreateTheExecution(ExecutionStore& executions) {
+  v1::CreateExecutionRequest request;
+  v1::Execution& e = *request.mutable_execution();
+  e.set_id(kExecution);
+  e.set_flow_id("flow");
+  e.set_flow_version("1.0.0");
+  e.set_current_step_id("step");
+  e.set_status(v1::EXECUTION_STATUS_RUNNING);
+  return executions.Create(request).status();
+}
+
 template <typename Backend>
 class JobSchedulingTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    v1::CreateExecutionRequest request;
-    v1::Execution& e = *request.mutable_execution();
-    e.set_id(kExecution);
-    e.set_flow_id("flow");
-    e.set_flow_version("1.0.0");
-    e.set_current_step_id("step");
-    e.set_status(v1::EXECUTION_STATUS_RUNNING);
-    ASSERT_TRUE(backend_.executions().Create(request).ok());
-  }
+  void SetUp() override { ASSERT_TRUE(CreateTheExecution(backend_.executions()).ok()); }
 
   JobStore& jobs() { return backend_.jobs(); }
 
@@ -449,16 +452,7 @@ std::string ClaimNextPlan(PgBackend& backend, const std::string& statement,
 
 TEST(JobClaimPlanTest, ClaimNextUsesThePartialIndexes) {
   PgBackend backend;
-  {
-    v1::CreateExecutionRequest request;
-    v1::Execution& e = *request.mutable_execution();
-    e.set_id(kExecution);
-    e.set_flow_id("flow");
-    e.set_flow_version("1.0.0");
-    e.set_current_step_id("step");
-    e.set_status(v1::EXECUTION_STATUS_RUNNING);
-    ASSERT_TRUE(backend.executions().Create(request).ok());
-  }
+  ASSERT_TRUE(CreateTheExecution(backend.executions()).ok());
   const int64_t now = NowMs();
   ASSERT_EQ(
       RunSql(backend.prefix(),
