@@ -50,6 +50,7 @@
 #include "absl/synchronization/mutex.h"
 #include "client/client.h"
 #include "client/transaction.h"
+#include "client/worker.h"
 #include "core/clock.h"
 #include "flowmonkey/v1/event.grpc.pb.h"
 #include "flowmonkey/v1/execution.grpc.pb.h"
@@ -66,7 +67,8 @@ ABSL_FLAG(std::string, target, "127.0.0.1:50051", "flowmonkey-server address");
 ABSL_FLAG(std::string, table_prefix, "fm_", "table prefix the server uses");
 ABSL_FLAG(std::string, scenario, "save,get,create",
           "comma-separated: save, get, create, jobs, record, record-batch, step (one "
-          "Transactions.Commit per engine step), step-rpcs (the same step as 5 calls)");
+          "Transactions.Commit per engine step), step-rpcs (the same step as 5 calls), work "
+          "(JobStore.Work workers drain a backlog, mode push)");
 ABSL_FLAG(int, concurrency, 32, "concurrent callers");
 ABSL_FLAG(double, duration, 10, "seconds of measurement per scenario and mode");
 ABSL_FLAG(int, rows, 100000, "executions in the table for save/get");
@@ -78,6 +80,10 @@ ABSL_FLAG(int, rounds, 3, "rounds of every mode (interleaved); the median round 
 ABSL_FLAG(std::string, pgbench, "pgbench",
           "pgbench binary for the pgbench mode (save, get); empty: no pgbench mode");
 ABSL_FLAG(bool, async, true, "also measure through the server with the callback API");
+ABSL_FLAG(int, work_jobs, 20000,
+          "scenario work: jobs in the backlog the workers drain (the peers' workload)");
+ABSL_FLAG(int, work_credits, 16,
+          "scenario work: jobs each of the --concurrency workers runs at once");
 ABSL_FLAG(std::string, tls_ca, "", "TLS to the server: the CA (PEM file) its certificate has");
 ABSL_FLAG(std::string, api_key, "", "API key sent on every call");
 
@@ -739,6 +745,121 @@ Op ScenarioOp(const std::string& scenario, const Target& target, int rows,
   std::exit(2);
 }
 
+// Scenario `work`, mode `push` (JobStore.Work, client/worker.h): `concurrency` workers of
+// `credits` jobs each drain a backlog of `jobs` no-op jobs created beforehand (calls/s =
+// jobs processed per second, CPU per job), as bench/peers does for graphile-worker and
+// pg-boss. Then, with the workers idle, 500 jobs are created one at a time: p50/p99 are
+// from each Create's acknowledgement to the worker's handler receiving the job.
+Result MeasureWork(const client::Stores& remote, const client::CallOptions& call, int concurrency,
+                   int credits, int jobs, const std::string& run) {
+  const std::string handler = "bench-" + run;
+  v1::CreateExecutionRequest execution;
+  std::mt19937_64 rng(7);
+  *execution.mutable_execution() = MakeExecution("work-" + run, rng);
+  Result r;
+  if (!remote.executions->Create(execution).ok()) {
+    r.errors = 1;
+    return r;
+  }
+  std::atomic<int64_t> errors{0};
+  auto create = [&](const std::string& step) {
+    v1::CreateJobRequest request;
+    request.set_execution_id("work-" + run);
+    request.set_step_id(step);
+    request.set_handler(handler);
+    request.set_input_json("{}");
+    if (!remote.jobs->Create(request).ok()) errors++;
+  };
+  {
+    std::vector<std::thread> creators;
+    for (int t = 0; t < 8; ++t) {
+      creators.emplace_back([&, t] {
+        for (int i = t; i < jobs; i += 8) create(absl::StrCat("backlog-", i));
+      });
+    }
+    for (auto& t : creators) t.join();
+  }
+  // Receipt times of the latency phase, by step id.
+  absl::Mutex mu;
+  std::map<std::string, std::chrono::steady_clock::time_point> received;
+  std::atomic<int64_t> processed{0};
+  auto run_job = [&](const v1::Job& job) -> absl::StatusOr<std::string> {
+    if (job.step_id().rfind("latency-", 0) == 0) {
+      absl::MutexLock lock(&mu);
+      received[job.step_id()] = std::chrono::steady_clock::now();
+    }
+    processed++;
+    return std::string();
+  };
+  const CpuMark mark;
+  const auto begin = std::chrono::steady_clock::now();
+  std::vector<std::unique_ptr<client::JobWorker>> workers;
+  std::vector<std::thread> threads;
+  for (int w = 0; w < concurrency; ++w) {
+    client::WorkerOptions options;
+    options.runner_id = absl::StrCat("bench-worker-", w);
+    options.handlers = {handler};
+    options.concurrency = credits;
+    workers.push_back(std::make_unique<client::JobWorker>(remote.channel, call, options, run_job));
+    threads.emplace_back([worker = workers.back().get()] { (void)worker->Run(); });
+  }
+  auto completed = [&] {
+    int64_t n = 0;
+    for (const auto& w : workers) n += w->completed();
+    return n;
+  };
+  const auto limit = begin + std::chrono::seconds(300);
+  while (completed() < jobs && std::chrono::steady_clock::now() < limit) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  const double elapsed =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - begin).count();
+  const double client_cpu = SelfCpu() - mark.client;
+  const double postgres_cpu = PostgresCpu() - mark.postgres;
+  const double server_cpu = mark.ServerSince();
+  const int64_t done = completed();
+  errors += jobs - done;
+  // Latency: one job at a time, the workers idle.
+  std::vector<double> latencies;
+  for (int i = 0; i < 500; ++i) {
+    const std::string step = absl::StrCat("latency-", i);
+    create(step);
+    const auto acked = std::chrono::steady_clock::now();
+    const auto deadline = acked + std::chrono::seconds(5);
+    for (;;) {
+      {
+        absl::MutexLock lock(&mu);
+        auto it = received.find(step);
+        if (it != received.end()) {
+          latencies.push_back(
+              std::max(0.0, std::chrono::duration<double, std::milli>(it->second - acked).count()));
+          break;
+        }
+      }
+      if (std::chrono::steady_clock::now() > deadline) {
+        errors++;
+        break;
+      }
+      std::this_thread::sleep_for(std::chrono::microseconds(50));
+    }
+  }
+  for (auto& w : workers) w->Stop();
+  for (auto& t : threads) t.join();
+  std::sort(latencies.begin(), latencies.end());
+  r.ops_per_s = static_cast<double>(done) / elapsed;
+  r.errors = errors;
+  if (done > 0) {
+    r.client_us = client_cpu * 1e6 / static_cast<double>(done);
+    r.postgres_us = postgres_cpu * 1e6 / static_cast<double>(done);
+    if (server_cpu >= 0) r.server_us = server_cpu * 1e6 / static_cast<double>(done);
+  }
+  if (!latencies.empty()) {
+    r.p50_ms = latencies[latencies.size() / 2];
+    r.p99_ms = latencies[std::min(latencies.size() - 1, latencies.size() * 99 / 100)];
+  }
+  return r;
+}
+
 // "1.23x", or "-" when either side is missing.
 std::string Ratio(const Result& r, const Result* baseline) {
   if (baseline == nullptr || baseline->ops_per_s <= 0 || r.ops_per_s <= 0) return "-";
@@ -822,6 +943,16 @@ int Main() {
     std::map<std::string, std::vector<Result>> by_mode;
     for (int round = 0; round < rounds; ++round) {
       const std::string run = absl::StrCat(tag, "-", round);
+      if (scenario == "work") {  // push delivery: through the server only
+        if (remote.ok()) {
+          client::CallOptions call;
+          call.api_key = client_options.api_key;
+          by_mode["push"].push_back(MeasureWork(*remote, call, concurrency,
+                                                absl::GetFlag(FLAGS_work_credits),
+                                                absl::GetFlag(FLAGS_work_jobs), run));
+        }
+        continue;
+      }
       if (absl::GetFlag(FLAGS_direct) && scenario != "floor") {  // floor: the server's alone
         by_mode["direct"].push_back(
             Measure(concurrency, seconds, ScenarioOp(scenario, direct, rows, run + "d")));
@@ -843,7 +974,7 @@ int Main() {
       auto it = median.find(mode);
       return it == median.end() ? nullptr : &it->second;
     };
-    for (const char* mode : {"direct", "pgbench", "pgbatch", "server", "async"}) {
+    for (const char* mode : {"direct", "pgbench", "pgbatch", "server", "async", "push"}) {
       if (const Result* r = find(mode)) {
         Print(scenario, mode, concurrency, *r, find("direct"), find("pgbench"));
       }

@@ -69,7 +69,7 @@ absl::StatusOr<Stores> Connect(const ClientOptions& options) {
   call.api_key = options.api_key;
   stores.executions = std::make_unique<RemoteExecutionStore>(stores.channel, call);
   stores.tokens = std::make_unique<RemoteResumeTokens>(stores.channel, call);
-  stores.jobs = std::make_unique<RemoteJobStore>(stores.channel, call);
+  stores.jobs = std::make_unique<RemoteJobStoreBase>(stores.channel, call);
   stores.events = std::make_unique<RemoteEventStore>(stores.channel, call);
   stores.flows = std::make_unique<RemoteFlowStore>(stores.channel, call);
   stores.contexts = std::make_unique<RemoteContextStorage>(stores.channel, call);

@@ -66,6 +66,10 @@ class JobStore {
 
   virtual absl::StatusOr<v1::DeleteOldJobsResponse> DeleteOld(
       const v1::DeleteOldJobsRequest& request) = 0;
+  // Fenced by instance: only jobs still running as the given instance go back to pending,
+  // their attempt not counted.
+  virtual absl::StatusOr<v1::ReleaseJobsResponse> Release(
+      const v1::ReleaseJobsRequest& request) = 0;
 };
 
 }  // namespace flowmonkey

@@ -88,6 +88,14 @@ ABSL_FLAG(int, maintenance_interval_ms,
           "background maintenance every this many ms, 0 = off: requeue or fail stalled jobs, "
           "expire resume tokens, delete expired idempotency keys (env "
           "FM_MAINTENANCE_INTERVAL_MS)");
+ABSL_FLAG(int, work_poll_ms, EnvIntOr("FM_WORK_POLL_MS", Ms(kDefaults.work_poll)),
+          "JobStore.Work: look for claimable jobs for waiting workers this often even without "
+          "a notification (jobs whose run_at came, retries), 10..60000 (env FM_WORK_POLL_MS)");
+ABSL_FLAG(std::string, work_listen_url,
+          EnvOr("FM_WORK_LISTEN_URL", kDefaults.work_listen_url.c_str()),
+          "JobStore.Work: where to LISTEN for new jobs, on one dedicated connection; empty = "
+          "--database-url, off = poll only (behind PgBouncer in transaction mode, give a URL "
+          "that reaches PostgreSQL directly, or off) (env FM_WORK_LISTEN_URL)");
 ABSL_FLAG(int, drain_timeout_ms, EnvIntOr("FM_DRAIN_TIMEOUT_MS", Ms(kDefaults.drain_timeout)),
           "on SIGTERM, how long in-flight calls may finish (env FM_DRAIN_TIMEOUT_MS)");
 ABSL_FLAG(int, shutdown_grace_ms, EnvIntOr("FM_SHUTDOWN_GRACE_MS", Ms(kDefaults.shutdown_grace)),
@@ -187,6 +195,8 @@ int main(int argc, char** argv) {
   options.security.api_keys_file = absl::GetFlag(FLAGS_api_keys_file);
   options.max_message_bytes = absl::GetFlag(FLAGS_max_message_bytes);
   options.maintenance_interval = absl::Milliseconds(absl::GetFlag(FLAGS_maintenance_interval_ms));
+  options.work_poll = absl::Milliseconds(absl::GetFlag(FLAGS_work_poll_ms));
+  options.work_listen_url = absl::GetFlag(FLAGS_work_listen_url);
   if (ReportEnvProblems()) return 2;  // after every GetFlag: each default has been computed
   if (options.database_url.empty()) {
     std::cerr << "flowmonkey-server: set --database-url or DATABASE_URL\n";

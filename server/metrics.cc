@@ -88,7 +88,12 @@ Metrics::Metrics()
                         .Help("Calls served on a worker thread rather than straight from "
                               "gRPC's thread to a group commit")
                         .Register(*registry_)
-                        .Add({})) {
+                        .Add({})),
+      jobs_pushed_(prometheus::BuildCounter()
+                       .Name("flowmonkey_work_jobs_pushed_total")
+                       .Help("Jobs pushed to workers on JobStore.Work streams")
+                       .Register(*registry_)
+                       .Add({})) {
   prometheus::BuildGauge()
       .Name("flowmonkey_build_info")
       .Help("Build information; always 1")

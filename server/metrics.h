@@ -8,6 +8,8 @@
 //   flowmonkey_worker_calls_total                       counter of calls served on a worker
 //     thread (unbatchable calls, and those a tenant key's guard scopes); a batched call
 //     goes from gRPC's thread straight to its group commit
+//   flowmonkey_work_jobs_pushed_total                   counter of jobs pushed to workers
+//     on JobStore.Work streams
 //   flowmonkey_build_info{version}                      1
 // RPCs are observed by a gRPC server interceptor, so every service is covered in one place.
 // The method label is the path of a method the server serves ("/flowmonkey.v1.JobStore/Claim")
@@ -39,6 +41,7 @@ class Metrics {
   void ObserveBatch(const std::string& operation, size_t size);
   void SetPool(int in_use, int open, int size);
   void CountWorkerCall() { worker_calls_.Increment(); }
+  void CountJobsPushed(size_t n) { jobs_pushed_.Increment(static_cast<double>(n)); }
 
   // For ServerBuilder::experimental().SetInterceptorCreators. `services` are the full names
   // of the services served ("flowmonkey.v1.JobStore"); their methods, looked up in the
@@ -58,6 +61,7 @@ class Metrics {
   prometheus::Family<prometheus::Histogram>& batches_;
   prometheus::Family<prometheus::Gauge>& pool_;
   prometheus::Counter& worker_calls_;
+  prometheus::Counter& jobs_pushed_;
   std::mutex mu_;
   std::unordered_map<std::string, prometheus::Counter*> request_counters_;
   std::unordered_map<std::string, prometheus::Histogram*> duration_histograms_;

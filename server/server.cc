@@ -12,6 +12,7 @@
 #include "flowmonkey/v1/transaction.fm_service.h"
 #include "server/metrics.h"
 #include "server/pg/admin.h"
+#include "server/pg/job_listener.h"
 #include "server/pg/maintenance.h"
 #include "server/pg/migrations.h"
 #include "server/pg/pool.h"
@@ -19,7 +20,9 @@
 #include "server/reflection_v1.h"
 #include "server/rpc/context_service.h"
 #include "server/rpc/flow_service.h"
+#include "server/rpc/job_service.h"
 #include "server/rpc/parse_errors.h"
+#include "server/rpc/work.h"
 #include "server/tenant_guard.h"
 #include "server/version.h"
 #include "spdlog/spdlog.h"
@@ -75,6 +78,13 @@ pg::StackOptions StackOptionsFor(const ServerOptions& options, Metrics& metrics)
   return stack;
 }
 
+rpc::WorkOptions WorkOptionsFor(const ServerOptions& options, Metrics& metrics) {
+  rpc::WorkOptions work;
+  work.poll = options.work_poll;
+  work.on_push = [&metrics](size_t n) { metrics.CountJobsPushed(n); };
+  return work;
+}
+
 }  // namespace
 
 struct Server::Parts {
@@ -89,6 +99,7 @@ struct Server::Parts {
         tokens(stores.tokens()),
         maintenance(pool),
         admin(pool, options.table_prefix),
+        work(jobs, executor, WorkOptionsFor(options, metrics)),
         executor(std::max(options.workers, options.pool_size)),
         execution_service(executions, executor),
         admin_service(admin, executor),
@@ -96,7 +107,7 @@ struct Server::Parts {
         flow_service(flows, executor),
         context_budget(options.max_inflight_context_bytes),
         context_service(contexts, executor, options.max_context_bytes, context_budget),
-        job_service(jobs, executor),
+        job_service(jobs, executor, work),
         token_service(tokens, executor),
         transaction_service(stores.transactions(), executor) {}
 
@@ -114,7 +125,12 @@ struct Server::Parts {
   pg::PgAdmin admin;
   // Before the executor, whose tasks use it; set when API keys are configured.
   std::unique_ptr<TenantGuard> tenant_guard;
+  // Before the executor, whose tasks (a stream's writes) use it; it only keeps a reference
+  // to the executor until streams open.
+  rpc::WorkDispatcher work;
   rpc::Executor executor;
+  // Wakes `work` on new jobs; null with --work-listen-url=off.
+  std::unique_ptr<pg::JobListener> job_listener;
   rpc::ExecutionStoreService execution_service;
   rpc::AdminService admin_service;
   rpc::EventStoreService event_service;
@@ -168,6 +184,9 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& optio
     return absl::InvalidArgumentError(
         "max in-flight context bytes: must be at least the max context bytes (one value)");
   }
+  if (options.work_poll < absl::Milliseconds(10) || options.work_poll > absl::Seconds(60)) {
+    return absl::InvalidArgumentError("work poll: must be between 10 ms and 60 s");
+  }
   std::unique_ptr<Server> server(new Server());
   server->options_ = options;
   absl::StatusOr<std::unique_ptr<rpc::Authenticator>> authenticator =
@@ -187,6 +206,13 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& optio
     absl::StatusOr<int> version = MigrateWithRetry(server->parts_->pool, options.startup_timeout);
     if (!version.ok()) return version.status();
     spdlog::info("schema at version {}", *version);
+  }
+
+  if (options.work_listen_url != "off") {
+    rpc::WorkDispatcher* work = &server->parts_->work;
+    server->parts_->job_listener = std::make_unique<pg::JobListener>(
+        options.work_listen_url.empty() ? options.database_url : options.work_listen_url,
+        options.table_prefix, [work] { work->Wake(); });
   }
 
   grpc::EnableDefaultHealthCheckService(true);
@@ -304,6 +330,10 @@ void Server::Shutdown() {
   if (maintenance_thread_.joinable()) maintenance_thread_.join();
   spdlog::info("shutting down: refusing new calls, draining in-flight calls (up to {})",
                absl::FormatDuration(options_.drain_timeout));
+  // Work streams last as long as their workers: drain them now (no more jobs; each ends
+  // once its worker has finished what it holds), or they would hold the drain to its
+  // timeout.
+  parts_->work.Shutdown();
   grpc_server_->Shutdown(std::chrono::system_clock::now() +
                          absl::ToChronoMilliseconds(options_.drain_timeout));
   grpc_server_->Wait();

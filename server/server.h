@@ -51,6 +51,13 @@ struct ServerOptions {
   int max_message_bytes = 4 * 1024 * 1024;
   // Background maintenance (server/pg/maintenance.h): a pass this often; zero = off.
   absl::Duration maintenance_interval = absl::Seconds(30);
+  // JobStore.Work (server/rpc/work.h): a claim pass for waiting workers this often even
+  // when no notification came (jobs whose run_at came, retries, jobs reset elsewhere).
+  absl::Duration work_poll = absl::Milliseconds(500);
+  // Where the Work dispatcher LISTENs for new jobs (server/pg/job_listener.h): empty = the
+  // database_url; "off" = polling only (e.g. behind PgBouncer in transaction mode, which
+  // keeps no LISTEN: or give a URL that reaches PostgreSQL directly).
+  std::string work_listen_url;
 };
 
 // Applies migrations and exits: the `migrate` command.

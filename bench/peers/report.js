@@ -9,6 +9,7 @@ const rows = fs.readFileSync(process.argv[2], 'utf8').split('\n').filter(Boolean
 const label = {
   'flowmonkey-server': 'FlowMonkey `jobs` through the server (gRPC)',
   'flowmonkey-direct': 'FlowMonkey `jobs` direct (in-process store, no server)',
+  'flowmonkey-push': 'FlowMonkey `JobStore.Work` push, C++ JobWorker (batch = credits per worker)',
   'graphile-worker': 'graphile-worker, defaults (1 job per fetch, 1 per complete)',
   'graphile-worker-batched': 'graphile-worker, localQueue + completeJobBatchDelay',
   'pg-boss': 'pg-boss, work({batchSize}) × concurrency',
@@ -20,7 +21,7 @@ const median = xs => {
   return s.length % 2 ? s[(s.length - 1) / 2] : Math.round((s[s.length / 2 - 1] + s[s.length / 2]) / 2);
 };
 
-const order = ['flowmonkey-server', 'flowmonkey-direct'];
+const order = ['flowmonkey-server', 'flowmonkey-push', 'flowmonkey-direct'];
 for (const r of rows) if (!order.includes(r.mode)) order.push(r.mode);
 const systems = order.map(mode => {
   const rs = rows.filter(r => r.mode === mode).sort((a, b) => a.round - b.round);
@@ -42,4 +43,13 @@ console.log('|---|---|---|---|---|---|---|---|---|---|');
 for (const s of systems) {
   console.log(`| ${label[s.mode] || s.mode} | ${s.version} | ${s.batch} | ${s.enqueue ?? '—'} | ` +
     `${s.process} | ${ratio(s.process)} | ${s.e2e} | ${ratio(s.e2e)} | ${s.rounds} | ${s.others} |`);
+}
+
+const push = rows.filter(r => r.mode === 'flowmonkey-push');
+if (push.length) {
+  const ms = xs => median(xs.map(x => Math.round(Number(x) * 1000))) / 1000;
+  console.log();
+  console.log(`FlowMonkey push latency, a Create's acknowledgement to the idle worker's handler ` +
+    `(500 jobs one at a time, median of rounds): p50 ${ms(push.map(r => r.p50_ms))} ms, ` +
+    `p99 ${ms(push.map(r => r.p99_ms))} ms; errors ${push.map(r => r.errors).join(' / ')}.`);
 }

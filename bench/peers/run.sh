@@ -7,7 +7,7 @@
 #   bench/peers/run.sh [--jobs=20000] [--concurrency=8] [--batch=100] [--warmup=2000]
 #                      [--enqueue-chunk=1000] [--complete-delay=0] [--duration=10]
 #                      [--modes=graphile-worker,graphile-worker-batched,pg-boss,pg-boss-fetch]
-#                      [--rounds=3]
+#                      [--rounds=3] [--push-credits=16]
 #
 #   --jobs            no-op jobs each peer enqueues and then processes (measured cycle)
 #   --concurrency     workers for the peers, callers for flowmonkey-bench
@@ -18,6 +18,9 @@
 #   --complete-delay  graphile-worker completeJobBatchDelay (ms) in the batched mode
 #   --duration        seconds flowmonkey-bench measures each of its two modes (after 1 s warm-up)
 #   --modes           peer modes to run, comma-separated (see peers.js); "" for none
+#   --push-credits    flowmonkey-push: jobs each of the --concurrency JobStore.Work workers
+#                     runs at once (its credits); its p50/p99 are from a Create's ack to the
+#                     worker receiving the job, with the workers idle
 #   --rounds          times every system runs (order rotated each round); the table shows the
 #                     median and every round's figure
 #
@@ -31,6 +34,7 @@ here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
 
 jobs=20000 concurrency=8 batch=100 warmup=2000 enqueue_chunk=1000 complete_delay=0 duration=10 rounds=3
+push_credits=16
 modes="graphile-worker,graphile-worker-batched,pg-boss,pg-boss-fetch"
 for arg in "$@"; do
   case "$arg" in
@@ -43,6 +47,7 @@ for arg in "$@"; do
     --duration=*) duration="${arg#*=}" ;;
     --modes=*) modes="${arg#*=}" ;;
     --rounds=*) rounds="${arg#*=}" ;;
+    --push-credits=*) push_credits="${arg#*=}" ;;
     -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
     *) echo "run.sh: unknown option $arg (see --help)" >&2; exit 2 ;;
   esac
@@ -116,13 +121,34 @@ run_flowmonkey() {  # round
   done
 }
 
+run_flowmonkey_push() {  # round: JobStore.Work workers drain the same backlog (the peers' workload)
+  echo "[round $1: flowmonkey-push] $(uptime)" >&2
+  local t0 others
+  t0="$(now_ms)"
+  "$FM_BENCH_BINARY" --database_url="$FM_DATABASE_URL" --target="$FM_TARGET" --scenario=work \
+    --concurrency="$concurrency" --work_jobs="$jobs" --work_credits="$push_credits" --rounds=1 \
+    --rows=1 --direct=false --pgbench= --async=false | tee "$out.bench" >&2
+  others="$(other_cores "$t0" "$(now_ms)")"
+  # | work | push | conc | jobs/s | p50 ms | p99 ms | errors | ...  (p50/p99: Create ack → worker)
+  awk -F'|' -v v="$version" -v o="$others" -v r="$1" -v c="$push_credits" '
+    { gsub(/ /, "", $2); gsub(/ /, "", $3) }
+    $2 == "work" && $3 == "push" {
+      printf "{\"mode\":\"flowmonkey-push\",\"version\":\"%s\",\"batch\":%d,\"process_per_s\":%d,\"end_to_end_per_s\":%d,\"p50_ms\":%s,\"p99_ms\":%s,\"errors\":%d,\"round\":%d,\"other_cores\":%s}\n",
+        v, c, $5, $5, $6, $7, $8, r, o
+    }' "$out.bench" | tee -a "$out" >&2
+}
+
 # Each round runs every system once; the order rotates by one per round so no system is
 # always first or last (the tables grow, other work on the machine comes and goes).
-IFS=',' read -r -a systems <<<"flowmonkey${modes:+,$modes}"
+IFS=',' read -r -a systems <<<"flowmonkey,flowmonkey-push${modes:+,$modes}"
 for ((r = 1; r <= rounds; r++)); do
   for ((i = 0; i < ${#systems[@]}; i++)); do
     system="${systems[$(((i + r - 1) % ${#systems[@]}))]}"
-    if [ "$system" = flowmonkey ]; then run_flowmonkey "$r"; else run_peer "$system" "$r"; fi
+    case "$system" in
+      flowmonkey) run_flowmonkey "$r" ;;
+      flowmonkey-push) run_flowmonkey_push "$r" ;;
+      *) run_peer "$system" "$r" ;;
+    esac
   done
 done
 

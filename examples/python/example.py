@@ -1,6 +1,8 @@
 """A worker's round trip through FlowMonkey Store with Debian's python3-grpcio.
 
-Creates an execution, runs a job for it (create, claim, complete), parks the execution on a
+Creates an execution, runs a job for it (create, claim, complete), processes three more
+jobs pushed on the JobStore.Work stream (two completed on it, the third released when the
+stream closes), parks the execution on a
 resume token and resumes it through the token, which then cannot be used again. Then parks it
 once more and resumes it atomically with Transactions.Commit (mark the token used, save the
 execution as running, record `resumed`: all or nothing); the same commit sent again fails and
@@ -14,6 +16,7 @@ is FM_TARGET (host:port), default 127.0.0.1:50051.
 import json
 import os
 import sys
+import threading
 import time
 import uuid
 
@@ -87,6 +90,65 @@ def run_job(jobs, execution_id):
     expect(done.status == job_pb2.JOB_STATUS_COMPLETED, f"completed job is {job_status(done)}")
     expect(json.loads(done.result_json) == result, f"job result is {done.result_json}")
     print(f"job {job.id[:12]}: completed with {done.result_json}")
+
+
+def work_from_stream(jobs, execution_id):
+    """Processes jobs pushed on JobStore.Work: subscribes with 3 credits, completes the first
+    two jobs it receives on the stream, then closes the stream, which puts the job it was
+    pushed and did not run back to pending."""
+    handler = f"py-work-{uuid.uuid4()}"  # only this run's jobs
+    ids = []
+    for step in ("resize", "notify", "archive"):
+        ids.append(jobs.Create(job_pb2.CreateJobRequest(
+            execution_id=execution_id, step_id=step, handler=handler,
+            input_json=json.dumps({"step": step})), timeout=TIMEOUT_S).job.id)
+
+    outgoing = [job_pb2.WorkRequest(subscribe=job_pb2.WorkSubscribe(
+        runner_id=RUNNER_ID, handlers=[handler], credits=3))]
+    wake = threading.Condition()
+    closed = False
+
+    def requests():
+        while True:
+            with wake:
+                wake.wait_for(lambda: outgoing or closed)
+                if outgoing:
+                    request = outgoing.pop(0)
+                elif closed:
+                    return
+            yield request
+
+    def send(request=None, close=False):
+        nonlocal closed
+        with wake:
+            if request is not None:
+                outgoing.append(request)
+            closed = closed or close
+            wake.notify()
+
+    completed, acked = [], 0
+    for response in jobs.Work(requests(), timeout=TIMEOUT_S):
+        for job in response.jobs:
+            expect(job.status == job_pb2.JOB_STATUS_RUNNING and job.instance_id,
+                   f"pushed job is {job_status(job)} with instance {job.instance_id!r}")
+            print(f"job {job.id[:12]}: pushed ({job.step_id}, instance {job.instance_id})")
+            if len(completed) < 2:
+                completed.append(job.id)
+                send(job_pb2.WorkRequest(complete=[
+                    job_pb2.WorkComplete(job_id=job.id, result_json='{"done":true}')]))
+        for ack in response.acks:
+            expect(ack.code == 0, f"completion of {ack.job_id[:12]} acked with {ack.code}")
+            acked += 1
+            if acked == 2:
+                send(close=True)  # the stream ends OK after this
+    expect(acked == 2, f"{acked} completions acknowledged, not 2")
+    states = {job_id: jobs.Get(job_pb2.GetJobRequest(job_id=job_id), timeout=TIMEOUT_S).job
+              for job_id in ids}
+    done = [j for j in states.values() if j.status == job_pb2.JOB_STATUS_COMPLETED]
+    pending = [j for j in states.values() if j.status == job_pb2.JOB_STATUS_PENDING]
+    expect(len(done) == 2 and len(pending) == 1,
+           f"after the stream: {[job_status(j) for j in states.values()]}")
+    print("work stream: 2 jobs completed, the third back to pending for the next worker")
 
 
 def update(executions, execution):
@@ -262,6 +324,7 @@ def main():
         try:
             execution = create_execution(executions)
             run_job(job_pb2_grpc.JobStoreStub(channel), execution.id)
+            work_from_stream(job_pb2_grpc.JobStoreStub(channel), execution.id)
             wait_for_approval(executions, execution)
             tokens = resume_token_pb2_grpc.ResumeTokensStub(channel)
             resume_through_token(tokens, executions, execution)

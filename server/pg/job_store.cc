@@ -5,6 +5,7 @@
 #include <pqxx/nontransaction>
 #include <pqxx/result>
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "core/clock.h"
@@ -45,33 +46,41 @@ constexpr Statement kClaim{
 // (run_at <= $2 filters the index entries of jobs not yet due). The pick is a MATERIALIZED
 // CTE so it runs once: as an IN (subquery) the planner may rescan it per row (nested-loop
 // semi-join), and each rescan skips the rows this statement already updated and locks the
-// next ones, claiming more than max_jobs.
-#define FM_JOB_CLAIM_PICKED                                                       \
-  " UPDATE {fm_}jobs SET status = 'running', runner_id = $1, instance_id = NULL," \
-  " heartbeat_at = $2, attempts = attempts + 1, updated_at = $2, progress = NULL" \
-  " WHERE id IN (SELECT id FROM picked) AND status = 'pending' RETURNING " FM_JOB_COLUMNS
+// next ones, claiming more than max_jobs. The picked jobs are numbered and the n-th takes
+// the n-th slot (ClaimNextJobsRequest.slots: a runner and an instance id); without slots
+// (empty arrays) every job runs for $1 with no instance.
+#define FM_JOB_CLAIM_PICKED(RUNNERS, INSTANCES)                                               \
+  ", numbered AS (SELECT id AS picked_id, row_number() OVER (ORDER BY priority DESC, run_at," \
+  " id) AS n FROM picked), slots AS (SELECT * FROM unnest(" RUNNERS "::text[], " INSTANCES    \
+  "::text[]) WITH ORDINALITY AS s(slot_runner, slot_instance, n))"                            \
+  " UPDATE {fm_}jobs SET status = 'running', runner_id = COALESCE(slot_runner, $1),"          \
+  " instance_id = slot_instance, heartbeat_at = $2, attempts = attempts + 1,"                 \
+  " updated_at = $2, progress = NULL FROM numbered LEFT JOIN slots USING (n)"                 \
+  " WHERE id = picked_id AND status = 'pending' RETURNING " FM_JOB_COLUMNS
+#define FM_JOB_PICK "WITH picked AS MATERIALIZED (SELECT id, priority, run_at FROM {fm_}jobs"
 constexpr Statement kClaimNext{
-    "job_claim_next",
-    "WITH picked AS MATERIALIZED (SELECT id FROM {fm_}jobs"
+    "job_claim_next", FM_JOB_PICK
     " WHERE status = 'pending' AND run_at <= $2 AND attempts < max_attempts"
     " AND ($4::text IS NULL OR EXISTS (SELECT 1 FROM {fm_}executions e"
     " WHERE e.id = {fm_}jobs.execution_id AND e.tenant_id = $4))"
-    " ORDER BY priority DESC, run_at LIMIT $3 FOR UPDATE SKIP LOCKED)" FM_JOB_CLAIM_PICKED};
+    " ORDER BY priority DESC, run_at LIMIT $3 FOR UPDATE SKIP LOCKED)" FM_JOB_CLAIM_PICKED("$5",
+                                                                                           "$6")};
 constexpr Statement kClaimNextHandler{
-    "job_claim_next_handler",
-    "WITH picked AS MATERIALIZED (SELECT id FROM {fm_}jobs"
-    " WHERE status = 'pending' AND handler = $4 AND run_at <= $2 AND attempts < max_attempts"
-    " AND ($5::text IS NULL OR EXISTS (SELECT 1 FROM {fm_}executions e"
-    " WHERE e.id = {fm_}jobs.execution_id AND e.tenant_id = $5))"
-    " ORDER BY priority DESC, run_at LIMIT $3 FOR UPDATE SKIP LOCKED)" FM_JOB_CLAIM_PICKED};
+    "job_claim_next_handler", FM_JOB_PICK
+    " WHERE status = 'pending' AND handler = $4 AND run_at <= $2"
+    " AND attempts < max_attempts AND ($5::text IS NULL OR EXISTS (SELECT 1 FROM"
+    " {fm_}executions e WHERE e.id = {fm_}jobs.execution_id AND e.tenant_id = $5))"
+    " ORDER BY priority DESC, run_at LIMIT $3 FOR UPDATE SKIP LOCKED)" FM_JOB_CLAIM_PICKED("$6",
+                                                                                           "$7")};
 constexpr Statement kClaimNextHandlers{
-    "job_claim_next_handlers",
-    "WITH picked AS MATERIALIZED (SELECT id FROM {fm_}jobs"
+    "job_claim_next_handlers", FM_JOB_PICK
     " WHERE status = 'pending' AND handler = ANY($4::text[]) AND run_at <= $2"
     " AND attempts < max_attempts"
     " AND ($5::text IS NULL OR EXISTS (SELECT 1 FROM {fm_}executions e"
     " WHERE e.id = {fm_}jobs.execution_id AND e.tenant_id = $5))"
-    " ORDER BY priority DESC, run_at LIMIT $3 FOR UPDATE SKIP LOCKED)" FM_JOB_CLAIM_PICKED};
+    " ORDER BY priority DESC, run_at LIMIT $3 FOR UPDATE SKIP LOCKED)" FM_JOB_CLAIM_PICKED("$6",
+                                                                                           "$7")};
+#undef FM_JOB_PICK
 #undef FM_JOB_CLAIM_PICKED
 constexpr Statement kHeartbeat{
     "job_heartbeat",
@@ -155,6 +164,13 @@ constexpr Statement kByExecution{
                         " AND (created_at, id) > ($2, $3) ORDER BY created_at, id LIMIT $4"};
 constexpr Statement kCheckpoint{"job_checkpoint",
                                 "SELECT checkpoint::text FROM {fm_}jobs WHERE id = $1"};
+// Release: the pairs ($1[i], $2[i]) of job and instance; the attempt is given back.
+constexpr Statement kRelease{
+    "job_release",
+    "UPDATE {fm_}jobs SET status = 'pending', attempts = GREATEST(attempts - 1, 0),"
+    " runner_id = NULL, instance_id = NULL, heartbeat_at = NULL, updated_at = $3"
+    " FROM unnest($1::text[], $2::text[]) AS r(release_id, release_instance)"
+    " WHERE id = release_id AND status = 'running' AND instance_id = release_instance"};
 constexpr Statement kDeleteOld{
     "job_delete_old",
     "DELETE FROM {fm_}jobs WHERE status IN ('completed', 'failed', 'cancelled')"
@@ -237,7 +253,8 @@ PgJobStore::PgJobStore(ConnectionPool& pool) : pool_(pool) {
                   kByStatus,
                   kByExecution,
                   kCheckpoint,
-                  kDeleteOld});
+                  kDeleteOld,
+                  kRelease});
   RegisterBulkStatements();
 }
 
@@ -354,17 +371,40 @@ absl::StatusOr<v1::ClaimJobWithInstanceResponse> PgJobStore::ClaimWithInstance(
 absl::StatusOr<v1::ClaimNextJobsResponse> PgJobStore::ClaimNext(
     const v1::ClaimNextJobsRequest& request) {
   if (auto s = ValidateTenantFilter(request); !s.ok()) return s;
-  if (auto s = ValidateId(request.runner_id(), "runner_id"); !s.ok()) return s;
+  if (request.slots_size() == 0 || !request.runner_id().empty()) {
+    if (auto s = ValidateId(request.runner_id(), "runner_id"); !s.ok()) return s;
+  }
+  if (request.slots_size() > kMaxLimit) {
+    return absl::InvalidArgumentError(absl::StrCat("slots: at most ", kMaxLimit));
+  }
+  ArrayLiteral slot_runners;
+  ArrayLiteral slot_instances;
+  absl::flat_hash_set<std::string_view> instances;
+  for (int i = 0; i < request.slots_size(); ++i) {
+    const v1::ClaimSlot& slot = request.slots(i);
+    const std::string field = absl::StrCat("slots[", i, "]");
+    if (auto s = ValidateId(slot.runner_id(), field + ".runner_id"); !s.ok()) return s;
+    if (auto s = ValidateId(slot.instance_id(), field + ".instance_id"); !s.ok()) return s;
+    if (!instances.insert(slot.instance_id()).second) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(field, ".instance_id: ", slot.instance_id(), " is in another slot too"));
+    }
+    slot_runners.Add(std::string_view(slot.runner_id()));
+    slot_instances.Add(std::string_view(slot.instance_id()));
+  }
   if (request.handlers_size() > kMaxLimit) {
     return absl::InvalidArgumentError(absl::StrCat("handlers: at most ", kMaxLimit));
   }
   for (const std::string& handler : request.handlers()) {
     if (auto s = ValidateId(handler, "handlers"); !s.ok()) return s;
   }
-  absl::StatusOr<int32_t> max_jobs = EffectiveMaxJobs(request.max_jobs());
+  absl::StatusOr<int32_t> max_jobs =
+      EffectiveMaxJobs(request.max_jobs() == 0 && request.slots_size() > 0 ? request.slots_size()
+                                                                           : request.max_jobs());
   if (!max_jobs.ok()) return max_jobs.status();
+  if (request.slots_size() > 0) *max_jobs = std::min(*max_jobs, request.slots_size());
   Params params;
-  params.Add(request.runner_id()).Add(NowMs()).Add(*max_jobs);
+  params.AddOrNull(request.runner_id()).Add(NowMs()).Add(*max_jobs);
   const Statement* statement = &kClaimNext;
   if (request.handlers_size() == 1) {
     params.Add(request.handlers(0));
@@ -374,6 +414,7 @@ absl::StatusOr<v1::ClaimNextJobsResponse> PgJobStore::ClaimNext(
     statement = &kClaimNextHandlers;
   }
   params.Add(TenantFilter(request));
+  params.Add(std::move(slot_runners).Take()).Add(std::move(slot_instances).Take());
   return pool_.Run<v1::ClaimNextJobsResponse>(
       "claim next jobs", [&](Session& s) -> absl::StatusOr<v1::ClaimNextJobsResponse> {
         pqxx::nontransaction tx(s.connection());
@@ -680,6 +721,39 @@ absl::StatusOr<v1::DeleteOldJobsResponse> PgJobStore::DeleteOld(
         v1::DeleteOldJobsResponse response;
         response.set_deleted(s.Exec(tx, kDeleteOld, params).affected_rows());
         return response;
+      });
+}
+
+absl::StatusOr<v1::ReleaseJobsResponse> PgJobStore::Release(const v1::ReleaseJobsRequest& request) {
+  if (request.job_ids_size() != request.instance_ids_size()) {
+    return absl::InvalidArgumentError(absl::StrCat("instance_ids: one per job id (",
+                                                   request.instance_ids_size(), " for ",
+                                                   request.job_ids_size(), " job ids)"));
+  }
+  if (request.job_ids_size() > kMaxLimit) {
+    return absl::InvalidArgumentError(absl::StrCat("job_ids: at most ", kMaxLimit));
+  }
+  for (int i = 0; i < request.job_ids_size(); ++i) {
+    if (auto s = ValidateId(request.job_ids(i), absl::StrCat("job_ids[", i, "]")); !s.ok()) {
+      return s;
+    }
+    if (auto s = ValidateId(request.instance_ids(i), absl::StrCat("instance_ids[", i, "]"));
+        !s.ok()) {
+      return s;
+    }
+  }
+  v1::ReleaseJobsResponse response;
+  if (request.job_ids_size() == 0) return response;
+  Params params;
+  params.Add(ArrayLiteralOf(request.job_ids()))
+      .Add(ArrayLiteralOf(request.instance_ids()))
+      .Add(NowMs());
+  return pool_.Run<v1::ReleaseJobsResponse>(
+      "release jobs", [&](Session& s) -> absl::StatusOr<v1::ReleaseJobsResponse> {
+        pqxx::nontransaction tx(s.connection());
+        v1::ReleaseJobsResponse released;
+        released.set_released(static_cast<int32_t>(s.Exec(tx, kRelease, params).affected_rows()));
+        return released;
       });
 }
 

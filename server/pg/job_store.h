@@ -50,6 +50,7 @@ class PgJobStore : public JobStore, public BulkJobStore {
       const v1::GetJobInstanceIdRequest& request) override;
   absl::StatusOr<v1::DeleteOldJobsResponse> DeleteOld(
       const v1::DeleteOldJobsRequest& request) override;
+  absl::StatusOr<v1::ReleaseJobsResponse> Release(const v1::ReleaseJobsRequest& request) override;
 
   // Group commit (bulk.h), in job_bulk.cc.
   absl::StatusOr<ManyResults<v1::CompleteJobResponse>> CompleteMany(

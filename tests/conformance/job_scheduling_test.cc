@@ -424,6 +424,162 @@ TYPED_TEST(JobSchedulingTest, ConcurrentClaimersTakeEveryDueJobOnceAndNoneEarly)
             kLater);
 }
 
+// ---- slots (one claim for several workers) and Release --------------------------------
+
+v1::ClaimNextJobsRequest SlotClaim(const std::vector<std::pair<std::string, std::string>>& slots) {
+  v1::ClaimNextJobsRequest request;
+  for (const auto& [runner, instance] : slots) {
+    v1::ClaimSlot* slot = request.add_slots();
+    slot->set_runner_id(runner);
+    slot->set_instance_id(instance);
+  }
+  return request;
+}
+
+TYPED_TEST(JobSchedulingTest, EachClaimedJobTakesOneSlotItsRunnerAndInstance) {
+  const int64_t now = NowMs();
+  for (int i = 0; i < 5; ++i) this->CreateAt(absl::StrCat("s", i), now - 1000 + i);
+  auto claimed = this->jobs().ClaimNext(SlotClaim({{"ra", "ia"}, {"rb", "ib"}, {"rc", "ic"}}));
+  ASSERT_TRUE(claimed.ok()) << claimed.status();
+  ASSERT_EQ(claimed->jobs_size(), 3);  // max_jobs 0: as many as slots
+  std::set<std::string> instances;
+  for (const v1::Job& job : claimed->jobs()) {
+    instances.insert(job.instance_id());
+    EXPECT_EQ(job.runner_id(), "r" + job.instance_id().substr(1));  // the slot's own pair
+    const v1::Job stored = this->Get(job.id());
+    EXPECT_EQ(stored.status(), v1::JOB_STATUS_RUNNING);
+    EXPECT_EQ(stored.instance_id(), job.instance_id());
+    EXPECT_EQ(stored.attempts(), 1);
+  }
+  EXPECT_EQ(instances, (std::set<std::string>{"ia", "ib", "ic"}));
+  // Fenced by the slot's instance: another instance cannot complete it, its own can.
+  const v1::Job& first = claimed->jobs(0);
+  v1::CompleteJobRequest complete;
+  complete.set_job_id(first.id());
+  complete.set_runner_id(first.runner_id());
+  complete.set_instance_id(first.instance_id() == "ia" ? "ib" : "ia");
+  EXPECT_EQ(this->jobs().Complete(complete).status().code(), StatusCode::kFailedPrecondition);
+  complete.set_instance_id(first.instance_id());
+  EXPECT_TRUE(this->jobs().Complete(complete).ok());
+  // max_jobs below the slots: only max_jobs jobs.
+  v1::ClaimNextJobsRequest fewer = SlotClaim({{"rd", "id"}, {"re", "ie"}});
+  fewer.set_max_jobs(1);
+  auto one = this->jobs().ClaimNext(fewer);
+  ASSERT_TRUE(one.ok()) << one.status();
+  EXPECT_EQ(one->jobs_size(), 1);
+}
+
+TYPED_TEST(JobSchedulingTest, ReleaseGivesBackOnlyJobsStillRunningAsTheNamedInstance) {
+  const int64_t now = NowMs();
+  this->CreateAt("a", now - 2);
+  this->CreateAt("b", now - 1);
+  auto claimed = this->jobs().ClaimNext(SlotClaim({{"r", "i1"}, {"r", "i2"}}));
+  ASSERT_TRUE(claimed.ok()) << claimed.status();
+  ASSERT_EQ(claimed->jobs_size(), 2);
+  const v1::Job& a = claimed->jobs(0);
+  const v1::Job& b = claimed->jobs(1);
+  v1::ReleaseJobsRequest release;
+  release.add_job_ids(a.id());
+  release.add_instance_ids(a.instance_id());
+  release.add_job_ids(b.id());
+  release.add_instance_ids("someone-else");
+  auto released = this->jobs().Release(release);
+  ASSERT_TRUE(released.ok()) << released.status();
+  EXPECT_EQ(released->released(), 1);
+  const v1::Job back = this->Get(a.id());
+  EXPECT_EQ(back.status(), v1::JOB_STATUS_PENDING);
+  EXPECT_EQ(back.attempts(), 0);  // the attempt is given back
+  EXPECT_FALSE(back.has_runner_id());
+  EXPECT_FALSE(back.has_instance_id());
+  EXPECT_EQ(this->Get(b.id()).status(), v1::JOB_STATUS_RUNNING);
+  // Again: nothing is running as that instance any more.
+  released = this->jobs().Release(release);
+  ASSERT_TRUE(released.ok()) << released.status();
+  EXPECT_EQ(released->released(), 0);
+  // Claimable again at once.
+  EXPECT_EQ(this->ClaimNext({}, 5), std::vector<std::string>{a.id()});
+}
+
+TYPED_TEST(JobSchedulingTest, MalformedSlotsAndReleasesAreInvalidArgumentNamingTheField) {
+  struct Case {
+    v1::ClaimNextJobsRequest request;
+    const char* field;
+  };
+  std::vector<Case> cases;
+  cases.push_back({SlotClaim({{"r", "same"}, {"r", "same"}}), "slots[1].instance_id"});
+  cases.push_back({SlotClaim({{"", "i"}}), "slots[0].runner_id"});
+  cases.push_back({SlotClaim({{"r", ""}}), "slots[0].instance_id"});
+  for (const Case& c : cases) {
+    auto response = this->jobs().ClaimNext(c.request);
+    EXPECT_EQ(response.status().code(), StatusCode::kInvalidArgument) << c.field;
+    EXPECT_THAT(response.status().message(), HasSubstr(c.field));
+  }
+  v1::ReleaseJobsRequest release;
+  release.add_job_ids("j");
+  auto released = this->jobs().Release(release);
+  EXPECT_EQ(released.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_THAT(released.status().message(), HasSubstr("instance_ids"));
+}
+
+// Many dispatchers claiming with slots at once: every job is handed out once, each with
+// the instance of the slot it took, and no instance is used twice.
+TYPED_TEST(JobSchedulingTest, ConcurrentSlotClaimsHandEachJobOnceToOneSlot) {
+  constexpr int kJobs = 1500;
+  constexpr int kThreads = 12;
+  ASSERT_EQ(RunSql(this->backend_.prefix(),
+                   absl::StrCat("INSERT INTO fm_jobs (id, execution_id, step_id, handler, status,"
+                                " input, created_at, updated_at, run_at, priority) SELECT 'slot-'"
+                                " || g, '",
+                                kExecution,
+                                "', 'bulk', 'h', 'pending', '{}', g, g, g, g % 3"
+                                " FROM generate_series(1, ",
+                                kJobs, ") AS g"),
+                   /*affected=*/true),
+            kJobs);
+  std::vector<std::vector<std::pair<std::string, std::string>>> claimed(kThreads);
+  std::atomic<int> errors{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int round = 0;; ++round) {
+        std::vector<std::pair<std::string, std::string>> slots;
+        for (int i = 0; i < 7; ++i) {
+          slots.emplace_back(absl::StrCat("r", t), absl::StrCat("t", t, "-", round, "-", i));
+        }
+        auto response = this->jobs().ClaimNext(SlotClaim(slots));
+        if (!response.ok()) {
+          errors++;
+          return;
+        }
+        if (response->jobs().empty()) return;
+        for (const auto& job : response->jobs()) {
+          EXPECT_EQ(job.runner_id(), absl::StrCat("r", t));
+          claimed[t].emplace_back(job.id(), job.instance_id());
+        }
+      }
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  EXPECT_EQ(errors.load(), 0);
+  std::set<std::string> ids;
+  std::set<std::string> instances;
+  size_t total = 0;
+  for (const auto& pairs : claimed) {
+    total += pairs.size();
+    for (const auto& [id, instance] : pairs) {
+      ids.insert(id);
+      instances.insert(instance);
+    }
+  }
+  EXPECT_EQ(total, static_cast<size_t>(kJobs));       // nobody got a job twice
+  EXPECT_EQ(ids.size(), static_cast<size_t>(kJobs));  // every job claimed
+  EXPECT_EQ(instances.size(), static_cast<size_t>(kJobs));
+  EXPECT_EQ(RunSql(this->backend_.prefix(),
+                   "SELECT count(*) FROM fm_jobs WHERE status = 'running' AND"
+                   " instance_id IS NOT NULL"),
+            kJobs);
+}
+
 // ---- the claim statements read the partial indexes of migration 0005 ----------------
 
 // The plan of the store's own ClaimNext statement (registered by the Pg store) over a
@@ -439,7 +595,8 @@ std::string ClaimNextPlan(PgBackend& backend, const std::string& statement,
         pg::Params params;
         params.Add("r").Add(NowMs()).Add(int32_t{10});
         if (!handlers.empty()) params.Add(handlers);
-        params.AddNull();  // no tenant filter
+        params.AddNull();            // no tenant filter
+        params.Add("{}").Add("{}");  // no slots
         const pqxx::result rows =
             tx.exec_params("EXPLAIN " + sql, pqxx::prepare::make_dynamic_params(params.values()));
         std::string text;

@@ -111,6 +111,17 @@ export class ServiceClient {
     });
   }
 
+  /**
+   * A bidirectional stream, open until either side ends it: no deadline (timeoutMs bounds
+   * unary calls only), the API key in its metadata. UNIMPLEMENTED when the loaded contract
+   * has no such method.
+   */
+  duplex(method: string): grpc.ClientDuplexStream<object, any> {
+    const fn = (this.client as unknown as Record<string, Function>)[method];
+    if (typeof fn !== 'function') throw unimplemented(`${this.serviceName}.${method} is not in the loaded protos`);
+    return fn.call(this.client, this.connection.metadata(), {});
+  }
+
   stream<T = any>(method: string, request: object): AsyncIterable<T> {
     const fn = (this.client as unknown as Record<string, Function>)[method];
     return fn.call(this.client, request, this.connection.metadata(), this.connection.callOptions());
@@ -119,6 +130,11 @@ export class ServiceClient {
   close(): void {
     this.client.close();
   }
+}
+
+function unimplemented(message: string): CallError {
+  return Object.assign(new Error(`${grpc.status.UNIMPLEMENTED} UNIMPLEMENTED: ${message}`),
+    { code: grpc.status.UNIMPLEMENTED, details: message, metadata: new grpc.Metadata() });
 }
 
 class MissingService extends ServiceClient {
@@ -138,6 +154,10 @@ class MissingService extends ServiceClient {
 
   override serverStream<T>(method: string): Promise<T[]> {
     return this.call<T[]>(method);
+  }
+
+  override duplex(method: string): grpc.ClientDuplexStream<object, any> {
+    throw unimplemented(`${this.name} is not in the loaded protos (${method})`);
   }
 
   override close(): void {}

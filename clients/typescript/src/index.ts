@@ -21,6 +21,7 @@ export { RemoteStateStore, RemoteLock } from './state-store';
 export { RemoteFlowRegistry, FlowRegistryOptions } from './flow-registry';
 export { FlowMonkeyError, FlowValidationError, validateFlow } from './validation';
 export { RemoteJobStore, Runner } from './job-store';
+export { WorkRunner, WorkRunnerOptions } from './work-runner';
 export { RemoteResumeTokenManager, GenerateOptions, tokenStatusFromWire, tokenStatusToWire } from './resume-tokens';
 export { RemoteEventStore } from './event-store';
 export { RemoteContextStorage } from './context-storage';

@@ -237,6 +237,56 @@ export interface JobStore {
   getInstanceId(jobId: string): Promise<string | null>;
 }
 
+// ---- job runner (@flowmonkey/core's StepHandler, @flowmonkey/jobs's JobRunner) ----
+
+/** What a handler can keep across attempts of its job (FlowMonkey's CheckpointManager). */
+export interface CheckpointManager {
+  save(key: string, data: unknown): Promise<void>;
+  restore<T = unknown>(key: string): Promise<T | null>;
+  list(): Promise<string[]>;
+  delete(key: string): Promise<void>;
+  clear(): Promise<void>;
+}
+
+/** FlowMonkey's ContextHelpers: the execution's context as a handler reads and writes it. */
+export interface ContextHelpers {
+  get<T = unknown>(key: string): Promise<T>;
+  set(key: string, value: unknown, options?: unknown): Promise<void>;
+  has(key: string): boolean;
+  delete(key: string): Promise<void>;
+  getAll<T = Record<string, unknown>>(keys: string[]): Promise<T>;
+}
+
+/** FlowMonkey's HandlerParams, as a job runner fills them in. */
+export interface HandlerParams {
+  step: Step;
+  input: unknown;
+  context: Record<string, unknown>;
+  ctx: ContextHelpers;
+  execution: Execution;
+  checkpoints?: CheckpointManager;
+  /** Aborted when the job is no longer this worker's (reset by the reaper, cancelled). */
+  signal?: AbortSignal;
+}
+
+/**
+ * The part of FlowMonkey's StepHandler a job runner calls: any StepHandler is one. What
+ * execute() answers (a StepResult) becomes the job's result; a throw fails the job.
+ */
+export interface JobHandler {
+  execute(params: HandlerParams): Promise<unknown>;
+}
+
+/** FlowMonkey's JobRunner (@flowmonkey/jobs). */
+export interface JobRunner {
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  registerHandler(name: string, handler: JobHandler): void;
+  activeCount(): number;
+  completedCount(): number;
+  failedCount(): number;
+}
+
 // ---- resume tokens ----
 
 export type TokenStatus = 'active' | 'used' | 'expired' | 'revoked';

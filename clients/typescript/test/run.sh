@@ -10,7 +10,7 @@
 #  5. the behaviour tests, run in that project against the installed package and a
 #     real flowmonkey-server on a throwaway PostgreSQL (scripts/with-test-server; set
 #     FM_SERVER_BINARY or FM_BUILD_DIR to use a server built elsewhere), together with the
-#     retry unit tests (no server needed) and an ESM import check.
+#     retry and WorkRunner fake-server unit tests (no real server needed) and an ESM import check.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 pkg="$PWD"
@@ -64,7 +64,7 @@ fi
 echo "type-level conformance: 0 errors"
 mkdir -p "$project/test"
 cp dist-test/test/server.js dist-test/test/stores.test.js dist-test/test/flowmonkey.test.js \
-  dist-test/test/transaction.test.js "$project/test/"
+  dist-test/test/transaction.test.js dist-test/test/work-runner.test.js "$project/test/"
 cat >"$project/test/esm.test.mjs" <<'MJS'
 // The package's ESM entry: named imports, the same classes as require(), and a real call.
 import assert from 'node:assert/strict';
@@ -86,4 +86,4 @@ test('ESM entry point: named exports, one copy of the code, a working connection
 MJS
 # Every service exists now: a skipped test (UNIMPLEMENTED) is a failure.
 FM_TS_STRICT="${FM_TS_STRICT:-1}" ../../scripts/with-test-server \
-  bash -c 'cd "$1" && node --test "$2/dist-test/test/retry.test.js" test/*.test.js test/*.test.mjs' _ "$project" "$pkg"
+  bash -c 'cd "$1" && node --test "$2/dist-test/test/retry.test.js" "$2/dist-test/test/work-runner-fake.test.js" test/*.test.js test/*.test.mjs' _ "$project" "$pkg"

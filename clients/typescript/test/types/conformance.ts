@@ -14,6 +14,7 @@ import {
   RemoteJobStore,
   RemoteResumeTokenManager,
   RemoteStateStore,
+  WorkRunner,
 } from '@flowmonkey/store-client';
 import type * as Client from '@flowmonkey/store-client';
 
@@ -68,6 +69,18 @@ export const asTokenManager: FM.ResumeTokenManager = tokens;
 export const asContextStorage: FM.ContextStorage = context;
 export const asJobStore: FM.JobStore = jobs;
 export const asEventBus: FM.EventBus = events;
+
+// The job runner: FlowMonkey's JobRunner, its handlers FlowMonkey's StepHandlers, and what
+// it hands a handler is FlowMonkey's HandlerParams (checked both ways, not only through
+// method parameter bivariance).
+declare const workRunner: WorkRunner;
+declare const stepHandler: FM.StepHandler;
+declare const handlerParams: Client.HandlerParams;
+export const asJobRunner: FM.JobRunner = workRunner;
+export const asJobHandler: Client.JobHandler = stepHandler;
+export const asHandlerParams: FM.HandlerParams = handlerParams;
+export const runHandler: (params: Client.HandlerParams) => Promise<unknown> = (p) => stepHandler.execute(p);
+same<Same<Client.CheckpointManager, FM.CheckpointManager>>();
 export const asEventStore: FM.EventStore = events;
 
 // The optional StateStore methods are all there (an engine checks for them at run time).

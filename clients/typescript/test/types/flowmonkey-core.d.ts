@@ -300,6 +300,59 @@ export interface EventStore {
   deleteOld(before: number): Promise<number>;
 }
 
+// ---- stateful handlers (interfaces/step-handler.ts) and their runner (@flowmonkey/jobs runner.ts) ----
+
+export interface CheckpointManager {
+  save(key: string, data: unknown): Promise<void>;
+  restore<T = unknown>(key: string): Promise<T | null>;
+  list(): Promise<string[]>;
+  delete(key: string): Promise<void>;
+  clear(): Promise<void>;
+}
+
+export interface ContextHelpers {
+  get<T = unknown>(key: string): Promise<T>;
+  set(key: string, value: unknown, options?: { tier?: 'inline' | 'external'; force?: boolean; summary?: string }): Promise<void>;
+  has(key: string): boolean;
+  delete(key: string): Promise<void>;
+  getAll<T = Record<string, unknown>>(keys: string[]): Promise<T>;
+}
+
+export interface HandlerParams {
+  step: Step;
+  input: unknown;
+  context: Record<string, unknown>;
+  ctx: ContextHelpers;
+  execution: Execution;
+  checkpoints?: CheckpointManager;
+  tokenManager?: ResumeTokenManager | undefined;
+  signal?: AbortSignal;
+}
+
+/** HandlerMetadata reduced to its required fields. */
+export interface HandlerMetadata {
+  type: string;
+  name: string;
+  configSchema: Record<string, unknown>;
+}
+
+export interface StepHandler {
+  readonly type: string;
+  readonly metadata: HandlerMetadata;
+  readonly stateful?: boolean;
+  execute(params: HandlerParams): Promise<StepResult>;
+  cleanup?(): Promise<void>;
+}
+
+export interface JobRunner {
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  registerHandler(name: string, handler: StepHandler): void;
+  activeCount(): number;
+  completedCount(): number;
+  failedCount(): number;
+}
+
 // ---- the engine's constructor (engine/execution-engine.ts), reduced to what it stores ----
 
 export interface HandlerRegistryLike {
