@@ -66,6 +66,14 @@ class JobStore {
 
   virtual absl::StatusOr<v1::DeleteOldJobsResponse> DeleteOld(
       const v1::DeleteOldJobsRequest& request) = 0;
+  // Recurring jobs (job.proto, JobSchedule).
+  virtual absl::StatusOr<v1::SaveJobScheduleResponse> SaveSchedule(
+      const v1::SaveJobScheduleRequest& request) = 0;
+  virtual absl::StatusOr<v1::DeleteJobScheduleResponse> DeleteSchedule(
+      const v1::DeleteJobScheduleRequest& request) = 0;
+  virtual absl::StatusOr<v1::ListJobSchedulesResponse> ListSchedules(
+      const v1::ListJobSchedulesRequest& request) = 0;
+
   // Fenced by instance: only jobs still running as the given instance go back to pending,
   // their attempt not counted.
   virtual absl::StatusOr<v1::ReleaseJobsResponse> Release(

@@ -303,9 +303,9 @@ void Server::RunMaintenance() {
     } else if (counts->total() > 0) {
       spdlog::info(
           "maintenance: {} stalled jobs requeued, {} failed (STALLED), {} resume tokens "
-          "expired, {} idempotency keys deleted",
+          "expired, {} idempotency keys deleted, {} scheduled jobs created",
           counts->jobs_requeued, counts->jobs_failed, counts->tokens_expired,
-          counts->idempotency_keys_deleted);
+          counts->idempotency_keys_deleted, counts->jobs_scheduled);
     }
     lock.lock();
     state_changed_.wait_for(lock, absl::ToChronoMilliseconds(options_.maintenance_interval),

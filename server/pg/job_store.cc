@@ -13,6 +13,7 @@
 #include "core/validation.h"
 #include "server/pg/array_literal.h"
 #include "server/pg/job_codec.h"
+#include "server/pg/job_schedules.h"
 #include "server/pg/job_sql.h"
 #include "server/pg/operations.h"
 #include "server/pg/paging.h"
@@ -256,6 +257,7 @@ PgJobStore::PgJobStore(ConnectionPool& pool) : pool_(pool) {
                   kDeleteOld,
                   kRelease});
   RegisterBulkStatements();
+  RegisterScheduleStatements(pool_);
 }
 
 absl::StatusOr<v1::CreateJobResponse> CreateJobIn(Session& s, Tx& tx,

@@ -51,6 +51,13 @@ class PgJobStore : public JobStore, public BulkJobStore {
   absl::StatusOr<v1::DeleteOldJobsResponse> DeleteOld(
       const v1::DeleteOldJobsRequest& request) override;
   absl::StatusOr<v1::ReleaseJobsResponse> Release(const v1::ReleaseJobsRequest& request) override;
+  // Recurring jobs, in job_schedules.cc.
+  absl::StatusOr<v1::SaveJobScheduleResponse> SaveSchedule(
+      const v1::SaveJobScheduleRequest& request) override;
+  absl::StatusOr<v1::DeleteJobScheduleResponse> DeleteSchedule(
+      const v1::DeleteJobScheduleRequest& request) override;
+  absl::StatusOr<v1::ListJobSchedulesResponse> ListSchedules(
+      const v1::ListJobSchedulesRequest& request) override;
 
   // Group commit (bulk.h), in job_bulk.cc.
   absl::StatusOr<ManyResults<v1::CompleteJobResponse>> CompleteMany(

@@ -4,6 +4,7 @@
 #include <pqxx/result>
 #include <string_view>
 
+#include "server/pg/job_schedules.h"
 #include "server/pg/job_sql.h"
 #include "server/pg/params.h"
 
@@ -53,12 +54,21 @@ constexpr Statement kForgetCommitRequests{
 
 }  // namespace
 
-PgMaintenance::PgMaintenance(ConnectionPool& pool) : pool_(pool) {
+PgMaintenance::PgMaintenance(ConnectionPool& pool) : pool_(pool), jobs_(pool) {
   pool_.Register({kResetOverdueJobs, kExpireTokens, kDeleteExpiredKeys, kForgetEventRequests,
                   kForgetTokenRequests, kForgetCommitRequests});
 }
 
 absl::StatusOr<MaintenanceCounts> PgMaintenance::RunOnce(int64_t now_ms) {
+  absl::StatusOr<MaintenanceCounts> counts = Sweep(now_ms);
+  if (!counts.ok()) return counts;
+  absl::StatusOr<int64_t> scheduled = CreateScheduledJobs(pool_, now_ms);
+  if (!scheduled.ok()) return scheduled.status();
+  counts->jobs_scheduled = *scheduled;
+  return counts;
+}
+
+absl::StatusOr<MaintenanceCounts> PgMaintenance::Sweep(int64_t now_ms) {
   Params params;
   params.Add(now_ms).Add(static_cast<int32_t>(kBatch));
   return pool_.Run<MaintenanceCounts>(

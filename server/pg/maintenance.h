@@ -6,13 +6,16 @@
 //    of attempts, become failed with error code STALLED;
 //  * pending resume tokens past expires_at are marked expired;
 //  * expired idempotency keys are deleted;
-//  * client request ids older than 24 h are forgotten (events, resume tokens, commits).
+//  * client request ids older than 24 h are forgotten (events, resume tokens, commits);
+//  * recurring jobs: the jobs of schedules' occurrences in the next two minutes are created
+//    (job_schedules.h).
 // Every statement takes its rows with FOR UPDATE SKIP LOCKED and re-checks them, so any
 // number of replicas may run passes at once: each row changes once.
 
 #include <cstdint>
 
 #include "absl/status/statusor.h"
+#include "server/pg/job_store.h"
 #include "server/pg/pool.h"
 
 namespace flowmonkey::pg {
@@ -23,10 +26,11 @@ struct MaintenanceCounts {
   int64_t tokens_expired = 0;
   int64_t idempotency_keys_deleted = 0;
   int64_t request_ids_forgotten = 0;
+  int64_t jobs_scheduled = 0;  // occurrences of recurring jobs created
 
   int64_t total() const {
     return jobs_requeued + jobs_failed + tokens_expired + idempotency_keys_deleted +
-           request_ids_forgotten;
+           request_ids_forgotten + jobs_scheduled;
   }
 };
 
@@ -41,7 +45,12 @@ class PgMaintenance {
   absl::StatusOr<MaintenanceCounts> RunOnce(int64_t now_ms);
 
  private:
+  // Everything but the schedules.
+  absl::StatusOr<MaintenanceCounts> Sweep(int64_t now_ms);
+
   ConnectionPool& pool_;
+  // Registers the job and schedule statements the schedule step runs.
+  PgJobStore jobs_;
 };
 
 }  // namespace flowmonkey::pg

@@ -22,6 +22,7 @@
 #include "client/client.h"
 #include "client/transaction.h"
 #include "core/resume_token_rules.h"
+#include "flowmonkey/v1/job.grpc.pb.h"
 #include "google/protobuf/util/message_differencer.h"
 #include "nlohmann/json.hpp"
 #include "tests/integration/harness.h"
@@ -840,6 +841,84 @@ TEST_F(TenantIsolation, ConcurrentFirstSavesOfOneFlowIdHaveOneOwner) {
     EXPECT_NE(a_won, b_won) << "race-" << i << ": " << a_codes[i] << " / " << b_codes[i];
     EXPECT_EQ(a_won ? b_codes[i] : a_codes[i], absl::StatusCode::kPermissionDenied);
   }
+}
+
+// JobStore.Work under tenant keys: a worker with tenant B's key is pushed only B's jobs,
+// never A's pending one, and cannot subscribe for another tenant. Schedules are scoped by
+// their execution like jobs.
+TEST_F(TenantIsolation, WorkStreamsPushOnlyTheKeysTenantsJobs) {
+  SeedTenantA();
+  v1::CreateExecutionRequest create;
+  *create.mutable_execution() = NewExecution("tenant-b-exec");
+  ASSERT_TRUE(b_.executions->Create(create).ok());
+  v1::CreateJobRequest job;
+  job.set_execution_id("tenant-b-exec");
+  job.set_step_id("b-step");
+  job.set_handler("tenant-handler");  // the handler of A's pending job too
+  auto made = b_.jobs->Create(job);
+  ASSERT_TRUE(made.ok()) << made.status();
+
+  auto open = [](const std::string& key) {
+    auto context = std::make_unique<grpc::ClientContext>();
+    context->AddMetadata("authorization", "Bearer " + key);
+    context->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+    return context;
+  };
+  auto stub = v1::JobStore::NewStub(b_.channel);
+  {
+    auto context = open("b-key");
+    auto stream = stub->Work(context.get());
+    v1::WorkRequest subscribe;
+    subscribe.mutable_subscribe()->set_runner_id("b-worker");
+    subscribe.mutable_subscribe()->add_handlers("tenant-handler");
+    subscribe.mutable_subscribe()->set_credits(10);
+    ASSERT_TRUE(stream->Write(subscribe));
+    v1::WorkResponse response;
+    ASSERT_TRUE(stream->Read(&response));
+    ASSERT_EQ(response.jobs_size(), 1);
+    EXPECT_EQ(response.jobs(0).id(), made->job().id());
+    // Complete it, then close: had A's job been pushed too, it would show here.
+    v1::WorkRequest complete;
+    complete.add_complete()->set_job_id(made->job().id());
+    ASSERT_TRUE(stream->Write(complete));
+    stream->WritesDone();
+    int jobs = 1;
+    while (stream->Read(&response)) jobs += response.jobs_size();
+    EXPECT_TRUE(stream->Finish().ok());
+    EXPECT_EQ(jobs, 1);
+  }
+  {
+    auto context = open("b-key");
+    auto stream = stub->Work(context.get());
+    v1::WorkRequest subscribe;
+    subscribe.mutable_subscribe()->set_runner_id("b-worker");
+    subscribe.mutable_subscribe()->set_tenant_id("tenant-a");
+    subscribe.mutable_subscribe()->set_credits(10);
+    ASSERT_TRUE(stream->Write(subscribe));
+    v1::WorkResponse response;
+    while (stream->Read(&response)) EXPECT_EQ(response.jobs_size(), 0);
+    EXPECT_EQ(stream->Finish().error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  }
+  v1::GetJobRequest get;
+  get.set_job_id(job_ids_[0]);
+  auto pending = a_.jobs->Get(get);
+  ASSERT_TRUE(pending.ok()) << pending.status();
+  EXPECT_EQ(pending->job().status(), v1::JOB_STATUS_PENDING);  // A's job was not touched
+
+  v1::SaveJobScheduleRequest save;
+  v1::JobSchedule& schedule = *save.mutable_schedule();
+  schedule.set_execution_id("tenant-a-exec");
+  schedule.set_name("nightly");
+  schedule.set_cron("@daily");
+  schedule.set_handler("tenant-handler");
+  EXPECT_EQ(b_.jobs->SaveSchedule(save).status().code(), absl::StatusCode::kPermissionDenied);
+  ASSERT_TRUE(a_.jobs->SaveSchedule(save).ok());
+  v1::ListJobSchedulesRequest list;
+  list.set_execution_id("tenant-a-exec");
+  EXPECT_EQ(b_.jobs->ListSchedules(list).status().code(), absl::StatusCode::kNotFound);
+  auto listed = a_.jobs->ListSchedules(list);
+  ASSERT_TRUE(listed.ok()) << listed.status();
+  EXPECT_EQ(listed->schedules_size(), 1);
 }
 
 TEST_F(TenantIsolation, ValidatingAnotherTenantsTokenAnswersAsForAnUnknownToken) {
