@@ -86,7 +86,9 @@ class WorkStream final : public grpc::ServerBidiReactor<Bytes, Bytes>,
     credits_ -= static_cast<int>(jobs.size());
     for (v1::Job& job : jobs) {
       held_[job.id()] = job.instance_id();
-      QueueLocked().response.add_jobs()->Swap(&job);
+      Outgoing& message = QueueLocked();
+      message.bytes += job.ByteSizeLong();
+      message.response.add_jobs()->Swap(&job);
     }
     dispatcher_.Held(static_cast<int>(jobs.size()));
     WriteLocked(lock);

@@ -42,14 +42,7 @@ template <typename Backend>
 class JobScheduleTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    v1::CreateExecutionRequest request;
-    v1::Execution& e = *request.mutable_execution();
-    e.set_id(kExecution);
-    e.set_flow_id("flow");
-    e.set_flow_version("1.0.0");
-    e.set_current_step_id("step");
-    e.set_status(v1::EXECUTION_STATUS_RUNNING);
-    ASSERT_TRUE(backend_.executions().Create(request).ok());
+    ASSERT_TRUE(CreateRunningExecution(backend_.executions(), kExecution).ok());
   }
 
   absl::StatusOr<v1::SaveJobScheduleResponse> Save(const v1::JobSchedule& schedule) {
@@ -185,14 +178,7 @@ TYPED_TEST(JobScheduleTest, InvalidSchedulesAreRefusedNamingTheField) {
 // one job, and the schedule's next_run_at moves past the window.
 TEST(JobSchedulePassTest, ConcurrentPassesCreateEachOccurrenceOnce) {
   PgBackend backend;
-  v1::CreateExecutionRequest create;
-  v1::Execution& e = *create.mutable_execution();
-  e.set_id(kExecution);
-  e.set_flow_id("flow");
-  e.set_flow_version("1.0.0");
-  e.set_current_step_id("step");
-  e.set_status(v1::EXECUTION_STATUS_RUNNING);
-  ASSERT_TRUE(backend.executions().Create(create).ok());
+  ASSERT_TRUE(CreateRunningExecution(backend.executions(), kExecution).ok());
   for (int i = 0; i < 20; ++i) {
     v1::SaveJobScheduleRequest save;
     *save.mutable_schedule() = Every(absl::StrCat("s", i));
@@ -241,14 +227,7 @@ TEST(JobSchedulePassTest, ConcurrentPassesCreateEachOccurrenceOnce) {
 // them instead of creating a job for each.
 TEST(JobSchedulePassTest, OccurrencesMissedLongAgoAreSkipped) {
   PgBackend backend;
-  v1::CreateExecutionRequest create;
-  v1::Execution& e = *create.mutable_execution();
-  e.set_id(kExecution);
-  e.set_flow_id("flow");
-  e.set_flow_version("1.0.0");
-  e.set_current_step_id("step");
-  e.set_status(v1::EXECUTION_STATUS_RUNNING);
-  ASSERT_TRUE(backend.executions().Create(create).ok());
+  ASSERT_TRUE(CreateRunningExecution(backend.executions(), kExecution).ok());
   v1::SaveJobScheduleRequest save;
   *save.mutable_schedule() = Every("tick");
   ASSERT_TRUE(backend.jobs().SaveSchedule(save).ok());

@@ -42,14 +42,7 @@ v1::CreateJobRequest NewJob(const std::string& step, const std::string& handler 
 
 // The running execution every job here belongs to.
 absl::Status CreateTheExecution(ExecutionStore& executions) {
-  v1::CreateExecutionRequest request;
-  v1::Execution& e = *request.mutable_execution();
-  e.set_id(kExecution);
-  e.set_flow_id("flow");
-  e.set_flow_version("1.0.0");
-  e.set_current_step_id("step");
-  e.set_status(v1::EXECUTION_STATUS_RUNNING);
-  return executions.Create(request).status();
+  return CreateRunningExecution(executions, kExecution);
 }
 
 template <typename Backend>

@@ -146,14 +146,7 @@ class WorkTest : public ::testing::Test {
     prefix_ = TestDatabase::Instance().NewPrefix();
     replica_ = Replica::Start(prefix_);
     ASSERT_NE(replica_, nullptr);
-    v1::CreateExecutionRequest create;
-    v1::Execution& e = *create.mutable_execution();
-    e.set_id(kExecution);
-    e.set_flow_id("flow");
-    e.set_flow_version("1.0.0");
-    e.set_current_step_id("step");
-    e.set_status(v1::EXECUTION_STATUS_RUNNING);
-    ASSERT_TRUE(replica_->stores.executions->Create(create).ok());
+    ASSERT_TRUE(CreateRunningExecution(*replica_->stores.executions, kExecution).ok());
   }
 
   JobStore& jobs() { return *replica_->stores.jobs; }

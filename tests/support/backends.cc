@@ -37,6 +37,17 @@ std::unique_ptr<pg::ConnectionPool> TestPool(const std::string& prefix, int size
   return std::make_unique<pg::ConnectionPool>(options);
 }
 
+absl::Status CreateRunningExecution(ExecutionStore& executions, const std::string& id) {
+  v1::CreateExecutionRequest request;
+  v1::Execution& e = *request.mutable_execution();
+  e.set_id(id);
+  e.set_flow_id("flow");
+  e.set_flow_version("1.0.0");
+  e.set_current_step_id("step");
+  e.set_status(v1::EXECUTION_STATUS_RUNNING);
+  return executions.Create(request).status();
+}
+
 ServerOptions TestServerOptions(const std::string& prefix) {
   ServerOptions options;
   options.listen = "127.0.0.1:0";

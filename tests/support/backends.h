@@ -89,6 +89,10 @@ struct BackendNames {
   }
 };
 
+// Creates a running execution `id` (flow "flow" 1.0.0, step "step"): what job tests hang
+// their jobs on.
+absl::Status CreateRunningExecution(ExecutionStore& executions, const std::string& id);
+
 // Server options for a test server on a free loopback port with a fresh prefix.
 ServerOptions TestServerOptions(const std::string& prefix);
 
