@@ -67,7 +67,7 @@ absl::StatusOr<Stores> Connect(const ClientOptions& options) {
   call.timeout = options.timeout;
   call.max_attempts = options.max_attempts;
   call.api_key = options.api_key;
-  stores.executions = std::make_unique<RemoteExecutionStore>(stores.channel, call);
+  stores.executions = std::make_unique<RemoteExecutionStoreBase>(stores.channel, call);
   stores.tokens = std::make_unique<RemoteResumeTokens>(stores.channel, call);
   stores.jobs = std::make_unique<RemoteJobStoreBase>(stores.channel, call);
   stores.events = std::make_unique<RemoteEventStore>(stores.channel, call);

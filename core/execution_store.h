@@ -61,6 +61,13 @@ class ExecutionStore {
       const v1::ExtendLockRequest& request) = 0;
   virtual absl::StatusOr<v1::ReleaseLockResponse> ReleaseLock(
       const v1::ReleaseLockRequest& request) = 0;
+
+  // Wake-ups (see execution.proto; the WatchWakeups stream is served on top of them).
+  // ClaimWakeups leases due wake-ups; AckWakeups ends them, or gives them back.
+  virtual absl::StatusOr<v1::ClaimWakeupsResponse> ClaimWakeups(
+      const v1::ClaimWakeupsRequest& request) = 0;
+  virtual absl::StatusOr<v1::AckWakeupsResponse> AckWakeups(
+      const v1::AckWakeupsRequest& request) = 0;
 };
 
 }  // namespace flowmonkey

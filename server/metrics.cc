@@ -93,7 +93,12 @@ Metrics::Metrics()
                        .Name("flowmonkey_work_jobs_pushed_total")
                        .Help("Jobs pushed to workers on JobStore.Work streams")
                        .Register(*registry_)
-                       .Add({})) {
+                       .Add({})),
+      wakeups_pushed_(prometheus::BuildCounter()
+                          .Name("flowmonkey_wakeups_pushed_total")
+                          .Help("Wake-ups pushed on ExecutionStore.WatchWakeups streams")
+                          .Register(*registry_)
+                          .Add({})) {
   prometheus::BuildGauge()
       .Name("flowmonkey_build_info")
       .Help("Build information; always 1")

@@ -9,6 +9,7 @@
 //     thread (unbatchable calls, and those a tenant key's guard scopes); a batched call
 //     goes from gRPC's thread straight to its group commit
 //   flowmonkey_work_jobs_pushed_total                   counter of jobs pushed to workers
+//   flowmonkey_wakeups_pushed_total                     counter of wake-ups pushed to watchers
 //     on JobStore.Work streams
 //   flowmonkey_build_info{version}                      1
 // RPCs are observed by a gRPC server interceptor, so every service is covered in one place.
@@ -42,6 +43,7 @@ class Metrics {
   void SetPool(int in_use, int open, int size);
   void CountWorkerCall() { worker_calls_.Increment(); }
   void CountJobsPushed(size_t n) { jobs_pushed_.Increment(static_cast<double>(n)); }
+  void CountWakeupsPushed(size_t n) { wakeups_pushed_.Increment(static_cast<double>(n)); }
 
   // For ServerBuilder::experimental().SetInterceptorCreators. `services` are the full names
   // of the services served ("flowmonkey.v1.JobStore"); their methods, looked up in the
@@ -62,6 +64,7 @@ class Metrics {
   prometheus::Family<prometheus::Gauge>& pool_;
   prometheus::Counter& worker_calls_;
   prometheus::Counter& jobs_pushed_;
+  prometheus::Counter& wakeups_pushed_;
   std::mutex mu_;
   std::unordered_map<std::string, prometheus::Counter*> request_counters_;
   std::unordered_map<std::string, prometheus::Histogram*> duration_histograms_;

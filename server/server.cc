@@ -19,9 +19,11 @@
 #include "server/pg/stack.h"
 #include "server/reflection_v1.h"
 #include "server/rpc/context_service.h"
+#include "server/rpc/execution_service.h"
 #include "server/rpc/flow_service.h"
 #include "server/rpc/job_service.h"
 #include "server/rpc/parse_errors.h"
+#include "server/rpc/wakeups.h"
 #include "server/rpc/work.h"
 #include "server/tenant_guard.h"
 #include "server/version.h"
@@ -85,6 +87,13 @@ rpc::WorkOptions WorkOptionsFor(const ServerOptions& options, Metrics& metrics) 
   return work;
 }
 
+rpc::WakeupOptions WakeupOptionsFor(const ServerOptions& options, Metrics& metrics) {
+  rpc::WakeupOptions wakeups;
+  wakeups.poll = options.work_poll;
+  wakeups.on_push = [&metrics](size_t n) { metrics.CountWakeupsPushed(n); };
+  return wakeups;
+}
+
 }  // namespace
 
 struct Server::Parts {
@@ -100,8 +109,9 @@ struct Server::Parts {
         maintenance(pool),
         admin(pool, options.table_prefix),
         work(jobs, executor, WorkOptionsFor(options, metrics)),
+        wakeups(executions, executor, WakeupOptionsFor(options, metrics)),
         executor(std::max(options.workers, options.pool_size)),
-        execution_service(executions, executor),
+        execution_service(executions, executor, wakeups),
         admin_service(admin, executor),
         event_service(events, executor),
         flow_service(flows, executor),
@@ -128,6 +138,7 @@ struct Server::Parts {
   // Before the executor, whose tasks (a stream's writes) use it; it only keeps a reference
   // to the executor until streams open.
   rpc::WorkDispatcher work;
+  rpc::WakeupDispatcher wakeups;  // as `work`
   rpc::Executor executor;
   // Wakes `work` on new jobs; null with --work-listen-url=off.
   std::unique_ptr<pg::JobListener> job_listener;
@@ -334,6 +345,7 @@ void Server::Shutdown() {
   // once its worker has finished what it holds), or they would hold the drain to its
   // timeout.
   parts_->work.Shutdown();
+  parts_->wakeups.Shutdown();
   grpc_server_->Shutdown(std::chrono::system_clock::now() +
                          absl::ToChronoMilliseconds(options_.drain_timeout));
   grpc_server_->Wait();

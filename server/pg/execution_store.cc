@@ -141,6 +141,7 @@ PgExecutionStore::PgExecutionStore(ConnectionPool& pool) : pool_(pool) {
                   kClaimKey, kGetByKey, kGet, kDelete, kByStatus, kWakeReady, kWakeReadyIds,
                   kByTenant, kByIdempotencyKey, kChildren, kTimedOutExecutions, kTimedOutWaits});
   RegisterBulkStatements();
+  RegisterWakeupStatements();
 }
 
 namespace {

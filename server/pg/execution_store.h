@@ -43,6 +43,10 @@ class PgExecutionStore : public ExecutionStore, public BulkExecutionStore {
   absl::StatusOr<v1::ExtendLockResponse> ExtendLock(const v1::ExtendLockRequest& request) override;
   absl::StatusOr<v1::ReleaseLockResponse> ReleaseLock(
       const v1::ReleaseLockRequest& request) override;
+  // Wake-ups, in execution_wakeups.cc: one statement each.
+  absl::StatusOr<v1::ClaimWakeupsResponse> ClaimWakeups(
+      const v1::ClaimWakeupsRequest& request) override;
+  absl::StatusOr<v1::AckWakeupsResponse> AckWakeups(const v1::AckWakeupsRequest& request) override;
 
   // Group commit (bulk.h), in execution_bulk.cc.
   absl::StatusOr<ManyResults<v1::SaveExecutionResponse>> SaveMany(
@@ -51,7 +55,8 @@ class PgExecutionStore : public ExecutionStore, public BulkExecutionStore {
       const Requests<v1::GetExecutionRequest>& requests) override;
 
  private:
-  void RegisterBulkStatements();  // execution_bulk.cc
+  void RegisterBulkStatements();    // execution_bulk.cc
+  void RegisterWakeupStatements();  // execution_wakeups.cc
   // Save and Get of a request that passed ValidateSaveExecution / ValidateGetExecution.
   absl::StatusOr<v1::SaveExecutionResponse> SaveValid(const v1::SaveExecutionRequest& request);
   absl::StatusOr<v1::GetExecutionResponse> GetValid(const v1::GetExecutionRequest& request);

@@ -22,6 +22,7 @@
 #include "client/client.h"
 #include "client/transaction.h"
 #include "core/resume_token_rules.h"
+#include "flowmonkey/v1/execution.grpc.pb.h"
 #include "flowmonkey/v1/job.grpc.pb.h"
 #include "google/protobuf/util/message_differencer.h"
 #include "nlohmann/json.hpp"
@@ -846,6 +847,70 @@ TEST_F(TenantIsolation, ConcurrentFirstSavesOfOneFlowIdHaveOneOwner) {
 // JobStore.Work under tenant keys: a worker with tenant B's key is pushed only B's jobs,
 // never A's pending one, and cannot subscribe for another tenant. Schedules are scoped by
 // their execution like jobs.
+TEST_F(TenantIsolation, WakeupsGoOnlyToTheKeysTenant) {
+  SeedTenantA();  // tenant-a-exec: waiting, wake_at and wait deadline long past
+  v1::SaveExecutionRequest save;
+  *save.mutable_execution() = NewExecution("tenant-b-exec");
+  save.mutable_execution()->set_status(v1::EXECUTION_STATUS_WAITING);
+  save.mutable_execution()->set_wake_at(1);
+  ASSERT_TRUE(b_.executions->Save(save).ok());
+
+  auto open = [](const std::string& key) {
+    auto context = std::make_unique<grpc::ClientContext>();
+    context->AddMetadata("authorization", "Bearer " + key);
+    context->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+    return context;
+  };
+  auto stub = v1::ExecutionStore::NewStub(b_.channel);
+  {
+    auto context = open("b-key");
+    auto stream = stub->WatchWakeups(context.get());
+    v1::WatchWakeupsRequest subscribe;
+    subscribe.mutable_subscribe()->set_max_unacked(10);
+    ASSERT_TRUE(stream->Write(subscribe));
+    v1::WatchWakeupsResponse response;
+    ASSERT_TRUE(stream->Read(&response));
+    ASSERT_EQ(response.wakeups_size(), 1);
+    EXPECT_EQ(response.wakeups(0).execution_id(), "tenant-b-exec");
+    v1::WatchWakeupsRequest ack;
+    ack.add_ack("tenant-b-exec");
+    ASSERT_TRUE(stream->Write(ack));
+    stream->WritesDone();
+    int wakeups = 1;
+    while (stream->Read(&response)) wakeups += response.wakeups_size();
+    EXPECT_TRUE(stream->Finish().ok());
+    EXPECT_EQ(wakeups, 1);  // tenant A's would have come here too
+  }
+  {
+    auto context = open("b-key");
+    auto stream = stub->WatchWakeups(context.get());
+    v1::WatchWakeupsRequest subscribe;
+    subscribe.mutable_subscribe()->set_max_unacked(10);
+    subscribe.mutable_subscribe()->set_tenant_id("tenant-a");
+    ASSERT_TRUE(stream->Write(subscribe));
+    v1::WatchWakeupsResponse response;
+    while (stream->Read(&response)) EXPECT_EQ(response.wakeups_size(), 0);
+    EXPECT_EQ(stream->Finish().error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  }
+  // The unary calls: B's claim finds nothing of A's, nor may B end A's wake-up.
+  v1::ClaimWakeupsRequest claim;
+  auto claimed = b_.executions->ClaimWakeups(claim);
+  ASSERT_TRUE(claimed.ok()) << claimed.status();
+  EXPECT_EQ(claimed->wakeups_size(), 0);
+  v1::AckWakeupsRequest foreign;
+  foreign.add_wakeups()->set_execution_id("tenant-a-exec");
+  foreign.mutable_wakeups(0)->set_wake_at(1);
+  EXPECT_EQ(b_.executions->AckWakeups(foreign).status().code(),
+            absl::StatusCode::kPermissionDenied);
+  // A's is still there for A, as a wake_at and a timed-out wait at once.
+  claimed = a_.executions->ClaimWakeups(claim);
+  ASSERT_TRUE(claimed.ok()) << claimed.status();
+  ASSERT_EQ(claimed->wakeups_size(), 1);
+  EXPECT_EQ(claimed->wakeups(0).execution_id(), "tenant-a-exec");
+  EXPECT_EQ(claimed->wakeups(0).wake_at(), 1);
+  EXPECT_EQ(claimed->wakeups(0).wait_deadline_at(), 2);
+}
+
 TEST_F(TenantIsolation, WorkStreamsPushOnlyTheKeysTenantsJobs) {
   SeedTenantA();
   v1::CreateExecutionRequest create;

@@ -1,7 +1,8 @@
 // JobStore.Work (push delivery, server/rpc/work.h) against real servers and PostgreSQL:
 // exactly-once completion with many workers on several replicas (a crashed worker, a
 // replica restarted), credits as the only flow of jobs, clean close releasing held jobs,
-// fencing of a stale worker, priorities, run_at, notifications, and malformed streams.
+// fencing of a stale worker, priorities, run_at, notifications, and malformed streams; and
+// ExecutionStore.WatchWakeups (server/rpc/wakeups.h), the same delivery for wake-ups.
 // Every wait is bounded; no assertion is on elapsed time.
 
 #include <gmock/gmock.h>
@@ -23,6 +24,7 @@
 #include "client/client.h"
 #include "client/worker.h"
 #include "core/clock.h"
+#include "flowmonkey/v1/execution.grpc.pb.h"
 #include "flowmonkey/v1/job.grpc.pb.h"
 #include "tests/integration/harness.h"
 #include "tests/support/backends.h"
@@ -491,6 +493,236 @@ TEST_F(WorkTest, EveryJobIsCompletedOnceAcrossReplicasWorkerCrashesAndARestart) 
   }
   EXPECT_EQ(runs.size(), static_cast<size_t>(kBefore + kDuring));
   EXPECT_EQ(twice, 0);
+}
+
+// --- ExecutionStore.WatchWakeups ------------------------------------------------------------
+
+// A WatchWakeups stream driven by hand; Read-side calls come from one thread only.
+class RawWatch {
+ public:
+  explicit RawWatch(const std::shared_ptr<grpc::Channel>& channel)
+      : stub_(v1::ExecutionStore::NewStub(channel)) {
+    context_.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60));
+    stream_ = stub_->WatchWakeups(&context_);
+  }
+  bool Send(const v1::WatchWakeupsRequest& request) { return stream_->Write(request); }
+  bool Subscribe(int max_unacked, int64_t ack_timeout_ms = 3'600'000) {
+    v1::WatchWakeupsRequest request;
+    request.mutable_subscribe()->set_max_unacked(max_unacked);
+    request.mutable_subscribe()->set_ack_timeout_ms(ack_timeout_ms);
+    request.mutable_subscribe()->set_ids_only(true);
+    return Send(request);
+  }
+  bool Ack(const std::vector<std::string>& ids) {
+    v1::WatchWakeupsRequest request;
+    for (const auto& id : ids) request.add_ack(id);
+    return Send(request);
+  }
+  // Reads until `n` wake-ups have come in all; false if the stream ended.
+  bool ReadUntil(size_t n) {
+    v1::WatchWakeupsResponse response;
+    while (wakeups_.size() < n) {
+      if (!stream_->Read(&response)) return false;
+      for (const auto& w : response.wakeups()) wakeups_.push_back(w);
+    }
+    return true;
+  }
+  // One message's wake-ups (empty when the stream ended).
+  std::vector<v1::Wakeup> ReadOne() {
+    v1::WatchWakeupsResponse response;
+    if (!stream_->Read(&response)) return {};
+    std::vector<v1::Wakeup> got(response.wakeups().begin(), response.wakeups().end());
+    wakeups_.insert(wakeups_.end(), got.begin(), got.end());
+    return got;
+  }
+  grpc::Status Close() {
+    stream_->WritesDone();
+    v1::WatchWakeupsResponse response;
+    while (stream_->Read(&response)) {
+      for (const auto& w : response.wakeups()) wakeups_.push_back(w);
+    }
+    return stream_->Finish();
+  }
+  void Crash() { context_.TryCancel(); }
+  const std::vector<v1::Wakeup>& wakeups() const { return wakeups_; }
+  std::vector<std::string> ids() const {
+    std::vector<std::string> ids;
+    for (const auto& w : wakeups_) ids.push_back(w.execution_id());
+    return ids;
+  }
+
+ private:
+  std::unique_ptr<v1::ExecutionStore::Stub> stub_;
+  grpc::ClientContext context_;
+  std::unique_ptr<grpc::ClientReaderWriter<v1::WatchWakeupsRequest, v1::WatchWakeupsResponse>>
+      stream_;
+  std::vector<v1::Wakeup> wakeups_;
+};
+
+class WakeupStreamTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    prefix_ = TestDatabase::Instance().NewPrefix();
+    replica_ = Replica::Start(prefix_, 0, absl::Milliseconds(50));
+    ASSERT_NE(replica_, nullptr);
+  }
+  // A waiting execution whose wake_at has passed.
+  void Due(const std::string& id, ExecutionStore* store = nullptr) {
+    v1::SaveExecutionRequest request;
+    *request.mutable_execution() = NewExecution(id);
+    request.mutable_execution()->set_status(v1::EXECUTION_STATUS_WAITING);
+    request.mutable_execution()->set_wake_at(NowMs() - 1);
+    auto saved = (store != nullptr ? *store : *replica_->stores.executions).Save(request);
+    ASSERT_TRUE(saved.ok()) << saved.status();
+  }
+
+  std::string prefix_;
+  std::unique_ptr<Replica> replica_;
+};
+
+TEST_F(WakeupStreamTest, AWatchHoldsAtMostMaxUnackedAndAnAckFreesRoom) {
+  for (int i = 0; i < 5; ++i) Due(absl::StrCat("due-", i));
+  RawWatch first(replica_->stores.channel);
+  ASSERT_TRUE(first.Subscribe(2));
+  ASSERT_TRUE(first.ReadUntil(2));
+  // A second watch with room takes the other three; had the first received more than two,
+  // the second would be short of them.
+  RawWatch second(replica_->stores.channel);
+  ASSERT_TRUE(second.Subscribe(10));
+  ASSERT_TRUE(second.ReadUntil(3));
+  std::set<std::string> all;
+  for (const auto& id : first.ids()) all.insert(id);
+  for (const auto& id : second.ids()) all.insert(id);
+  EXPECT_EQ(all.size(), 5u);
+  ASSERT_TRUE(first.Ack({first.ids()[0]}));
+  ASSERT_TRUE(second.Ack(second.ids()));
+  EXPECT_TRUE(WaitFor([&] {
+    return RunSql(prefix_, "SELECT count(*) FROM fm_executions WHERE wake_acked_at = wake_at") == 4;
+  }));
+  EXPECT_TRUE(first.Close().ok());
+  EXPECT_TRUE(second.Close().ok());
+  // The first watch's unacknowledged one was released when it closed: it is due again.
+  RawWatch third(replica_->stores.channel);
+  ASSERT_TRUE(third.Subscribe(10));
+  ASSERT_TRUE(third.ReadUntil(1));
+  EXPECT_EQ(third.ids()[0], first.ids()[1]);
+  EXPECT_TRUE(third.Close().ok());
+}
+
+TEST_F(WakeupStreamTest, ACrashedWatchsWakeupGoesToAnotherWhenItsAckTimeoutEnds) {
+  Due("slow");
+  RawWatch crashed(replica_->stores.channel);
+  ASSERT_TRUE(crashed.Subscribe(1, /*ack_timeout_ms=*/1'000));
+  ASSERT_TRUE(crashed.ReadUntil(1));
+  crashed.Crash();  // dies without acknowledging: nothing released, the lease runs out
+  RawWatch other(replica_->stores.channel);
+  ASSERT_TRUE(other.Subscribe(5, 1'000));
+  ASSERT_TRUE(other.ReadUntil(1));
+  EXPECT_EQ(other.ids()[0], "slow");
+  ASSERT_TRUE(other.Ack({"slow"}));
+  EXPECT_TRUE(WaitFor([&] {
+    return RunSql(prefix_,
+                  "SELECT count(*) FROM fm_executions WHERE wake_acked_at = wake_at AND "
+                  "wake_lease_until IS NULL") == 1;
+  }));
+  EXPECT_TRUE(other.Close().ok());
+}
+
+TEST_F(WakeupStreamTest, AWakeupNeverAcknowledgedLeavesItsStreamWhenItsLeaseEnds) {
+  Due("first");
+  Due("second");
+  RawWatch watch(replica_->stores.channel);
+  ASSERT_TRUE(watch.Subscribe(1, /*ack_timeout_ms=*/1'000));
+  ASSERT_TRUE(watch.ReadUntil(1));  // never acknowledged (its handler failed)
+  // Its lease ends: the stream has room again and is pushed a wake-up again (that one or
+  // the other); acknowledging each from now on, both end. Had the stream kept counting the
+  // first one, nothing more would come.
+  std::set<std::string> acked;
+  for (size_t n = 2; acked.size() < 2; ++n) {
+    ASSERT_TRUE(watch.ReadUntil(n));
+    acked.insert(watch.wakeups().back().execution_id());
+    ASSERT_TRUE(watch.Ack({watch.wakeups().back().execution_id()}));
+  }
+  EXPECT_TRUE(WaitFor([&] {
+    return RunSql(prefix_, "SELECT count(*) FROM fm_executions WHERE wake_acked_at = wake_at") == 2;
+  }));
+  EXPECT_TRUE(watch.Close().ok());
+}
+
+TEST_F(WakeupStreamTest, EveryWakeupIsDeliveredOnceAcrossReplicasAndWatches) {
+  constexpr int kBefore = 200;
+  constexpr int kDuring = 100;
+  std::unique_ptr<Replica> second = Replica::Start(prefix_, 0, absl::Milliseconds(50));
+  ASSERT_NE(second, nullptr);
+  for (int i = 0; i < kBefore; ++i) Due(absl::StrCat("before-", i));
+  std::mutex mu;
+  std::map<std::string, int> deliveries;
+  std::vector<std::unique_ptr<RawWatch>> watches;
+  std::vector<std::thread> watchers;
+  for (int w = 0; w < 6; ++w) {
+    Replica* replica = w % 2 == 0 ? replica_.get() : second.get();
+    watches.push_back(std::make_unique<RawWatch>(replica->stores.channel));
+    watchers.emplace_back([&, watch = watches.back().get()] {
+      if (!watch->Subscribe(8)) return;
+      for (;;) {
+        std::vector<v1::Wakeup> got = watch->ReadOne();
+        if (got.empty()) return;  // cancelled below
+        std::vector<std::string> ids;
+        {
+          std::lock_guard lock(mu);
+          for (const auto& wakeup : got) {
+            ++deliveries[wakeup.execution_id()];
+            ids.push_back(wakeup.execution_id());
+          }
+        }
+        if (!watch->Ack(ids)) return;
+      }
+    });
+  }
+  // More become due while the watches run, written through the other replica.
+  for (int i = 0; i < kDuring; ++i)
+    Due(absl::StrCat("during-", i), second->stores.executions.get());
+  const bool all = WaitFor([&] {
+    std::lock_guard lock(mu);
+    return deliveries.size() == static_cast<size_t>(kBefore + kDuring);
+  });
+  // Every ack durable, then the watches go: nothing is left to deliver twice.
+  EXPECT_TRUE(WaitFor([&] {
+    return RunSql(prefix_, "SELECT count(*) FROM fm_executions WHERE wake_acked_at = wake_at") ==
+           kBefore + kDuring;
+  }));
+  for (auto& watch : watches) watch->Crash();
+  for (auto& thread : watchers) thread.join();
+  EXPECT_TRUE(all);
+  std::lock_guard lock(mu);
+  int twice = 0;
+  for (const auto& [id, n] : deliveries) twice += n > 1 ? 1 : 0;
+  EXPECT_EQ(twice, 0);
+}
+
+TEST_F(WakeupStreamTest, MalformedWatchStreamsFailWithInvalidArgument) {
+  auto expect_invalid = [&](const v1::WatchWakeupsRequest& first,
+                            const v1::WatchWakeupsRequest* second = nullptr) {
+    RawWatch watch(replica_->stores.channel);
+    watch.Send(first);
+    if (second != nullptr) watch.Send(*second);
+    const grpc::Status status = watch.Close();
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << status.error_message();
+    return status.error_message();
+  };
+  v1::WatchWakeupsRequest ack_only;
+  ack_only.add_ack("x");
+  EXPECT_THAT(expect_invalid(ack_only), HasSubstr("subscribe: required"));
+  v1::WatchWakeupsRequest zero;
+  zero.mutable_subscribe()->set_max_unacked(0);
+  EXPECT_THAT(expect_invalid(zero), HasSubstr("max_unacked"));
+  v1::WatchWakeupsRequest timeout;
+  timeout.mutable_subscribe()->set_max_unacked(1);
+  timeout.mutable_subscribe()->set_ack_timeout_ms(10);
+  EXPECT_THAT(expect_invalid(timeout), HasSubstr("ack_timeout_ms"));
+  v1::WatchWakeupsRequest good;
+  good.mutable_subscribe()->set_max_unacked(1);
+  EXPECT_THAT(expect_invalid(good, &good), HasSubstr("only in the first message"));
 }
 
 }  // namespace

@@ -22,6 +22,7 @@ export { RemoteFlowRegistry, FlowRegistryOptions } from './flow-registry';
 export { FlowMonkeyError, FlowValidationError, validateFlow } from './validation';
 export { RemoteJobStore, Runner } from './job-store';
 export { WorkRunner, WorkRunnerOptions } from './work-runner';
+export { WakeupWatcher, WakeupWatcherOptions, Wakeup, WakeupHandler } from './wakeup-watcher';
 export { RemoteResumeTokenManager, GenerateOptions, tokenStatusFromWire, tokenStatusToWire } from './resume-tokens';
 export { RemoteEventStore } from './event-store';
 export { RemoteContextStorage } from './context-storage';

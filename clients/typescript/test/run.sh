@@ -64,7 +64,8 @@ fi
 echo "type-level conformance: 0 errors"
 mkdir -p "$project/test"
 cp dist-test/test/server.js dist-test/test/stores.test.js dist-test/test/flowmonkey.test.js \
-  dist-test/test/transaction.test.js dist-test/test/work-runner.test.js "$project/test/"
+  dist-test/test/transaction.test.js dist-test/test/work-runner.test.js \
+  dist-test/test/wakeup-watcher.test.js "$project/test/"
 cat >"$project/test/esm.test.mjs" <<'MJS'
 // The package's ESM entry: named imports, the same classes as require(), and a real call.
 import assert from 'node:assert/strict';
