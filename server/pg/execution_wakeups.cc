@@ -5,8 +5,11 @@
 // wait, is due by itself (saves never write these columns; migration 0008). A claim leases
 // the row until wake_lease_until. Time is the database clock, so that replicas agree.
 
+#include <algorithm>
+#include <functional>
 #include <pqxx/nontransaction>
 #include <pqxx/result>
+#include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "core/validation.h"
@@ -24,30 +27,39 @@ inline constexpr int64_t kDefaultAckTimeoutMs = 30'000;
 inline constexpr int64_t kMinAckTimeoutMs = 1'000;
 inline constexpr int64_t kMaxAckTimeoutMs = 3'600'000;
 
-// Whether each kind of wake-up is due and not acknowledged, with `now` the column n.
-#define FM_WAKE_DUE(now) "(wake_at <= " now " AND wake_at IS DISTINCT FROM wake_acked_at)"
-#define FM_WAIT_DUE(now)                                      \
-  "(wait_started_at IS NOT NULL AND wait_deadline_at <= " now \
+// The database clock in ms: now() is the transaction's start, the same in every part of a
+// statement.
+#define FM_NOW_MS "(EXTRACT(EPOCH FROM now()) * 1000)::bigint"
+#define FM_LEASE_FREE "(wake_lease_until IS NULL OR wake_lease_until <= " FM_NOW_MS ")"
+#define FM_TENANT "($3::text IS NULL OR tenant_id = $3)"
+// Whether each kind of wake-up is due and not acknowledged.
+#define FM_WAKE_DUE "(wake_at <= " FM_NOW_MS " AND wake_at IS DISTINCT FROM wake_acked_at)"
+#define FM_WAIT_DUE                                                 \
+  "(wait_started_at IS NOT NULL AND wait_deadline_at <= " FM_NOW_MS \
   " AND wait_deadline_at IS DISTINCT FROM wait_acked_at)"
 
-// $1 limit, $2 lease in ms, $3 tenant filter. The two partial indexes (wake_at,
-// wait_deadline_at of waiting executions) find the candidates; FOR UPDATE SKIP LOCKED lets
-// concurrent claims (other servers) take other rows, and re-checks the lease on a row
-// another claim just took. RETURNING: the execution's columns (or its id), then the
-// wake_at and the deadline this wake-up is for (NULL when not due) and the lease's end.
-#define FM_CLAIM_WAKEUPS(returning) \
-  "UPDATE {fm_}executions SET wake_lease_until = due.now + $2"                                \
-  " FROM (SELECT c.id AS due_id, n.now FROM {fm_}executions c,"                                   \
-  " (SELECT (EXTRACT(EPOCH FROM now()) * 1000)::bigint AS now) n"                             \
-  " WHERE status = 'waiting' AND (" FM_WAKE_DUE("n.now") " OR " FM_WAIT_DUE("n.now") ")"      \
-  " AND (wake_lease_until IS NULL OR wake_lease_until <= n.now)"                              \
-  " AND ($3::text IS NULL OR tenant_id = $3)"                                                 \
-  " ORDER BY LEAST(CASE WHEN " FM_WAKE_DUE("n.now") " THEN wake_at END,"                      \
-  " CASE WHEN " FM_WAIT_DUE("n.now") " THEN wait_deadline_at END), id"                        \
-  " LIMIT $1 FOR UPDATE OF c SKIP LOCKED) due"                                  \
-  " WHERE id = due.due_id RETURNING " returning ","                                          \
-  " CASE WHEN " FM_WAKE_DUE("due.now") " THEN wake_at END,"                                   \
-  " CASE WHEN " FM_WAIT_DUE("due.now") " THEN wait_deadline_at END, wake_lease_until"
+// $1 limit, $2 lease in ms, $3 tenant filter. Candidates: the oldest due of each kind, each
+// read in order from its partial index (wake_at, wait_deadline_at of waiting executions),
+// then the oldest $1 of both. They are locked with FOR UPDATE SKIP LOCKED, which re-checks
+// the conditions on a row another claim (another server) just leased, and skips rows being
+// claimed now; the update finds them by primary key. RETURNING: the execution's columns (or
+// its id), then the wake_at and the deadline this wake-up is for (NULL when not due) and
+// the lease's end.
+#define FM_CLAIM_WAKEUPS(returning)                                                         \
+  "UPDATE {fm_}executions SET wake_lease_until = " FM_NOW_MS                                \
+  " + $2"                                                                                   \
+  " WHERE id = ANY(ARRAY(SELECT id FROM {fm_}executions WHERE id = ANY(ARRAY("              \
+  "SELECT id FROM ((SELECT id, wake_at AS due FROM {fm_}executions"                         \
+  " WHERE status = 'waiting' AND " FM_WAKE_DUE " AND " FM_LEASE_FREE " AND " FM_TENANT      \
+  " ORDER BY wake_at LIMIT $1) UNION ALL (SELECT id, wait_deadline_at FROM {fm_}executions" \
+  " WHERE status = 'waiting' AND " FM_WAIT_DUE " AND " FM_LEASE_FREE " AND " FM_TENANT      \
+  " ORDER BY wait_deadline_at LIMIT $1)) candidates ORDER BY due, id LIMIT $1))"            \
+  " AND status = 'waiting' AND (" FM_WAKE_DUE " OR " FM_WAIT_DUE ") AND " FM_LEASE_FREE     \
+  " FOR UPDATE SKIP LOCKED)) RETURNING " returning                                          \
+  ","                                                                                       \
+  " CASE WHEN " FM_WAKE_DUE                                                                 \
+  " THEN wake_at END,"                                                                      \
+  " CASE WHEN " FM_WAIT_DUE " THEN wait_deadline_at END, wake_lease_until"
 
 constexpr Statement kClaim{"exec_claim_wakeups", FM_CLAIM_WAKEUPS(FM_EXECUTION_COLUMNS)};
 constexpr Statement kClaimIds{"exec_claim_wakeup_ids", FM_CLAIM_WAKEUPS("id")};
@@ -131,6 +143,15 @@ absl::StatusOr<v1::ClaimWakeupsResponse> PgExecutionStore::ClaimWakeups(
           if (!row[base + 1].is_null()) wakeup.set_wait_deadline_at(row[base + 1].as<int64_t>());
           wakeup.set_lease_until(row[base + 2].as<int64_t>());
         }
+        // Oldest due first (the update returns rows in no particular order).
+        auto due = [](const v1::Wakeup& w) {
+          return std::make_pair(w.has_wake_at() && w.has_wait_deadline_at()
+                                    ? std::min(w.wake_at(), w.wait_deadline_at())
+                                    : (w.has_wake_at() ? w.wake_at() : w.wait_deadline_at()),
+                                std::cref(w.execution_id()));
+        };
+        std::sort(response.mutable_wakeups()->begin(), response.mutable_wakeups()->end(),
+                  [&](const v1::Wakeup& a, const v1::Wakeup& b) { return due(a) < due(b); });
         return response;
       });
 }

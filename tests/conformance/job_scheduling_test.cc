@@ -19,6 +19,7 @@
 #include "core/clock.h"
 #include "core/job_rules.h"
 #include "core/validation.h"
+#include "nlohmann/json.hpp"
 #include "tests/support/backends.h"
 #include "tests/support/sql.h"
 
@@ -92,6 +93,16 @@ class JobSchedulingTest : public ::testing::Test {
     auto response = jobs().Get(request);
     EXPECT_TRUE(response.ok()) << response.status();
     return response.ok() ? response->job() : v1::Job();
+  }
+  // The execution's 'job.failed' events (a job failed for good tells its execution).
+  std::vector<v1::Event> FailedEvents() {
+    v1::QueryEventsRequest query;
+    query.set_execution_id(kExecution);
+    query.add_event_types("job.failed");
+    auto events = backend_.events().Query(query);
+    EXPECT_TRUE(events.ok()) << events.status();
+    if (!events.ok()) return {};
+    return {events->events().begin(), events->events().end()};
   }
   absl::StatusOr<v1::FailJobResponse> Fail(const std::string& job_id, bool permanent = false) {
     v1::FailJobRequest request;
@@ -248,11 +259,21 @@ TYPED_TEST(JobSchedulingTest, FailRetriesWithExponentialBackoffThenFailsForGood)
     EXPECT_EQ(this->Fail(job.id()).status().code(), StatusCode::kFailedPrecondition);
     this->MakeDue(job.id());
   }
+  // The retries told the execution nothing; the last failure does.
+  EXPECT_TRUE(this->FailedEvents().empty());
   ASSERT_TRUE(this->Claim(job.id()).ok());
   auto last = this->Fail(job.id());
   ASSERT_TRUE(last.ok()) << last.status();
   EXPECT_FALSE(last->will_retry());
   EXPECT_EQ(last->next_run_at(), 0);
+  const std::vector<v1::Event> told = this->FailedEvents();
+  ASSERT_EQ(told.size(), 1u);
+  EXPECT_EQ(told[0].step_id(), job.step_id());
+  const nlohmann::json data = nlohmann::json::parse(told[0].data_json());
+  EXPECT_EQ(data["jobId"], job.id());
+  EXPECT_EQ(data["handler"], job.handler());
+  EXPECT_EQ(data["attempts"], 4);
+  EXPECT_EQ(data["error"]["code"], "SMTP_DOWN");
   const v1::Job failed = this->Get(job.id());
   EXPECT_EQ(failed.status(), v1::JOB_STATUS_FAILED);
   EXPECT_EQ(failed.attempts(), 4);
@@ -271,6 +292,8 @@ TYPED_TEST(JobSchedulingTest, PermanentFailureAndNoPolicyAreFinal) {
   EXPECT_FALSE(permanent->will_retry());
   EXPECT_EQ(this->Get(with_policy.id()).status(), v1::JOB_STATUS_FAILED);
 
+  EXPECT_EQ(this->FailedEvents().size(), 1u);
+
   const v1::Job plain = this->Create(NewJob("plain"));
   ASSERT_TRUE(this->Claim(plain.id()).ok());
   auto failed = this->Fail(plain.id());
@@ -281,6 +304,10 @@ TYPED_TEST(JobSchedulingTest, PermanentFailureAndNoPolicyAreFinal) {
   const v1::Job stored = this->Get(plain.id());
   EXPECT_EQ(stored.status(), v1::JOB_STATUS_FAILED);
   EXPECT_EQ(stored.run_at(), plain.run_at());  // untouched
+  EXPECT_EQ(this->FailedEvents().size(), 2u);
+  // A failed job stays failed: a second Fail is refused and tells nothing more.
+  EXPECT_EQ(this->Fail(plain.id()).status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_EQ(this->FailedEvents().size(), 2u);
 }
 
 TYPED_TEST(JobSchedulingTest, RetryingFailInsideATransaction) {

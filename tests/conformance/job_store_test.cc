@@ -349,6 +349,14 @@ TYPED_TEST(JobStoreTest, StalledJobsOutOfAttemptsFail) {
   auto failed = this->Get(once.id());
   EXPECT_EQ(failed->status(), v1::JOB_STATUS_FAILED);
   EXPECT_EQ(failed->error().code(), "STALLED");
+  // Out of attempts: its execution is told, once, by a 'job.failed' event.
+  v1::QueryEventsRequest told;
+  told.set_execution_id(kExecution);
+  told.add_event_types("job.failed");
+  auto events = this->backend_.events().Query(told);
+  ASSERT_TRUE(events.ok()) << events.status();
+  ASSERT_EQ(events->events_size(), 1);
+  EXPECT_EQ(events->events(0).step_id(), "once");
   EXPECT_EQ(this->Claim(once.id(), "r").status().code(), StatusCode::kFailedPrecondition);
   EXPECT_EQ(this->Get(twice.id())->status(), v1::JOB_STATUS_PENDING);
 

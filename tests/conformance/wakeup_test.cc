@@ -6,6 +6,8 @@
 
 #include <map>
 #include <mutex>
+#include <pqxx/result>
+#include <pqxx/transaction>
 #include <string>
 #include <thread>
 #include <vector>
@@ -13,7 +15,9 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "core/clock.h"
+#include "server/pg/params.h"
 #include "tests/support/backends.h"
+#include "tests/support/sql.h"
 
 namespace flowmonkey::testing {
 namespace {
@@ -292,6 +296,63 @@ TYPED_TEST(WakeupTest, ConcurrentClaimsDeliverEachWakeupOnce) {
   EXPECT_EQ(deliveries.size(), static_cast<size_t>(kExecutions));
   for (const auto& [id, n] : deliveries) EXPECT_EQ(n, 1) << id;
   EXPECT_TRUE(this->Claim().empty());
+}
+
+// The claim reads the partial indexes of waiting executions (wake_at, wait_deadline_at), not
+// the table: 20,000 executions, a tenth of them waiting (half of those due), after ANALYZE.
+TEST(WakeupClaimPlanTest, ClaimWakeupsUsesThePartialIndexes) {
+  PgBackend backend;
+  const int64_t now = NowMs();
+  ASSERT_EQ(
+      RunSql(backend.prefix(),
+             absl::StrCat("INSERT INTO fm_executions (id, flow_id, flow_version, current_step,"
+                          " status, created_at, updated_at, wake_at, wait_started_at) SELECT"
+                          " 'e-' || g, 'f', '1.0.0', 's', CASE WHEN g % 10 = 0 THEN 'waiting'"
+                          " ELSE 'completed' END, g, g, CASE WHEN g % 20 = 0 THEN ",
+                          now, " - g ELSE ", now,
+                          " + 3600000 + g END, CASE WHEN g % 30 = 0 THEN g END"
+                          " FROM generate_series(1, 20000) AS g"),
+             /*affected=*/true),
+      20000);
+  RunSql(backend.prefix(), "ANALYZE fm_executions");
+  const std::string executions = backend.prefix() + "executions";
+  for (const char* statement : {"exec_claim_wakeups", "exec_claim_wakeup_ids"}) {
+    pg::ConnectionPool& pool = backend.pool();
+    const std::string sql = pool.SqlFor(statement);
+    absl::StatusOr<std::string> plan =
+        pool.Run<std::string>("explain", [&](pg::Session& s) -> absl::StatusOr<std::string> {
+          pqxx::work tx(s.connection());
+          pg::Params params;
+          params.Add(int32_t{100}).Add(int64_t{30'000}).AddNull();
+          const pqxx::result rows =
+              tx.exec_params("EXPLAIN " + sql, pqxx::prepare::make_dynamic_params(params.values()));
+          std::string text;
+          for (const auto& row : rows) absl::StrAppend(&text, row[0].c_str(), "\n");
+          return text;
+        });
+    ASSERT_TRUE(plan.ok()) << plan.status();
+    SCOPED_TRACE(absl::StrCat(statement, "\n", *plan));
+    EXPECT_NE(plan->find("idx_" + backend.prefix() + "exec_wake"), std::string::npos);
+    EXPECT_NE(plan->find("idx_" + backend.prefix() + "exec_wait_deadline"), std::string::npos);
+    EXPECT_EQ(plan->find("Seq Scan on " + executions), std::string::npos);
+  }
+  // And the statement does what it says on that table: the 1,000 due wake_at values and
+  // the timed-out waits (g % 30 == 0 waiting since g ms after the epoch) are all claimable.
+  v1::ClaimWakeupsRequest request;
+  request.set_limit(1'000);
+  request.set_ids_only(true);
+  size_t claimed = 0;
+  for (;;) {
+    auto batch = backend.executions().ClaimWakeups(request);
+    ASSERT_TRUE(batch.ok()) << batch.status();
+    if (batch->wakeups_size() == 0) break;
+    claimed += batch->wakeups_size();
+  }
+  EXPECT_EQ(claimed, static_cast<size_t>(RunSql(
+                         backend.prefix(),
+                         absl::StrCat("SELECT count(*) FROM fm_executions WHERE status = 'waiting'"
+                                      " AND (wake_at <= ",
+                                      now, " OR wait_deadline_at <= ", now, ")"))));
 }
 
 }  // namespace

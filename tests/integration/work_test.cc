@@ -10,6 +10,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstdlib>
 #include <functional>
 #include <map>
 #include <memory>
@@ -394,10 +395,18 @@ TEST_F(WorkTest, MalformedStreamsFailWithInvalidArgument) {
 // while they run; one raw worker crashes holding jobs (the reaper resets them) and one
 // replica is restarted mid-run. Every job ends completed, each completion acknowledged
 // once, and no job run twice except the ones the crashed worker held.
+// Its size: 2,000 jobs and 4 workers per replica in scripts/test; the full size is
+// FM_WORK_TEST_JOBS=20000 FM_WORK_TEST_WORKERS=16 build/tests/integration_tests
+// --gtest_filter='*AcrossReplicas*'.
 TEST_F(WorkTest, EveryJobIsCompletedOnceAcrossReplicasWorkerCrashesAndARestart) {
-  constexpr int kBefore = 1200;
-  constexpr int kDuring = 800;
-  constexpr int kWorkersPerReplica = 4;
+  auto env = [](const char* name, int fallback) {
+    const char* value = std::getenv(name);
+    return value != nullptr && std::atoi(value) > 0 ? std::atoi(value) : fallback;
+  };
+  const int jobs = env("FM_WORK_TEST_JOBS", 2'000);
+  const int kBefore = jobs * 3 / 5;
+  const int kDuring = jobs - kBefore;
+  const int kWorkersPerReplica = env("FM_WORK_TEST_WORKERS", 4);
   std::vector<std::unique_ptr<Replica>> replicas;
   replicas.push_back(std::move(replica_));
   for (int i = 0; i < 2; ++i) replicas.push_back(Replica::Start(prefix_));
