@@ -1,7 +1,8 @@
 // Validates the deployment files without a cluster or a Docker engine:
 // - every object in deploy/k8s/*.yaml is built with kubernetes-models and .validate()d
 //   against the Kubernetes OpenAPI schema (unknown kinds and fields are errors);
-// - docker-compose.yml is linted by dclint (compose-spec schema plus best-practice rules).
+// - docker-compose.yml and deploy/ha/docker-compose.yml are linted by dclint (compose-spec
+//   schema plus best-practice rules).
 import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync, existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -69,15 +70,18 @@ check('every required kind is present', () => {
   if (missing.length) throw new Error(`missing ${missing.join(', ')}`);
 });
 
-check('docker-compose.yml (dclint)', () => {
-  const dclint = join(here, 'node_modules', 'dclint', 'bin', 'dclint.cjs');
-  try {
-    execFileSync(process.execPath, [dclint, '--max-warnings', '0', join(root, 'docker-compose.yml')],
-      { stdio: 'pipe', encoding: 'utf8' });
-  } catch (error) {
-    throw new Error(`${error.stdout ?? ''}${error.stderr ?? ''}`.trim());
-  }
-});
+// The local stack and its high-availability variant (pg_auto_failover, issue 18).
+for (const file of ['docker-compose.yml', 'deploy/ha/docker-compose.yml']) {
+  check(`${file} (dclint)`, () => {
+    const dclint = join(here, 'node_modules', 'dclint', 'bin', 'dclint.cjs');
+    try {
+      execFileSync(process.execPath, [dclint, '--max-warnings', '0', join(root, file)],
+        { stdio: 'pipe', encoding: 'utf8' });
+    } catch (error) {
+      throw new Error(`${error.stdout ?? ''}${error.stderr ?? ''}`.trim());
+    }
+  });
+}
 
 console.log(`${passed} passed, ${failures} failed`);
 process.exit(failures ? 1 : 0);
