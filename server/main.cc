@@ -96,6 +96,17 @@ ABSL_FLAG(std::string, work_listen_url,
           "JobStore.Work: where to LISTEN for new jobs, on one dedicated connection; empty = "
           "--database-url, off = poll only (behind PgBouncer in transaction mode, give a URL "
           "that reaches PostgreSQL directly, or off) (env FM_WORK_LISTEN_URL)");
+ABSL_FLAG(std::string, read_database_url,
+          EnvOr("FM_READ_DATABASE_URL", kDefaults.read_database_url.c_str()),
+          "a read replica (hot standby; or several hosts with "
+          "target_session_attrs=prefer-standby): the reads the contract marks replica_ok "
+          "(lists) go there while it answers and lags at most --read-max-lag-ms; empty = off "
+          "(env FM_READ_DATABASE_URL)");
+ABSL_FLAG(int, read_pool_size, EnvIntOr("FM_READ_POOL_SIZE", kDefaults.read_pool_size),
+          "connections to --read-database-url, 1 to 1000 (env FM_READ_POOL_SIZE)");
+ABSL_FLAG(int, read_max_lag_ms, EnvIntOr("FM_READ_MAX_LAG_MS", Ms(kDefaults.read_max_lag)),
+          "reads go to the primary while the replica is further behind than this (env "
+          "FM_READ_MAX_LAG_MS)");
 ABSL_FLAG(int, drain_timeout_ms, EnvIntOr("FM_DRAIN_TIMEOUT_MS", Ms(kDefaults.drain_timeout)),
           "on SIGTERM, how long in-flight calls may finish (env FM_DRAIN_TIMEOUT_MS)");
 ABSL_FLAG(int, shutdown_grace_ms, EnvIntOr("FM_SHUTDOWN_GRACE_MS", Ms(kDefaults.shutdown_grace)),
@@ -197,6 +208,9 @@ int main(int argc, char** argv) {
   options.maintenance_interval = absl::Milliseconds(absl::GetFlag(FLAGS_maintenance_interval_ms));
   options.work_poll = absl::Milliseconds(absl::GetFlag(FLAGS_work_poll_ms));
   options.work_listen_url = absl::GetFlag(FLAGS_work_listen_url);
+  options.read_database_url = absl::GetFlag(FLAGS_read_database_url);
+  options.read_pool_size = absl::GetFlag(FLAGS_read_pool_size);
+  options.read_max_lag = absl::Milliseconds(absl::GetFlag(FLAGS_read_max_lag_ms));
   if (ReportEnvProblems()) return 2;  // after every GetFlag: each default has been computed
   if (options.database_url.empty()) {
     std::cerr << "flowmonkey-server: set --database-url or DATABASE_URL\n";

@@ -18,6 +18,7 @@
 #include "server/pg/pool.h"
 #include "server/pg/stack.h"
 #include "server/reflection_v1.h"
+#include "server/replica_reads.h"
 #include "server/rpc/context_service.h"
 #include "server/rpc/execution_service.h"
 #include "server/rpc/flow_service.h"
@@ -94,18 +95,29 @@ rpc::WakeupOptions WakeupOptionsFor(const ServerOptions& options, Metrics& metri
   return wakeups;
 }
 
+std::unique_ptr<ReplicaReads> ReplicaFor(const ServerOptions& options, pg::ConnectionPool& pool,
+                                         pg::StoreStack& stores, Metrics& metrics) {
+  if (options.read_database_url.empty()) return nullptr;
+  ReplicaOptions replica;
+  replica.database_url = options.read_database_url;
+  replica.pool_size = options.read_pool_size;
+  replica.max_lag = options.read_max_lag;
+  return std::make_unique<ReplicaReads>(replica, pool, stores, metrics);
+}
+
 }  // namespace
 
 struct Server::Parts {
   explicit Parts(const ServerOptions& options)
       : pool(PoolOptionsFrom(options)),
         stores(pool, StackOptionsFor(options, metrics)),
-        executions(stores.executions()),
+        replica(ReplicaFor(options, pool, stores, metrics)),
+        executions(replica ? replica->executions() : stores.executions()),
         events(stores.events()),
-        flows(stores.flows()),
+        flows(replica ? replica->flows() : stores.flows()),
         contexts(stores.contexts()),
-        jobs(stores.jobs()),
-        tokens(stores.tokens()),
+        jobs(replica ? replica->jobs() : stores.jobs()),
+        tokens(replica ? replica->tokens() : stores.tokens()),
         maintenance(pool),
         admin(pool, options.table_prefix),
         work(jobs, executor, WorkOptionsFor(options, metrics)),
@@ -125,6 +137,9 @@ struct Server::Parts {
   pg::ConnectionPool pool;
   // Stores before the executor: its destructor still runs queued tasks that use them.
   pg::StoreStack stores;
+  // Null without --read-database-url. Events stay on the primary: their cursors rely on
+  // the primary's insert gate (docs/adr/0016-read-replicas.md).
+  std::unique_ptr<ReplicaReads> replica;
   ExecutionStore& executions;
   EventStore& events;
   FlowStore& flows;
@@ -197,6 +212,13 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& optio
   }
   if (options.work_poll < absl::Milliseconds(10) || options.work_poll > absl::Seconds(60)) {
     return absl::InvalidArgumentError("work poll: must be between 10 ms and 60 s");
+  }
+  if (!options.read_database_url.empty() &&
+      (options.read_pool_size < 1 || options.read_pool_size > 1000)) {
+    return absl::InvalidArgumentError("read pool size: must be between 1 and 1000");
+  }
+  if (options.read_max_lag < absl::ZeroDuration()) {
+    return absl::InvalidArgumentError("read max lag: must not be negative");
   }
   std::unique_ptr<Server> server(new Server());
   server->options_ = options;
@@ -292,11 +314,18 @@ void Server::SetServing(bool serving) {
 
 void Server::MonitorHealth() {
   std::unique_lock lock(mu_);
-  while (!stopping_) {
+  for (int64_t check = 0; !stopping_; ++check) {
     lock.unlock();
     const bool reachable = parts_->pool.Ping().ok();
     SetServing(reachable);
+    if (parts_->replica) parts_->replica->Check();
     parts_->metrics.SetPool(parts_->pool.InUse(), parts_->pool.Open(), options_.pool_size);
+    // The job queue's depth, for /metrics only, every fifth check (a count over an index).
+    if (!options_.metrics_listen.empty() && reachable && check % 5 == 0) {
+      if (auto depth = parts_->maintenance.CountQueuedJobs(); depth.ok()) {
+        parts_->metrics.SetJobDepth(depth->pending, depth->running);
+      }
+    }
     lock.lock();
     state_changed_.wait_for(lock, absl::ToChronoMilliseconds(options_.health_interval),
                             [this] { return stopping_; });

@@ -58,6 +58,11 @@ struct ServerOptions {
   // database_url; "off" = polling only (e.g. behind PgBouncer in transaction mode, which
   // keeps no LISTEN: or give a URL that reaches PostgreSQL directly).
   std::string work_listen_url;
+  // A read replica (server/replica_reads.h): the contract's replica_ok reads go there while
+  // it answers and lags at most read_max_lag; empty = every call on database_url.
+  std::string read_database_url;
+  int read_pool_size = 8;
+  absl::Duration read_max_lag = absl::Seconds(10);
 };
 
 // Applies migrations and exits: the `migrate` command.

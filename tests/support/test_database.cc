@@ -73,12 +73,25 @@ std::unique_ptr<TestDatabase> TestDatabase::CreateOwned() {
   return std::unique_ptr<TestDatabase>(new TestDatabase(/*allow_external=*/false));
 }
 
-TestDatabase::TestDatabase(bool allow_external) {
-  if (const char* url = std::getenv("FM_TEST_DATABASE_URL");
-      allow_external && url != nullptr && *url != '\0') {
-    url_ = url;
-    return;
+std::unique_ptr<TestDatabase> TestDatabase::CreateStandbyOf(const TestDatabase& primary) {
+  if (!primary.owned_) {
+    std::cerr << "test database: a standby needs an owned primary\n";
+    std::abort();
   }
+  std::unique_ptr<TestDatabase> standby(new TestDatabase(Empty{}));
+  RunAsPostgres(absl::StrCat(primary.bin_, "/pg_basebackup -h 127.0.0.1 -p ", primary.port_,
+                             " -U postgres -D ", standby->dir_, "/data -R -X stream --no-sync >",
+                             standby->dir_, "/basebackup.log 2>&1"));
+  standby->Start();
+  return standby;
+}
+
+TestDatabase::TestDatabase(Empty) {
+  prctl(PR_SET_CHILD_SUBREAPER, 1);
+  Prepare();
+}
+
+void TestDatabase::Prepare() {
   owned_ = true;
   char pattern[] = "/tmp/fm-test-pg-XXXXXX";
   dir_ = mkdtemp(pattern);
@@ -87,10 +100,19 @@ TestDatabase::TestDatabase(bool allow_external) {
   }
   bin_ = PostgresBinDir();
   port_ = FreeLoopbackPort();
+  url_ = absl::StrCat("host=127.0.0.1 port=", port_, " user=postgres dbname=postgres");
+}
+
+TestDatabase::TestDatabase(bool allow_external) {
+  if (const char* url = std::getenv("FM_TEST_DATABASE_URL");
+      allow_external && url != nullptr && *url != '\0') {
+    url_ = url;
+    return;
+  }
+  Prepare();
   RunAsPostgres(absl::StrCat(bin_, "/initdb -D ", dir_, "/data -U postgres --auth=trust",
                              " -E UTF8 --no-sync >", dir_, "/initdb.log 2>&1"));
   Start();
-  url_ = absl::StrCat("host=127.0.0.1 port=", port_, " user=postgres dbname=postgres");
 }
 
 void TestDatabase::Start() {

@@ -25,6 +25,9 @@ class TestDatabase {
   // is our child and KillPostmaster() can reap it: otherwise its zombie would keep the
   // PID in postmaster.pid alive and block a restart.
   static std::unique_ptr<TestDatabase> CreateOwned();
+  // A streaming hot standby of an owned `primary` (pg_basebackup -R), on its own port and
+  // directory: for the read-replica tests. Stopped and removed when destroyed.
+  static std::unique_ptr<TestDatabase> CreateStandbyOf(const TestDatabase& primary);
 
   const std::string& url() const { return url_; }
   // A table prefix no other test in this database has used.
@@ -43,6 +46,11 @@ class TestDatabase {
 
  private:
   explicit TestDatabase(bool allow_external);
+  // An owned instance whose data directory the caller fills before Start().
+  struct Empty {};
+  explicit TestDatabase(Empty);
+  // Makes the data directory's parent, picks the port and sets url_.
+  void Prepare();
   std::string dir_;
   std::string bin_;
   int port_ = 0;
