@@ -83,6 +83,13 @@ Metrics::Metrics()
                 .Name("flowmonkey_db_pool_connections")
                 .Help("PostgreSQL pool connections by state (in_use, open, size)")
                 .Register(*registry_)),
+      jobs_(prometheus::BuildGauge()
+                .Name("flowmonkey_jobs")
+                .Help("Jobs in the queue by status (pending, running), counted every few "
+                      "seconds")
+                .Register(*registry_)),
+      jobs_pending_(jobs_.Add({{"status", "pending"}})),
+      jobs_running_(jobs_.Add({{"status", "running"}})),
       worker_calls_(prometheus::BuildCounter()
                         .Name("flowmonkey_worker_calls_total")
                         .Help("Calls served on a worker thread rather than straight from "
@@ -134,6 +141,52 @@ void Metrics::ObserveBatch(const std::string& operation, size_t size) {
   auto& histogram = batch_histograms_[operation];
   if (!histogram) histogram = &batches_.Add({{"operation", operation}}, kBatchBuckets);
   histogram->Observe(static_cast<double>(size));
+}
+
+Metrics::Replica& Metrics::ReplicaMetrics() {
+  std::call_once(replica_once_, [this] {
+    auto& state = prometheus::BuildGauge()
+                      .Name("flowmonkey_replica_usable")
+                      .Help(
+                          "1 while replica_ok reads go to the read replica (it answers and "
+                          "lags at most --read-max-lag-ms), 0 while they go to the primary")
+                      .Register(*registry_);
+    auto& lag = prometheus::BuildGauge()
+                    .Name("flowmonkey_replica_lag_seconds")
+                    .Help(
+                        "How far the read replica's replay is behind the primary (0 when "
+                        "it has replayed everything the primary wrote)")
+                    .Register(*registry_);
+    auto& bytes = prometheus::BuildGauge()
+                      .Name("flowmonkey_replica_lag_bytes")
+                      .Help("WAL bytes the read replica has still to replay")
+                      .Register(*registry_);
+    auto& reads = prometheus::BuildCounter()
+                      .Name("flowmonkey_replica_reads_total")
+                      .Help("replica_ok reads, by where they were answered (replica, primary)")
+                      .Register(*registry_);
+    replica_ =
+        Replica{&state.Add({}), &lag.Add({}), &bytes.Add({}),
+                &reads.Add({{"served_by", "replica"}}), &reads.Add({{"served_by", "primary"}})};
+  });
+  return replica_;
+}
+
+void Metrics::SetReplica(bool usable, double lag_seconds, double lag_bytes) {
+  Replica& r = ReplicaMetrics();
+  r.usable->Set(usable ? 1 : 0);
+  r.lag_seconds->Set(lag_seconds);
+  r.lag_bytes->Set(lag_bytes);
+}
+
+void Metrics::CountReplicaRead(bool on_replica) {
+  Replica& r = ReplicaMetrics();
+  (on_replica ? r.on_replica : r.on_primary)->Increment();
+}
+
+void Metrics::SetJobDepth(int64_t pending, int64_t running) {
+  jobs_pending_.Set(static_cast<double>(pending));
+  jobs_running_.Set(static_cast<double>(running));
 }
 
 void Metrics::SetPool(int in_use, int open, int size) {

@@ -41,9 +41,13 @@ class Metrics {
   void ObserveRpc(const std::string& method, int code, double seconds);
   void ObserveBatch(const std::string& operation, size_t size);
   void SetPool(int in_use, int open, int size);
+  void SetJobDepth(int64_t pending, int64_t running);
   void CountWorkerCall() { worker_calls_.Increment(); }
   void CountJobsPushed(size_t n) { jobs_pushed_.Increment(static_cast<double>(n)); }
   void CountWakeupsPushed(size_t n) { wakeups_pushed_.Increment(static_cast<double>(n)); }
+  // The read replica (server/replica_reads.h): exported once the server has one.
+  void SetReplica(bool usable, double lag_seconds, double lag_bytes);
+  void CountReplicaRead(bool on_replica);
 
   // For ServerBuilder::experimental().SetInterceptorCreators. `services` are the full names
   // of the services served ("flowmonkey.v1.JobStore"); their methods, looked up in the
@@ -62,6 +66,9 @@ class Metrics {
   prometheus::Family<prometheus::Histogram>& durations_;
   prometheus::Family<prometheus::Histogram>& batches_;
   prometheus::Family<prometheus::Gauge>& pool_;
+  prometheus::Family<prometheus::Gauge>& jobs_;
+  prometheus::Gauge& jobs_pending_;
+  prometheus::Gauge& jobs_running_;
   prometheus::Counter& worker_calls_;
   prometheus::Counter& jobs_pushed_;
   prometheus::Counter& wakeups_pushed_;
@@ -69,6 +76,16 @@ class Metrics {
   std::unordered_map<std::string, prometheus::Counter*> request_counters_;
   std::unordered_map<std::string, prometheus::Histogram*> duration_histograms_;
   std::unordered_map<std::string, prometheus::Histogram*> batch_histograms_;
+  struct Replica {
+    prometheus::Gauge* usable;
+    prometheus::Gauge* lag_seconds;
+    prometheus::Gauge* lag_bytes;
+    prometheus::Counter* on_replica;
+    prometheus::Counter* on_primary;
+  };
+  std::once_flag replica_once_;
+  Replica replica_{};
+  Replica& ReplicaMetrics();
 };
 
 }  // namespace flowmonkey

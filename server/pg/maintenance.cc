@@ -52,11 +52,24 @@ constexpr Statement kForgetCommitRequests{
     " {fm_}commit_requests WHERE expires_at <= $1 LIMIT $2 FOR UPDATE SKIP LOCKED)"
     " AND expires_at <= $1"};
 
+constexpr Statement kCountQueuedJobs{
+    "maintenance_count_queued_jobs",
+    "SELECT count(*) FILTER (WHERE status = 'pending'), count(*) FILTER (WHERE status ="
+    " 'running') FROM {fm_}jobs WHERE status IN ('pending', 'running')"};
+
 }  // namespace
 
 PgMaintenance::PgMaintenance(ConnectionPool& pool) : pool_(pool), jobs_(pool) {
   pool_.Register({kResetOverdueJobs, kExpireTokens, kDeleteExpiredKeys, kForgetEventRequests,
-                  kForgetTokenRequests, kForgetCommitRequests});
+                  kForgetTokenRequests, kForgetCommitRequests, kCountQueuedJobs});
+}
+
+absl::StatusOr<PgMaintenance::JobDepth> PgMaintenance::CountQueuedJobs() {
+  return pool_.Run<JobDepth>("count queued jobs", [](Session& s) -> absl::StatusOr<JobDepth> {
+    pqxx::nontransaction tx(s.connection());
+    const pqxx::row row = s.Exec(tx, kCountQueuedJobs).at(0);
+    return JobDepth{row[0].as<int64_t>(), row[1].as<int64_t>()};
+  });
 }
 
 absl::StatusOr<MaintenanceCounts> PgMaintenance::RunOnce(int64_t now_ms) {

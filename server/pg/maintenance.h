@@ -44,6 +44,14 @@ class PgMaintenance {
   // One pass at time `now_ms` (milliseconds since the epoch).
   absl::StatusOr<MaintenanceCounts> RunOnce(int64_t now_ms);
 
+  // The job queue's depth: how many jobs are pending and running (the metrics' gauge).
+  // Read from the status index; completed and failed jobs, which only grow, are not counted.
+  struct JobDepth {
+    int64_t pending = 0;
+    int64_t running = 0;
+  };
+  absl::StatusOr<JobDepth> CountQueuedJobs();
+
  private:
   // Everything but the schedules.
   absl::StatusOr<MaintenanceCounts> Sweep(int64_t now_ms);

@@ -7,12 +7,14 @@
 #include <algorithm>
 #include <atomic>
 #include <cstdio>
+#include <memory>
 #include <regex>
 #include <string>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/blocking_counter.h"
+#include "absl/time/clock.h"
 #include "client/client.h"
 #include "tests/integration/harness.h"
 #include "tests/support/backends.h"
@@ -21,16 +23,32 @@
 namespace flowmonkey::testing {
 namespace {
 
-TEST(Metrics, CountsRequestsByMethodAndCode) {
-  ServerOptions options = TestServerOptions(TestDatabase::Instance().NewPrefix());
-  const int metrics_port = FreeLoopbackPort();
-  options.metrics_listen = absl::StrCat("127.0.0.1:", metrics_port);
-  auto server = Server::Start(options);
-  ASSERT_TRUE(server.ok()) << server.status();
+// An in-process server with /metrics on a free port, and a client of it.
+struct Metered {
+  std::unique_ptr<Server> server;
+  client::Stores stores;
+  int metrics_port = 0;
+};
+absl::StatusOr<Metered> StartMetered(ServerOptions options) {
+  Metered m;
+  m.metrics_port = FreeLoopbackPort();
+  options.metrics_listen = absl::StrCat("127.0.0.1:", m.metrics_port);
+  absl::StatusOr<std::unique_ptr<Server>> server = Server::Start(options);
+  if (!server.ok()) return server.status();
+  m.server = *std::move(server);
   client::ClientOptions client_options;
-  client_options.target = absl::StrCat("127.0.0.1:", (*server)->port());
-  auto stores = client::Connect(client_options);
-  ASSERT_TRUE(stores.ok());
+  client_options.target = absl::StrCat("127.0.0.1:", m.server->port());
+  absl::StatusOr<client::Stores> stores = client::Connect(client_options);
+  if (!stores.ok()) return stores.status();
+  m.stores = *std::move(stores);
+  return m;
+}
+
+TEST(Metrics, CountsRequestsByMethodAndCode) {
+  auto metered = StartMetered(TestServerOptions(TestDatabase::Instance().NewPrefix()));
+  ASSERT_TRUE(metered.ok()) << metered.status();
+  client::Stores* stores = &metered->stores;
+  const int metrics_port = metered->metrics_port;
   v1::GetExecutionRequest get;
   get.set_execution_id("missing");
   for (int i = 0; i < 3; ++i) ASSERT_FALSE(stores->executions->Get(get).ok());
@@ -60,6 +78,40 @@ TEST(Metrics, CountsRequestsByMethodAndCode) {
   EXPECT_NE(body.find("flowmonkey_build_info{version=\""), std::string::npos);
   EXPECT_NE(body.find("flowmonkey_db_pool_connections{state=\"size\"} 8"), std::string::npos);
   EXPECT_NE(body.find("flowmonkey_batch_size_count{operation=\"save\"}"), std::string::npos);
+}
+
+TEST(Metrics, ExportsTheJobQueueDepth) {
+  ServerOptions options = TestServerOptions(TestDatabase::Instance().NewPrefix());
+  options.health_interval = absl::Milliseconds(50);  // counted every fifth check
+  auto metered = StartMetered(options);
+  ASSERT_TRUE(metered.ok()) << metered.status();
+  client::Stores* stores = &metered->stores;
+  const int metrics_port = metered->metrics_port;
+  v1::SaveExecutionRequest save;
+  *save.mutable_execution() = NewExecution("queued");
+  ASSERT_TRUE(stores->executions->Save(save).ok());
+  for (int i = 0; i < 3; ++i) {
+    v1::CreateJobRequest create;
+    create.set_execution_id("queued");
+    create.set_step_id(absl::StrCat("step-", i));
+    create.set_handler("h");
+    ASSERT_TRUE(stores->jobs->Create(create).ok());
+  }
+  v1::ClaimNextJobsRequest claim;
+  claim.set_runner_id("runner");
+  ASSERT_TRUE(stores->jobs->ClaimNext(claim).ok());
+
+  std::string body;
+  for (int i = 0; i < 200; ++i) {
+    body = Scrape(metrics_port);
+    if (body.find("flowmonkey_jobs{status=\"pending\"} 2\n") != std::string::npos &&
+        body.find("flowmonkey_jobs{status=\"running\"} 1\n") != std::string::npos) {
+      break;
+    }
+    absl::SleepFor(absl::Milliseconds(50));
+  }
+  EXPECT_NE(body.find("flowmonkey_jobs{status=\"pending\"} 2\n"), std::string::npos) << body;
+  EXPECT_NE(body.find("flowmonkey_jobs{status=\"running\"} 1\n"), std::string::npos) << body;
 }
 
 // Calls `paths` at once through a generic stub (no such methods exist) and waits for every
