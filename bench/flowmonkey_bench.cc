@@ -84,6 +84,9 @@ ABSL_FLAG(int, work_jobs, 20000,
           "scenario work: jobs in the backlog the workers drain (the peers' workload)");
 ABSL_FLAG(int, work_credits, 16,
           "scenario work: jobs each of the --concurrency workers runs at once");
+ABSL_FLAG(int, work_batch, 1000,
+          "scenario work: outcomes per message at most (WorkerOptions::max_reports_per_message; "
+          "1 = a message per job)");
 ABSL_FLAG(std::string, tls_ca, "", "TLS to the server: the CA (PEM file) its certificate has");
 ABSL_FLAG(std::string, api_key, "", "API key sent on every call");
 
@@ -800,6 +803,7 @@ Result MeasureWork(const client::Stores& remote, const client::CallOptions& call
     options.runner_id = absl::StrCat("bench-worker-", w);
     options.handlers = {handler};
     options.concurrency = credits;
+    options.max_reports_per_message = absl::GetFlag(FLAGS_work_batch);
     workers.push_back(std::make_unique<client::JobWorker>(remote.channel, call, options, run_job));
     threads.emplace_back([worker = workers.back().get()] { (void)worker->Run(); });
   }

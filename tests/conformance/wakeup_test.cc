@@ -317,19 +317,9 @@ TEST(WakeupClaimPlanTest, ClaimWakeupsUsesThePartialIndexes) {
   RunSql(backend.prefix(), "ANALYZE fm_executions");
   const std::string executions = backend.prefix() + "executions";
   for (const char* statement : {"exec_claim_wakeups", "exec_claim_wakeup_ids"}) {
-    pg::ConnectionPool& pool = backend.pool();
-    const std::string sql = pool.SqlFor(statement);
-    absl::StatusOr<std::string> plan =
-        pool.Run<std::string>("explain", [&](pg::Session& s) -> absl::StatusOr<std::string> {
-          pqxx::work tx(s.connection());
-          pg::Params params;
-          params.Add(int32_t{100}).Add(int64_t{30'000}).AddNull();
-          const pqxx::result rows =
-              tx.exec_params("EXPLAIN " + sql, pqxx::prepare::make_dynamic_params(params.values()));
-          std::string text;
-          for (const auto& row : rows) absl::StrAppend(&text, row[0].c_str(), "\n");
-          return text;
-        });
+    pg::Params params;
+    params.Add(int32_t{100}).Add(int64_t{30'000}).AddNull();
+    absl::StatusOr<std::string> plan = ExplainStatement(backend.pool(), statement, params);
     ASSERT_TRUE(plan.ok()) << plan.status();
     SCOPED_TRACE(absl::StrCat(statement, "\n", *plan));
     EXPECT_NE(plan->find("idx_" + backend.prefix() + "exec_wake"), std::string::npos);

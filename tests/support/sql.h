@@ -9,9 +9,12 @@
 #include <iostream>
 #include <memory>
 #include <pqxx/nontransaction>
+#include <pqxx/transaction>
 #include <regex>
 #include <string>
 
+#include "absl/strings/str_cat.h"
+#include "server/pg/params.h"
 #include "tests/support/backends.h"
 
 namespace flowmonkey::testing {
@@ -36,6 +39,22 @@ inline int64_t RunSql(const std::string& prefix, const std::string& sql, bool af
     std::abort();
   }
   return *result;
+}
+
+// The text of EXPLAIN of `pool`'s registered statement `name` with `params` (one line per
+// plan line), or the failure.
+inline absl::StatusOr<std::string> ExplainStatement(pg::ConnectionPool& pool,
+                                                    const std::string& name,
+                                                    const pg::Params& params) {
+  const std::string sql = pool.SqlFor(name);
+  return pool.Run<std::string>("explain", [&](pg::Session& s) -> absl::StatusOr<std::string> {
+    pqxx::work tx(s.connection());  // rolled back: EXPLAIN of an UPDATE changes nothing anyway
+    const pqxx::result rows =
+        tx.exec_params("EXPLAIN " + sql, pqxx::prepare::make_dynamic_params(params.values()));
+    std::string text;
+    for (const auto& row : rows) absl::StrAppend(&text, row[0].c_str(), "\n");
+    return text;
+  });
 }
 
 }  // namespace flowmonkey::testing
