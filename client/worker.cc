@@ -189,41 +189,77 @@ void JobWorker::RunJobs() {
   }
 }
 
-void JobWorker::Report(const Held& held, const absl::StatusOr<std::string>& result) {
-  const v1::Job& job = held.job;
-  v1::WorkRequest request;
-  if (result.ok()) {
-    v1::WorkComplete* complete = request.add_complete();
-    complete->set_job_id(job.id());
-    complete->set_result_json(*result);
-  } else {
-    v1::WorkFail* fail = request.add_fail();
-    fail->set_job_id(job.id());
-    fail->mutable_error()->set_code(absl::StatusCodeToString(result.status().code()));
-    fail->mutable_error()->set_message(std::string(result.status().message()));
-  }
-  request.set_credits(1);
+void JobWorker::Report(Held held, absl::StatusOr<std::string> result) {
+  std::vector<Outcome> batch;
   {
-    std::lock_guard lock(write_mu_);
-    if (stream_ != nullptr && stream_generation_ == held.stream && !writes_done_ &&
-        stream_->Write(request)) {
-      return;
+    std::lock_guard lock(outbox_mu_);
+    outbox_.push_back(Outcome{std::move(held), std::move(result)});
+    if (sending_) return;  // the sending thread takes it with its next message
+    sending_ = true;
+  }
+  for (;;) {
+    {
+      std::lock_guard lock(outbox_mu_);
+      if (outbox_.empty()) {
+        sending_ = false;
+        return;
+      }
+      batch.clear();
+      batch.swap(outbox_);
     }
-    // The job came on an earlier stream: its slot is free on this one.
-    if (stream_ != nullptr && !writes_done_) {
-      v1::WorkRequest credit;
-      credit.set_credits(1);
-      stream_->Write(credit);
+    Send(batch);
+  }
+}
+
+void JobWorker::Send(std::vector<Outcome>& batch) {
+  // At most the server's limit of completions and failures per WorkRequest (1,000).
+  const size_t per_message =
+      static_cast<size_t>(std::clamp(options_.max_reports_per_message, 1, 1'000));
+  std::vector<const Outcome*> unary;
+  {
+    std::lock_guard write_lock(write_mu_);
+    const bool open = stream_ != nullptr && !writes_done_;
+    for (size_t first = 0; first < batch.size(); first += per_message) {
+      const size_t last = std::min(batch.size(), first + per_message);
+      v1::WorkRequest request;
+      std::vector<const Outcome*> sent;
+      for (size_t i = first; i < last; ++i) {
+        const Outcome& outcome = batch[i];
+        if (!open || outcome.held.stream != stream_generation_) {
+          // The job came on an earlier stream: its slot is free on this one.
+          unary.push_back(&outcome);
+          continue;
+        }
+        const v1::Job& job = outcome.held.job;
+        if (outcome.result.ok()) {
+          v1::WorkComplete* complete = request.add_complete();
+          complete->set_job_id(job.id());
+          complete->set_result_json(*outcome.result);
+        } else {
+          v1::WorkFail* fail = request.add_fail();
+          fail->set_job_id(job.id());
+          fail->mutable_error()->set_code(absl::StatusCodeToString(outcome.result.status().code()));
+          fail->mutable_error()->set_message(std::string(outcome.result.status().message()));
+        }
+        sent.push_back(&outcome);
+      }
+      request.set_credits(static_cast<int32_t>(last - first));  // one slot per job reported
+      if (open && !stream_->Write(request)) unary.insert(unary.end(), sent.begin(), sent.end());
     }
   }
-  // The stream that pushed the job is gone: the unary calls, fenced by the same instance.
+  for (const Outcome* outcome : unary) ReportUnary(*outcome);
+}
+
+// The stream that pushed the job is gone: the unary calls, fenced by the same instance.
+void JobWorker::ReportUnary(const Outcome& outcome) {
+  const v1::Job& job = outcome.held.job;
   absl::Status status;
-  if (result.ok()) {
+  if (outcome.result.ok()) {
     v1::CompleteJobRequest complete;
     complete.set_job_id(job.id());
     complete.set_runner_id(job.runner_id());
     complete.set_instance_id(job.instance_id());
-    complete.set_result_json(*result);
+    complete.set_result_json(*outcome.result);
     status = UnaryCall<v1::CompleteJobRequest, v1::CompleteJobResponse>(
                  call_, Retry::kOnce, complete,
                  [this](grpc::ClientContext* c, const v1::CompleteJobRequest& r,
@@ -235,7 +271,8 @@ void JobWorker::Report(const Held& held, const absl::StatusOr<std::string>& resu
     fail.set_job_id(job.id());
     fail.set_runner_id(job.runner_id());
     fail.set_instance_id(job.instance_id());
-    *fail.mutable_error() = request.fail(0).error();
+    fail.mutable_error()->set_code(absl::StatusCodeToString(outcome.result.status().code()));
+    fail.mutable_error()->set_message(std::string(outcome.result.status().message()));
     status = UnaryCall<v1::FailJobRequest, v1::FailJobResponse>(
                  call_, Retry::kOnce, fail,
                  [this](grpc::ClientContext* c, const v1::FailJobRequest& r,

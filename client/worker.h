@@ -54,6 +54,9 @@ struct WorkerOptions {
   absl::Duration heartbeat = absl::Seconds(5);
   // Only jobs of this tenant (a tenant-bound API key sets it anyway).
   std::optional<std::string> tenant_id;
+  // Outcomes sent in one message at most: those that finish while an earlier message is
+  // being written leave together with the next one. 1 = a message per job. 1..1000.
+  int max_reports_per_message = 1000;
 };
 
 // Runs one job: its result JSON (empty = none), or an error status to fail it.
@@ -91,9 +94,18 @@ class JobWorker {
   absl::Status RunStream(uint64_t generation);
   void RunJobs();
   void Heartbeats();
+  struct Outcome {
+    Held held;
+    absl::StatusOr<std::string> result;
+  };
   // Reports the outcome of one job: on the stream that pushed it while that stream is
-  // open, else with the unary call.
-  void Report(const Held& held, const absl::StatusOr<std::string>& result);
+  // open, else with the unary call. Outcomes that arrive while another thread is writing
+  // wait for it and leave together, in one message (as many as finished meanwhile).
+  void Report(Held held, absl::StatusOr<std::string> result);
+  // Sends `batch` in messages of at most max_reports_per_message outcomes; what the stream
+  // cannot take goes through ReportUnary.
+  void Send(std::vector<Outcome>& batch);
+  void ReportUnary(const Outcome& outcome);
 
   const CallOptions call_;
   const WorkerOptions options_;
@@ -113,6 +125,10 @@ class JobWorker {
   grpc::ClientReaderWriter<v1::WorkRequest, v1::WorkResponse>* stream_ = nullptr;
   uint64_t stream_generation_ = 0;  // of stream_
   bool writes_done_ = false;
+
+  std::mutex outbox_mu_;
+  std::vector<Outcome> outbox_;  // reports waiting for the thread that is sending
+  bool sending_ = false;         // a thread is in Send(); it takes outbox_ when done
 
   std::atomic<int64_t> completed_{0};
   std::atomic<int64_t> failed_{0};
