@@ -190,4 +190,19 @@ absl::StatusOr<ServerAndClient> StartServerAndClient(const std::string& database
   return ServerAndClient{*std::move(server), *std::move(stores)};
 }
 
+absl::StatusOr<MeteredServer> StartMeteredServer(ServerOptions options,
+                                                 client::ClientOptions client_options) {
+  MeteredServer m;
+  m.metrics_port = FreeLoopbackPort();
+  options.metrics_listen = absl::StrCat("127.0.0.1:", m.metrics_port);
+  absl::StatusOr<std::unique_ptr<Server>> server = Server::Start(options);
+  if (!server.ok()) return server.status();
+  m.server = *std::move(server);
+  client_options.target = absl::StrCat("127.0.0.1:", m.server->port());
+  absl::StatusOr<client::Stores> stores = client::Connect(client_options);
+  if (!stores.ok()) return stores.status();
+  m.stores = *std::move(stores);
+  return m;
+}
+
 }  // namespace flowmonkey::testing

@@ -111,6 +111,16 @@ absl::StatusOr<ServerAndClient> StartServerAndClient(const std::string& database
                                                      const std::string& table_prefix,
                                                      int pool_size);
 
+// An in-process server with /metrics on a free port, and a client of it with
+// `client_options` (their target set to the server). The client goes before the server.
+struct MeteredServer {
+  std::unique_ptr<Server> server;
+  client::Stores stores;
+  int metrics_port = 0;
+};
+absl::StatusOr<MeteredServer> StartMeteredServer(
+    ServerOptions options, client::ClientOptions client_options = client::ClientOptions());
+
 // Human-readable "CODE=n, ..." of a failure map.
 std::string FormatFailures(const std::map<absl::StatusCode, int>& failures);
 

@@ -23,29 +23,8 @@
 namespace flowmonkey::testing {
 namespace {
 
-// An in-process server with /metrics on a free port, and a client of it.
-struct Metered {
-  std::unique_ptr<Server> server;
-  client::Stores stores;
-  int metrics_port = 0;
-};
-absl::StatusOr<Metered> StartMetered(ServerOptions options) {
-  Metered m;
-  m.metrics_port = FreeLoopbackPort();
-  options.metrics_listen = absl::StrCat("127.0.0.1:", m.metrics_port);
-  absl::StatusOr<std::unique_ptr<Server>> server = Server::Start(options);
-  if (!server.ok()) return server.status();
-  m.server = *std::move(server);
-  client::ClientOptions client_options;
-  client_options.target = absl::StrCat("127.0.0.1:", m.server->port());
-  absl::StatusOr<client::Stores> stores = client::Connect(client_options);
-  if (!stores.ok()) return stores.status();
-  m.stores = *std::move(stores);
-  return m;
-}
-
 TEST(Metrics, CountsRequestsByMethodAndCode) {
-  auto metered = StartMetered(TestServerOptions(TestDatabase::Instance().NewPrefix()));
+  auto metered = StartMeteredServer(TestServerOptions(TestDatabase::Instance().NewPrefix()));
   ASSERT_TRUE(metered.ok()) << metered.status();
   client::Stores* stores = &metered->stores;
   const int metrics_port = metered->metrics_port;
@@ -83,7 +62,7 @@ TEST(Metrics, CountsRequestsByMethodAndCode) {
 TEST(Metrics, ExportsTheJobQueueDepth) {
   ServerOptions options = TestServerOptions(TestDatabase::Instance().NewPrefix());
   options.health_interval = absl::Milliseconds(50);  // counted every fifth check
-  auto metered = StartMetered(options);
+  auto metered = StartMeteredServer(options);
   ASSERT_TRUE(metered.ok()) << metered.status();
   client::Stores* stores = &metered->stores;
   const int metrics_port = metered->metrics_port;

@@ -24,16 +24,11 @@
 namespace flowmonkey::testing {
 namespace {
 
-struct ReplicaRig {
-  std::unique_ptr<Server> server;
-  client::Stores stores;
-  int metrics_port = 0;
-};
-
-ReplicaRig StartRig(const TestDatabase& primary, const TestDatabase& standby,
-                    absl::Duration max_lag) {
+// A server reading `standby` for lists (lag bound `max_lag`) and writing `primary`, with
+// /metrics, and a client that retries nothing (a list the server fails is seen failing).
+MeteredServer StartRig(const TestDatabase& primary, const TestDatabase& standby,
+                       absl::Duration max_lag) {
   setenv("PGCONNECT_TIMEOUT", "2", /*overwrite=*/0);  // as flowmonkey-server's main() does
-  ReplicaRig rig;
   ServerOptions options;
   options.listen = "127.0.0.1:0";
   options.database_url = primary.url();
@@ -43,20 +38,12 @@ ReplicaRig StartRig(const TestDatabase& primary, const TestDatabase& standby,
   options.pool_size = 4;
   options.health_interval = absl::Milliseconds(100);  // the replica is measured this often
   options.maintenance_interval = absl::ZeroDuration();
-  rig.metrics_port = FreeLoopbackPort();
-  options.metrics_listen = absl::StrCat("127.0.0.1:", rig.metrics_port);
-  absl::StatusOr<std::unique_ptr<Server>> server = Server::Start(options);
-  EXPECT_TRUE(server.ok()) << server.status();
-  if (!server.ok()) return rig;
-  rig.server = *std::move(server);
   client::ClientOptions client_options;
-  client_options.target = absl::StrCat("127.0.0.1:", rig.server->port());
-  client_options.max_attempts = 1;
+  client_options.max_attempts = 1;  // every failure is seen
   client_options.timeout = absl::Seconds(5);
-  absl::StatusOr<client::Stores> stores = client::Connect(client_options);
-  EXPECT_TRUE(stores.ok()) << stores.status();
-  if (stores.ok()) rig.stores = *std::move(stores);
-  return rig;
+  absl::StatusOr<MeteredServer> rig = StartMeteredServer(options, client_options);
+  EXPECT_TRUE(rig.ok()) << rig.status();
+  return rig.ok() ? *std::move(rig) : MeteredServer();
 }
 
 // The value of one series (`name{labels}` exactly as exported) in a /metrics scrape; -1
@@ -124,8 +111,8 @@ TEST(ReadReplica, ListsComeFromTheReplicaWithinTheLagBoundAndFromThePrimaryBeyon
   std::unique_ptr<TestDatabase> primary = TestDatabase::CreateOwned();
   std::unique_ptr<TestDatabase> standby = TestDatabase::CreateStandbyOf(*primary);
   // Two servers on the same pair: one tolerates a minute of lag, one none at all.
-  ReplicaRig tolerant = StartRig(*primary, *standby, absl::Minutes(1));
-  ReplicaRig strict = StartRig(*primary, *standby, absl::ZeroDuration());
+  MeteredServer tolerant = StartRig(*primary, *standby, absl::Minutes(1));
+  MeteredServer strict = StartRig(*primary, *standby, absl::ZeroDuration());
   ASSERT_NE(tolerant.server, nullptr);
   ASSERT_NE(strict.server, nullptr);
   ExecutionStore& executions = *tolerant.stores.executions;
@@ -168,7 +155,7 @@ TEST(ReadReplica, ListsComeFromTheReplicaWithinTheLagBoundAndFromThePrimaryBeyon
 TEST(ReadReplica, ListsFallBackToThePrimaryWhileTheReplicaIsDown) {
   std::unique_ptr<TestDatabase> primary = TestDatabase::CreateOwned();
   std::unique_ptr<TestDatabase> standby = TestDatabase::CreateStandbyOf(*primary);
-  ReplicaRig rig = StartRig(*primary, *standby, absl::Minutes(1));
+  MeteredServer rig = StartRig(*primary, *standby, absl::Minutes(1));
   ASSERT_NE(rig.server, nullptr);
   ExecutionStore& executions = *rig.stores.executions;
   SaveRunning(executions, "down-a");
