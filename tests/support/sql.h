@@ -9,6 +9,7 @@
 #include <iostream>
 #include <memory>
 #include <pqxx/nontransaction>
+#include <pqxx/result>
 #include <pqxx/transaction>
 #include <regex>
 #include <string>
