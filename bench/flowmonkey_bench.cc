@@ -490,6 +490,15 @@ std::vector<std::pair<std::string, PgbenchScript>> PgbenchFor(const std::string&
     return {{"pgbench", ScriptFor(pool.SqlFor("exec_get"), params.Add("bench-0"), rows)}};
   }
   if (scenario == "step" || scenario == "step-rpcs") return {{"pgbench", StepScript(pool, rows)}};
+  if (scenario == "record-batch") {
+    // The store's own 100-event insert (event_insert_batch), one per transaction: counted per
+    // statement, as each RecordBatch call is (events/s = calls/s x 100).
+    params.Add("bench-0").Add("step.completed").Add("step").Add(R"({"duration":1,"ok":true})");
+    params.Add(NowMs());
+    PgbenchScript script = ScriptFor(pool.SqlFor("event_insert_batch"), params, rows, 100);
+    script.rows_per_statement = 1;
+    return {{"pgbench", std::move(script)}};
+  }
   return {};
 }
 

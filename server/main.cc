@@ -19,8 +19,10 @@
 #include "absl/flags/usage.h"
 #include "absl/flags/usage_config.h"
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
 #include "server/env.h"
 #include "server/server.h"
 #include "server/version.h"
@@ -107,6 +109,13 @@ ABSL_FLAG(int, read_pool_size, EnvIntOr("FM_READ_POOL_SIZE", kDefaults.read_pool
 ABSL_FLAG(int, read_max_lag_ms, EnvIntOr("FM_READ_MAX_LAG_MS", Ms(kDefaults.read_max_lag)),
           "reads go to the primary while the replica is further behind than this (env "
           "FM_READ_MAX_LAG_MS)");
+ABSL_FLAG(std::string, events_partition,
+          EnvOr("FM_EVENTS_PARTITION", kDefaults.events_partition.c_str()),
+          "the events table's partitions: one per UTC day, week or month (env "
+          "FM_EVENTS_PARTITION)");
+ABSL_FLAG(std::string, events_retention, EnvOr("FM_EVENTS_RETENTION", "0"),
+          "drop events older than this, a whole partition at a time: e.g. 90d, 36h; 0 keeps "
+          "them (env FM_EVENTS_RETENTION)");
 ABSL_FLAG(int, drain_timeout_ms, EnvIntOr("FM_DRAIN_TIMEOUT_MS", Ms(kDefaults.drain_timeout)),
           "on SIGTERM, how long in-flight calls may finish (env FM_DRAIN_TIMEOUT_MS)");
 ABSL_FLAG(int, shutdown_grace_ms, EnvIntOr("FM_SHUTDOWN_GRACE_MS", Ms(kDefaults.shutdown_grace)),
@@ -157,6 +166,17 @@ bool ReportEnvProblems() {
     std::cerr << "flowmonkey-server: invalid environment variable " << problem << "\n";
   }
   return !problems.empty();
+}
+
+// --events-retention: "0", whole days ("90d"), or an abseil duration ("36h", "90m").
+bool ParseRetention(const std::string& text, absl::Duration* out) {
+  int64_t days = 0;
+  if (absl::EndsWith(text, "d") && absl::SimpleAtoi(text.substr(0, text.size() - 1), &days) &&
+      days >= 0 && days <= 36500) {
+    *out = absl::Hours(24 * days);
+    return true;
+  }
+  return absl::ParseDuration(text, out) && *out >= absl::ZeroDuration();
 }
 
 }  // namespace
@@ -211,6 +231,13 @@ int main(int argc, char** argv) {
   options.read_database_url = absl::GetFlag(FLAGS_read_database_url);
   options.read_pool_size = absl::GetFlag(FLAGS_read_pool_size);
   options.read_max_lag = absl::Milliseconds(absl::GetFlag(FLAGS_read_max_lag_ms));
+  options.events_partition = absl::GetFlag(FLAGS_events_partition);
+  if (!ParseRetention(absl::GetFlag(FLAGS_events_retention), &options.events_retention)) {
+    std::cerr << "flowmonkey-server: --events-retention: expected 0, <n>d or a duration such as "
+                 "36h, got \""
+              << absl::GetFlag(FLAGS_events_retention) << "\"\n";
+    return 2;
+  }
   if (ReportEnvProblems()) return 2;  // after every GetFlag: each default has been computed
   if (options.database_url.empty()) {
     std::cerr << "flowmonkey-server: set --database-url or DATABASE_URL\n";

@@ -12,6 +12,7 @@
 #include "flowmonkey/v1/transaction.fm_service.h"
 #include "server/metrics.h"
 #include "server/pg/admin.h"
+#include "server/pg/event_partitions.h"
 #include "server/pg/job_listener.h"
 #include "server/pg/maintenance.h"
 #include "server/pg/migrations.h"
@@ -54,6 +55,9 @@ pg::PoolOptions PoolOptionsFrom(const ServerOptions& options) {
   pool.size = options.pool_size;
   pool.table_prefix = options.table_prefix;
   pool.prepare_statements = options.prepare_statements;
+  // Checked by Server::Start and MigrateDatabase first.
+  pool.events_partition =
+      pg::ParsePartitionPeriod(options.events_partition).value_or(pg::PartitionPeriod::kMonth);
   return pool;
 }
 
@@ -118,7 +122,7 @@ struct Server::Parts {
         contexts(stores.contexts()),
         jobs(replica ? replica->jobs() : stores.jobs()),
         tokens(replica ? replica->tokens() : stores.tokens()),
-        maintenance(pool),
+        maintenance(pool, {.events_retention = options.events_retention}),
         admin(pool, options.table_prefix),
         work(jobs, executor, WorkOptionsFor(options, metrics)),
         wakeups(executions, executor, WakeupOptionsFor(options, metrics)),
@@ -193,6 +197,7 @@ struct Server::Parts {
 
 absl::StatusOr<int> MigrateDatabase(const ServerOptions& options) {
   if (auto s = pg::ValidateTablePrefix(options.table_prefix); !s.ok()) return s;
+  if (auto s = pg::ParsePartitionPeriod(options.events_partition).status(); !s.ok()) return s;
   pg::ConnectionPool pool(PoolOptionsFrom(options));
   return MigrateWithRetry(pool, options.startup_timeout);
 }
@@ -220,6 +225,11 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& optio
   if (options.read_max_lag < absl::ZeroDuration()) {
     return absl::InvalidArgumentError("read max lag: must not be negative");
   }
+  if (auto s = pg::ParsePartitionPeriod(options.events_partition).status(); !s.ok()) return s;
+  if (options.events_retention != absl::ZeroDuration() &&
+      options.events_retention < absl::Hours(1)) {
+    return absl::InvalidArgumentError("events retention: must be 0 (keep) or at least 1 hour");
+  }
   std::unique_ptr<Server> server(new Server());
   server->options_ = options;
   absl::StatusOr<std::unique_ptr<rpc::Authenticator>> authenticator =
@@ -239,6 +249,13 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& optio
     absl::StatusOr<int> version = MigrateWithRetry(server->parts_->pool, options.startup_timeout);
     if (!version.ok()) return version.status();
     spdlog::info("schema at version {}", *version);
+  }
+  // Partitions for the events of the coming periods, before the first call (maintenance
+  // keeps them coming; inserts create any other on demand).
+  if (absl::StatusOr<int> created = server->parts_->pool.event_partitions().CreateAhead(
+          absl::ToUnixMillis(absl::Now()), pg::MaintenanceOptions().event_partitions_ahead);
+      !created.ok()) {
+    spdlog::warn("events partitions: {}", created.status().ToString());
   }
 
   if (options.work_listen_url != "off") {
@@ -343,9 +360,12 @@ void Server::RunMaintenance() {
     } else if (counts->total() > 0) {
       spdlog::info(
           "maintenance: {} stalled jobs requeued, {} failed (STALLED), {} resume tokens "
-          "expired, {} idempotency keys deleted, {} scheduled jobs created",
+          "expired, {} idempotency keys deleted, {} scheduled jobs created, {} events "
+          "partitions created, {} dropped ({} events)",
           counts->jobs_requeued, counts->jobs_failed, counts->tokens_expired,
-          counts->idempotency_keys_deleted, counts->jobs_scheduled);
+          counts->idempotency_keys_deleted, counts->jobs_scheduled,
+          counts->event_partitions_created, counts->event_partitions_dropped,
+          counts->events_dropped);
     }
     lock.lock();
     state_changed_.wait_for(lock, absl::ToChronoMilliseconds(options_.maintenance_interval),

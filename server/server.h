@@ -63,6 +63,11 @@ struct ServerOptions {
   std::string read_database_url;
   int read_pool_size = 8;
   absl::Duration read_max_lag = absl::Seconds(10);
+  // Events partitions (server/pg/event_partitions.h): one per UTC "day", "week" or "month".
+  std::string events_partition = "month";
+  // Events older than this are dropped a whole partition at a time by the maintenance
+  // (kept at most one partition period longer); zero keeps them. At least one hour.
+  absl::Duration events_retention = absl::ZeroDuration();
 };
 
 // Applies migrations and exits: the `migrate` command.

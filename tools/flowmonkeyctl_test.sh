@@ -73,7 +73,8 @@ expect "flows get missing" 1 "^flowmonkeyctl: NOT_FOUND: " -- flows get no-such-
 follower=$!
 for _ in $(seq 200); do grep -q "^ID" "$work/follow.out" && break; sleep 0.1; done
 psql -q "$FM_DATABASE_URL" -c "INSERT INTO fm_events (execution_id, event_type, created_at)
-  VALUES ('"'"'followed-exec'"'"', '"'"'first'"'"', 1), ('"'"'followed-exec'"'"', '"'"'second'"'"', 2)"
+  VALUES ('"'"'followed-exec'"'"', '"'"'first'"'"', floor(extract(epoch FROM now()) * 1000)::bigint),
+  ('"'"'followed-exec'"'"', '"'"'second'"'"', floor(extract(epoch FROM now()) * 1000)::bigint)"
 for _ in $(seq 200); do grep -q " second " "$work/follow.out" && break; sleep 0.1; done
 alive=0; kill -0 "$follower" 2>/dev/null && alive=1
 # (SIGTERM: a background job of a non-interactive shell ignores SIGINT.)

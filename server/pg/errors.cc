@@ -73,6 +73,13 @@ absl::Status StatusFromException(const std::exception& error, std::string_view w
     return absl::UnavailableError(absl::StrCat(std::string(what), ": database connection lost"));
   }
   if (const auto* sql = dynamic_cast<const pqxx::sql_error*>(&error)) {
+    // An events partition dropped (retention, DeleteOld) by another replica between this
+    // one's check and its insert (event_partitions.h): the retry creates it again.
+    if (sql->sqlstate() == kCheckViolation &&
+        std::string_view(sql->what()).find("no partition of relation") != std::string_view::npos) {
+      return absl::AbortedError(
+          absl::StrCat(std::string(what), ": the events partition was dropped meanwhile, retry"));
+    }
     absl::Status status = StatusFromSqlState(sql->sqlstate(), what);
     if (status.code() == absl::StatusCode::kInternal) {
       spdlog::error("{}: SQLSTATE {}: {}", what, sql->sqlstate(), sql->what());

@@ -11,6 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "core/clock.h"
 #include "server/pg/array_literal.h"
+#include "server/pg/event_partitions.h"
 #include "server/pg/event_sql.h"
 #include "server/pg/event_store.h"
 
@@ -84,6 +85,7 @@ absl::StatusOr<PgEventStore::CallResults> PgEventStore::RecordCalls(
   const int64_t now = NowMs();
   std::vector<v1::RecordEventBatchResponse> responses(calls.size());
   ArrayLiteral executions, types, steps, data, created, event_requests, requests;
+  std::vector<int64_t> times;
   for (size_t c = 0; c < calls.size(); ++c) {
     const v1::RecordEventBatchRequest& call = *calls[c];
     if (call.has_request_id()) requests.Add(call.request_id());
@@ -97,6 +99,7 @@ absl::StatusOr<PgEventStore::CallResults> PgEventStore::RecordCalls(
       data.AddOrNull(event.data_json().empty() ? std::nullopt
                                                : std::optional<std::string>(event.data_json()));
       created.Add(std::to_string(event.created_at()));
+      times.push_back(event.created_at());
       if (call.has_request_id()) {
         event_requests.Add(call.request_id());
       } else {
@@ -109,7 +112,9 @@ absl::StatusOr<PgEventStore::CallResults> PgEventStore::RecordCalls(
   params.Add(created.str()).Add(event_requests.str()).Add(requests.str()).Add(now);
   return pool_.Run<CallResults>("record events", [&](Session& s) -> absl::StatusOr<CallResults> {
     pqxx::nontransaction tx(s.connection());
-    const pqxx::result rows = s.Exec(tx, kInsertWithRequests, params);
+    if (auto covered = pool_.event_partitions().Cover(s, tx, times); !covered.ok()) return covered;
+    const pqxx::result rows =
+        InsertEvents(s, [&] { return s.Exec(tx, kInsertWithRequests, params); });
     std::vector<int64_t> ids;
     absl::flat_hash_set<std::string> claimed;
     for (const auto& row : rows) {

@@ -10,6 +10,7 @@
 #include "core/clock.h"
 #include "core/validation.h"
 #include "server/pg/array_literal.h"
+#include "server/pg/event_partitions.h"
 #include "server/pg/event_sql.h"
 #include "server/pg/operations.h"
 #include "server/pg/tenant_filter.h"
@@ -121,7 +122,12 @@ absl::StatusOr<v1::RecordEventResponse> PgEventStore::RecordValid(
   return pool_.Run<v1::RecordEventResponse>(
       "record event", [&](Session& s) -> absl::StatusOr<v1::RecordEventResponse> {
         pqxx::nontransaction tx(s.connection());
-        event.set_id(s.Exec(tx, kInsert, params).at(0)[0].as<int64_t>());
+        const int64_t time = event.created_at();
+        if (auto covered = pool_.event_partitions().Cover(s, tx, {&time, 1}); !covered.ok()) {
+          return covered;
+        }
+        event.set_id(
+            InsertEvents(s, [&] { return s.Exec(tx, kInsert, params); }).at(0)[0].as<int64_t>());
         return response;
       });
 }
@@ -148,6 +154,7 @@ absl::StatusOr<v1::RecordEventBatchResponse> RecordEventsIn(
   v1::RecordEventBatchResponse response;
   const int64_t now = NowMs();
   ArrayLiteral executions, types, steps, data, created;
+  std::vector<int64_t> times;
   for (int i = 0; i < request.events_size(); ++i) {
     v1::Event& event = *response.add_events() = request.events(i);
     if (event.created_at() == 0) event.set_created_at(now);
@@ -156,11 +163,15 @@ absl::StatusOr<v1::RecordEventBatchResponse> RecordEventsIn(
     steps.AddOrNull(StepId(event));
     data.AddOrNull(Data(event));
     created.Add(std::to_string(event.created_at()));
+    times.push_back(event.created_at());
+  }
+  if (auto covered = s.pool().event_partitions().Cover(s, tx, times); !covered.ok()) {
+    return covered;
   }
   Params params;
   params.Add(executions.str()).Add(types.str()).Add(steps.str()).Add(data.str());
   params.Add(created.str());
-  const pqxx::result rows = s.Exec(tx, kInsertBatch, params);
+  const pqxx::result rows = InsertEvents(s, [&] { return s.Exec(tx, kInsertBatch, params); });
   std::vector<int64_t> ids;
   for (const auto& row : rows) ids.push_back(row[0].as<int64_t>());
   std::sort(ids.begin(), ids.end());  // drawn in request order
@@ -237,13 +248,23 @@ absl::StatusOr<v1::GetEventsByExecutionResponse> PgEventStore::GetByExecution(
 absl::StatusOr<v1::DeleteOldEventsResponse> PgEventStore::DeleteOld(
     const v1::DeleteOldEventsRequest& request) {
   if (request.before() <= 0) return absl::InvalidArgumentError("before: required, must be > 0");
+  // Whole partitions before `before` are dropped (event_partitions.h); the rest row by row.
+  // When the table stays too busy to drop one, its rows are deleted instead.
+  int64_t dropped = 0;
+  if (absl::StatusOr<EventPartitions::Dropped> d =
+          pool_.event_partitions().DropBefore(request.before());
+      d.ok()) {
+    dropped = d->rows;
+  } else if (d.status().code() != absl::StatusCode::kFailedPrecondition) {
+    return d.status();
+  }
   Params params;
   params.Add(request.before());
   return pool_.Run<v1::DeleteOldEventsResponse>(
       "delete old events", [&](Session& s) -> absl::StatusOr<v1::DeleteOldEventsResponse> {
         pqxx::nontransaction tx(s.connection());
         v1::DeleteOldEventsResponse response;
-        response.set_deleted_count(s.Exec(tx, kDeleteOld, params).affected_rows());
+        response.set_deleted_count(dropped + s.Exec(tx, kDeleteOld, params).affected_rows());
         return response;
       });
 }

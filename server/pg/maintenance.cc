@@ -4,6 +4,7 @@
 #include <pqxx/result>
 #include <string_view>
 
+#include "server/pg/event_partitions.h"
 #include "server/pg/job_schedules.h"
 #include "server/pg/job_sql.h"
 #include "server/pg/params.h"
@@ -59,7 +60,8 @@ constexpr Statement kCountQueuedJobs{
 
 }  // namespace
 
-PgMaintenance::PgMaintenance(ConnectionPool& pool) : pool_(pool), jobs_(pool) {
+PgMaintenance::PgMaintenance(ConnectionPool& pool, MaintenanceOptions options)
+    : pool_(pool), options_(options), jobs_(pool) {
   pool_.Register({kResetOverdueJobs, kExpireTokens, kDeleteExpiredKeys, kForgetEventRequests,
                   kForgetTokenRequests, kForgetCommitRequests, kCountQueuedJobs});
 }
@@ -78,6 +80,22 @@ absl::StatusOr<MaintenanceCounts> PgMaintenance::RunOnce(int64_t now_ms) {
   absl::StatusOr<int64_t> scheduled = CreateScheduledJobs(pool_, now_ms);
   if (!scheduled.ok()) return scheduled.status();
   counts->jobs_scheduled = *scheduled;
+  EventPartitions& partitions = pool_.event_partitions();
+  absl::StatusOr<int> created = partitions.CreateAhead(now_ms, options_.event_partitions_ahead);
+  if (!created.ok()) return created.status();
+  counts->event_partitions_created = *created;
+  if (options_.events_retention > absl::ZeroDuration()) {
+    absl::StatusOr<EventPartitions::Dropped> dropped =
+        partitions.DropBefore(now_ms - absl::ToInt64Milliseconds(options_.events_retention));
+    // A table too busy to drop from now is tried again on the next pass.
+    if (!dropped.ok() && dropped.status().code() != absl::StatusCode::kFailedPrecondition) {
+      return dropped.status();
+    }
+    if (dropped.ok()) {
+      counts->event_partitions_dropped = dropped->partitions;
+      counts->events_dropped = dropped->rows;
+    }
+  }
   return counts;
 }
 

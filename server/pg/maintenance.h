@@ -8,13 +8,16 @@
 //  * expired idempotency keys are deleted;
 //  * client request ids older than 24 h are forgotten (events, resume tokens, commits);
 //  * recurring jobs: the jobs of schedules' occurrences in the next two minutes are created
-//    (job_schedules.h).
+//    (job_schedules.h);
+//  * events partitions (event_partitions.h): the previous period's through `ahead` periods
+//    after now exist; with a retention, partitions wholly older than it are dropped.
 // Every statement takes its rows with FOR UPDATE SKIP LOCKED and re-checks them, so any
 // number of replicas may run passes at once: each row changes once.
 
 #include <cstdint>
 
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
 #include "server/pg/job_store.h"
 #include "server/pg/pool.h"
 
@@ -27,11 +30,23 @@ struct MaintenanceCounts {
   int64_t idempotency_keys_deleted = 0;
   int64_t request_ids_forgotten = 0;
   int64_t jobs_scheduled = 0;  // occurrences of recurring jobs created
+  int64_t event_partitions_created = 0;
+  int64_t event_partitions_dropped = 0;
+  int64_t events_dropped = 0;  // rows of the dropped partitions
 
   int64_t total() const {
     return jobs_requeued + jobs_failed + tokens_expired + idempotency_keys_deleted +
-           request_ids_forgotten + jobs_scheduled;
+           request_ids_forgotten + jobs_scheduled + event_partitions_created +
+           event_partitions_dropped;
   }
+};
+
+struct MaintenanceOptions {
+  // Events partitions made ahead of time, in periods after the current one.
+  int event_partitions_ahead = 3;
+  // Events are kept at least this long (at most one partition period longer), then their
+  // partition is dropped; zero keeps them.
+  absl::Duration events_retention = absl::ZeroDuration();
 };
 
 class PgMaintenance {
@@ -39,7 +54,7 @@ class PgMaintenance {
   // Rows changed per statement; a pass repeats a statement until it changes fewer.
   static constexpr int kBatch = 1000;
 
-  explicit PgMaintenance(ConnectionPool& pool);
+  explicit PgMaintenance(ConnectionPool& pool, MaintenanceOptions options = {});
 
   // One pass at time `now_ms` (milliseconds since the epoch).
   absl::StatusOr<MaintenanceCounts> RunOnce(int64_t now_ms);
@@ -57,6 +72,7 @@ class PgMaintenance {
   absl::StatusOr<MaintenanceCounts> Sweep(int64_t now_ms);
 
   ConnectionPool& pool_;
+  const MaintenanceOptions options_;
   // Registers the job and schedule statements the schedule step runs.
   PgJobStore jobs_;
 };

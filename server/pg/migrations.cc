@@ -29,8 +29,9 @@ int LatestKnownVersion() {
   return all.empty() ? 0 : all.back().version;
 }
 
-absl::StatusOr<int> ApplyMigrations(ConnectionPool& pool) {
+absl::StatusOr<int> ApplyMigrations(ConnectionPool& pool, int up_to) {
   for (const Migration& m : EmbeddedMigrations()) {
+    if (m.version > up_to) break;
     absl::Status applied = pool.RunVoid("migrate", [&](Session& s) {
       pqxx::work tx(s.connection());
       tx.exec(pool.Sql(kLock));

@@ -5,6 +5,7 @@
 // transaction under a transaction-scoped advisory lock, so many replicas may start at once
 // (and PgBouncer in transaction mode is fine).
 
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -22,8 +23,10 @@ struct Migration {
 // Every migration in sql/migrations, in version order (generated source).
 const std::vector<Migration>& EmbeddedMigrations();
 
-// Applies every embedded migration not yet recorded; returns the schema version after.
-absl::StatusOr<int> ApplyMigrations(ConnectionPool& pool);
+// Applies every embedded migration not yet recorded, up to version `up_to` (tests of a
+// migration start from the schema before it); returns the schema version after.
+absl::StatusOr<int> ApplyMigrations(ConnectionPool& pool,
+                                    int up_to = std::numeric_limits<int>::max());
 // Highest applied version (0 for an empty database).
 absl::StatusOr<int> SchemaVersion(ConnectionPool& pool);
 int LatestKnownVersion();

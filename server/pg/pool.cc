@@ -8,6 +8,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "server/pg/event_partitions.h"
 #include "spdlog/spdlog.h"
 
 namespace flowmonkey::pg {
@@ -70,7 +71,9 @@ pqxx::result Session::Exec(pqxx::transaction_base& tx, const Statement& statemen
 }
 
 ConnectionPool::ConnectionPool(PoolOptions options)
-    : options_(std::move(options)), slots_(std::max(1, options_.size)) {}
+    : options_(std::move(options)),
+      slots_(std::max(1, options_.size)),
+      event_partitions_(std::make_unique<EventPartitions>(*this)) {}
 
 ConnectionPool::~ConnectionPool() = default;
 

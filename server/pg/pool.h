@@ -32,6 +32,10 @@ struct Statement {
   std::string_view sql;
 };
 
+// The events table's partitions (event_partitions.h): one per UTC day, week (from Monday)
+// or month.
+enum class PartitionPeriod { kDay, kWeek, kMonth };
+
 struct PoolOptions {
   std::string database_url;
   int size = 16;
@@ -39,6 +43,8 @@ struct PoolOptions {
   // Off for PgBouncer in transaction mode without prepared-statement support.
   bool prepare_statements = true;
   absl::Duration acquire_timeout = absl::Seconds(5);
+  // The period of the events partitions this pool creates.
+  PartitionPeriod events_partition = PartitionPeriod::kMonth;
 };
 
 // Checks a table prefix: lower-case letters, digits and '_', starting with a letter, at
@@ -51,6 +57,7 @@ inline constexpr std::string_view kPrefixMarker = "{fm_}";
 std::string WithPrefix(std::string_view sql, std::string_view prefix);
 
 class ConnectionPool;
+class EventPartitions;
 
 // True when `sql` may change data: it contains INSERT, UPDATE, DELETE, MERGE or TRUNCATE
 // as a word (case-insensitive). Conservative: "SELECT ... FOR UPDATE" counts as a write.
@@ -60,6 +67,7 @@ bool MayWrite(std::string_view sql);
 class Session {
  public:
   pqxx::connection& connection() { return *connection_; }
+  ConnectionPool& pool() { return *pool_; }
   pqxx::result Exec(pqxx::transaction_base& tx, const Statement& statement,
                     const Params& params = Params());
   // Exec with the parameters as arguments: an rvalue std::string is moved into the driver
@@ -121,6 +129,8 @@ class ConnectionPool {
   // The prefixed SQL of a registered statement (std::out_of_range when none has the name):
   // what the bench hands to pgbench, so that both run the very same statement.
   const std::string& SqlFor(std::string_view name);
+  // The events' partitions as this pool knows them (event_partitions.h).
+  EventPartitions& event_partitions() { return *event_partitions_; }
 
  private:
   friend class Session;
@@ -151,6 +161,7 @@ class ConnectionPool {
   std::atomic<int> in_use_{0};
   // While the database is down every call fails to connect: one line per 5 s, not per call.
   LogLimiter connect_failures_{absl::Seconds(5)};
+  std::unique_ptr<EventPartitions> event_partitions_;
 };
 
 template <typename... Args>

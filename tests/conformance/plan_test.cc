@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "bench/seed.h"
 #include "core/clock.h"
 #include "server/pg/params.h"
@@ -102,11 +103,24 @@ TEST(ScanPlanTest, ListsAndScansReadAnIndexRange) {
       .Add("e-7")
       .AddNull();
 
+  // The events are partitioned (ADR 0017): the planner may read an empty partition (last
+  // or next month's) whole, which costs nothing; never one that holds rows.
+  const std::vector<std::string> event_partitions = absl::StrSplit(
+      RunSqlText(prefix,
+                 "SELECT string_agg(c.relname, ',') FROM pg_inherits i JOIN pg_class c"
+                 " ON c.oid = i.inhrelid WHERE i.inhparent = 'fm_events'::regclass"
+                 " AND c.reltuples > 0"),
+      ',', absl::SkipEmpty());
+  ASSERT_FALSE(event_partitions.empty());
   for (const Case& c : cases) {
     absl::StatusOr<std::string> plan = ExplainStatement(backend.pool(), c.statement, c.params);
     ASSERT_TRUE(plan.ok()) << c.statement << ": " << plan.status();
     SCOPED_TRACE(absl::StrCat(c.statement, "\n", *plan));
-    EXPECT_EQ(plan->find(absl::StrCat("Seq Scan on ", prefix, c.table)), std::string::npos);
+    std::vector<std::string> large = {prefix + c.table};
+    if (std::string(c.table) == "events") large = event_partitions;
+    for (const std::string& table : large) {
+      EXPECT_EQ(plan->find(absl::StrCat("Seq Scan on ", table, " ")), std::string::npos) << table;
+    }
     EXPECT_NE(plan->find("Index"), std::string::npos);
   }
 }
