@@ -13,7 +13,7 @@ RUN apt-get update -qq \
 
 FROM debian:bookworm-slim AS runtime
 # Runtime libraries only (the -dev packages' shared objects): gRPC, protobuf, libpqxx/libpq,
-# spdlog/fmt, abseil, OpenSSL, prometheus-cpp (metrics endpoint).
+# spdlog/fmt, abseil, OpenSSL, prometheus-cpp (metrics endpoint), cpp-httplib (console).
 RUN apt-get update -qq \
  && apt-get install -y -qq --no-install-recommends \
       ca-certificates \
@@ -22,7 +22,7 @@ RUN apt-get update -qq \
       libspdlog1.10 libfmt9 \
       libabsl20220623 libsimdjson14 \
       libssl3 \
-      libprometheus-cpp-core1.0 libprometheus-cpp-pull1.0 \
+      libprometheus-cpp-core1.0 libprometheus-cpp-pull1.0 libcpp-httplib0.11 \
  && rm -rf /var/lib/apt/lists/* \
  && groupadd --system --gid 10001 flowmonkey \
  && useradd --system --uid 10001 --gid flowmonkey --no-create-home --shell /usr/sbin/nologin flowmonkey

@@ -37,6 +37,9 @@ class ExecutionStore {
 
   virtual absl::StatusOr<v1::FindByStatusResponse> FindByStatus(
       const v1::FindByStatusRequest& request) = 0;
+  // Executions per status (those with none left out), in ExecutionStatus order.
+  virtual absl::StatusOr<v1::CountByStatusResponse> CountByStatus(
+      const v1::CountByStatusRequest& request) = 0;
   virtual absl::StatusOr<v1::ListWakeReadyResponse> ListWakeReady(
       const v1::ListWakeReadyRequest& request) = 0;
   virtual absl::StatusOr<v1::FindByTenantResponse> FindByTenant(
@@ -61,6 +64,8 @@ class ExecutionStore {
       const v1::ExtendLockRequest& request) = 0;
   virtual absl::StatusOr<v1::ReleaseLockResponse> ReleaseLock(
       const v1::ReleaseLockRequest& request) = 0;
+  // The lease as stored (held=false when free or expired); NOT_FOUND: no such execution.
+  virtual absl::StatusOr<v1::GetLockResponse> GetLock(const v1::GetLockRequest& request) = 0;
 
   // Wake-ups (see execution.proto; the WatchWakeups stream is served on top of them).
   // ClaimWakeups leases due wake-ups; AckWakeups ends them, or gives them back.

@@ -48,6 +48,8 @@ class JobStore {
       const v1::FindStalledJobsRequest& request) = 0;
   virtual absl::StatusOr<v1::ResetStalledJobsResponse> ResetStalled(
       const v1::ResetStalledJobsRequest& request) = 0;
+  // A failed job back to pending with attempts 0; FAILED_PRECONDITION unless failed.
+  virtual absl::StatusOr<v1::RetryJobResponse> Retry(const v1::RetryJobRequest& request) = 0;
   virtual absl::StatusOr<v1::ListJobsByStatusResponse> ListByStatus(
       const v1::ListJobsByStatusRequest& request) = 0;
   virtual absl::StatusOr<v1::ListJobsByExecutionResponse> ListByExecution(

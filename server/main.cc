@@ -75,6 +75,9 @@ ABSL_FLAG(int, workers, EnvIntOr("FM_WORKERS", kDefaults.workers),
 ABSL_FLAG(bool, batching, EnvBoolOr("FM_BATCHING", kDefaults.batching),
           "group commit: concurrent execution Saves and Gets, event Records and RecordBatches "
           "and job Completes become one statement each (env FM_BATCHING)");
+ABSL_FLAG(std::string, console_listen, EnvOr("FM_CONSOLE_LISTEN", kDefaults.console_listen.c_str()),
+          "host:port for the operator console (a web page), off when empty; a non-loopback "
+          "address needs --api-keys-file (env FM_CONSOLE_LISTEN)");
 ABSL_FLAG(std::string, metrics_listen, EnvOr("FM_METRICS_LISTEN", kDefaults.metrics_listen.c_str()),
           "host:port for the Prometheus /metrics endpoint, off when empty (env FM_METRICS_LISTEN)");
 ABSL_FLAG(int64_t, max_context_bytes,
@@ -213,6 +216,7 @@ int main(int argc, char** argv) {
   options.workers = absl::GetFlag(FLAGS_workers);
   options.batching = absl::GetFlag(FLAGS_batching);
   options.metrics_listen = absl::GetFlag(FLAGS_metrics_listen);
+  options.console_listen = absl::GetFlag(FLAGS_console_listen);
   options.table_prefix = absl::GetFlag(FLAGS_table_prefix);
   options.prepare_statements = absl::GetFlag(FLAGS_prepare_statements);
   options.migrate_on_start = absl::GetFlag(FLAGS_migrate);

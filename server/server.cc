@@ -10,6 +10,7 @@
 #include "flowmonkey/v1/job.fm_service.h"
 #include "flowmonkey/v1/resume_token.fm_service.h"
 #include "flowmonkey/v1/transaction.fm_service.h"
+#include "server/console.h"
 #include "server/metrics.h"
 #include "server/pg/admin.h"
 #include "server/pg/event_partitions.h"
@@ -289,20 +290,43 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& optio
   if (!server->grpc_server_ || server->port_ == 0) {
     return absl::UnavailableError(absl::StrCat("cannot listen on ", options.listen));
   }
+  if (!options.console_listen.empty()) {
+    Parts& parts = *server->parts_;
+    auto api =
+        std::make_unique<ConsoleApi>(ConsoleStores{parts.executions, parts.events, parts.jobs,
+                                                   parts.tokens, parts.flows, parts.contexts},
+                                     server->authenticator_.get(), parts.tenant_guard.get(),
+                                     ConsoleOptions().max_response_bytes);
+    ConsoleOptions console;
+    console.listen = options.console_listen;
+    console.tls_cert_file = options.security.tls_cert_file;
+    console.tls_key_file = options.security.tls_key_file;
+    absl::StatusOr<std::unique_ptr<Console>> started =
+        Console::Start(console, std::move(api), server->authenticator_ != nullptr);
+    if (!started.ok()) return started.status();  // ~Server stops the rest
+    server->console_ = *std::move(started);
+  }
   server->SetServing(server->parts_->pool.Ping().ok());
   server->health_thread_ = std::thread([s = server.get()] { s->MonitorHealth(); });
   if (options.maintenance_interval > absl::ZeroDuration()) {
     server->maintenance_thread_ = std::thread([s = server.get()] { s->RunMaintenance(); });
   }
-  spdlog::info("flowmonkey-server {} serving on port {} (--listen {}), metrics {}", Version(),
-               server->port_, options.listen,
-               options.metrics_listen.empty()
-                   ? std::string("off")
-                   : absl::StrCat("on http://", options.metrics_listen, "/metrics"));
+  spdlog::info(
+      "flowmonkey-server {} serving on port {} (--listen {}), metrics {}, console {}", Version(),
+      server->port_, options.listen,
+      options.metrics_listen.empty()
+          ? std::string("off")
+          : absl::StrCat("on http://", options.metrics_listen, "/metrics"),
+      server->console_ == nullptr
+          ? std::string("off")
+          : absl::StrCat("on ", server->console_->tls() ? "https" : "http", "://",
+                         options.console_listen, " (port ", server->console_->port(), ")"));
   return server;
 }
 
 Server::~Server() { Shutdown(); }
+
+int Server::console_port() const { return console_ ? console_->port() : 0; }
 
 absl::Status Server::ReloadApiKeys() {
   if (authenticator_ == nullptr) return absl::FailedPreconditionError("no --api-keys-file");
@@ -398,7 +422,8 @@ void Server::Shutdown() {
   grpc_server_->Shutdown(std::chrono::system_clock::now() +
                          absl::ToChronoMilliseconds(options_.drain_timeout));
   grpc_server_->Wait();
-  parts_.reset();  // joins the workers, then closes the pool
+  console_.reset();  // its calls use the stores
+  parts_.reset();    // joins the workers, then closes the pool
   {
     std::lock_guard lock(mu_);
     stopped_ = true;

@@ -18,6 +18,8 @@
 
 namespace flowmonkey {
 
+class Console;
+
 struct ServerOptions {
   std::string listen = "0.0.0.0:50051";
   std::string database_url;
@@ -29,6 +31,9 @@ struct ServerOptions {
   bool batching = true;
   // host:port for the Prometheus /metrics endpoint; empty = off.
   std::string metrics_listen;
+  // host:port for the operator console (server/console.h); empty = off. A non-loopback
+  // address needs API keys (security.api_keys_file); with TLS configured it serves HTTPS.
+  std::string console_listen;
   std::string table_prefix = "fm_";
   bool prepare_statements = true;
   bool migrate_on_start = true;
@@ -82,6 +87,8 @@ class Server {
 
   // The port actually bound (useful with ":0").
   int port() const { return port_; }
+  // The console's port; 0 when it is off.
+  int console_port() const;
   // Reports NOT_SERVING, keeps accepting calls for shutdown_grace, then refuses new calls
   // (UNAVAILABLE), lets in-flight calls finish for up to drain_timeout (the rest are
   // cancelled) and closes the pool. Safe to call more than once and from any thread.
@@ -103,6 +110,8 @@ class Server {
   std::unique_ptr<Parts> parts_;
   std::unique_ptr<rpc::Authenticator> authenticator_;  // outlives grpc_server_
   std::unique_ptr<grpc::Server> grpc_server_;
+  // Before parts_ goes (its stores): Shutdown closes it first.
+  std::unique_ptr<Console> console_;
   int port_ = 0;
   std::thread health_thread_;
   std::thread maintenance_thread_;

@@ -48,6 +48,13 @@ constexpr Statement kRelease{
     " AND owner = $2 AND ($3::bigint = 0 OR fencing_token = $3::bigint)"};
 constexpr Statement kExecutionExists{"lock_execution_exists",
                                      "SELECT 1 FROM {fm_}executions WHERE id = $1"};
+// The execution (a row even without a lease) and its lease row, if any.
+constexpr Statement kLockOf{
+    "lock_of",
+    "SELECT l.owner, l.fencing_token, l.expires_at, l.owner IS NOT NULL AND l.expires_at "
+    "> " FM_DB_NOW_MS
+    " FROM {fm_}executions e LEFT JOIN {fm_}execution_locks l ON l.execution_id = e.id"
+    " WHERE e.id = $1"};
 
 absl::Status ValidateTtl(int64_t ttl_ms) {
   if (ttl_ms < 1 || ttl_ms > kMaxLeaseTtlMs) {
@@ -66,7 +73,7 @@ absl::Status NoSuchExecution(const std::string& execution_id) {
 // Lazily, so that execution_store.cc needs no knowledge of leases; Register ignores
 // statements it already has.
 void RegisterLockStatements(ConnectionPool& pool) {
-  pool.Register({kAcquire, kHolder, kExtend, kRelease, kExecutionExists});
+  pool.Register({kAcquire, kHolder, kExtend, kRelease, kExecutionExists, kLockOf});
 }
 
 absl::StatusOr<v1::AcquireLockResponse> PgExecutionStore::AcquireLock(
@@ -94,6 +101,29 @@ absl::StatusOr<v1::AcquireLockResponse> PgExecutionStore::AcquireLock(
         response.set_owner(rows[0][2].c_str());
         return response;
       });
+}
+
+absl::StatusOr<v1::GetLockResponse> PgExecutionStore::GetLock(const v1::GetLockRequest& request) {
+  if (auto s = ValidateId(request.execution_id(), "execution_id"); !s.ok()) return s;
+  RegisterLockStatements(pool_);
+  Params params;
+  params.Add(request.execution_id());
+  return pool_.Run<v1::GetLockResponse>("get lock",
+                                        [&](Session& s) -> absl::StatusOr<v1::GetLockResponse> {
+                                          pqxx::nontransaction tx(s.connection());
+                                          const pqxx::result rows = s.Exec(tx, kLockOf, params);
+                                          if (rows.empty())
+                                            return NoSuchExecution(request.execution_id());
+                                          v1::GetLockResponse response;
+                                          const pqxx::row row = rows[0];
+                                          if (!row[0].is_null()) response.set_owner(row[0].c_str());
+                                          if (!row[1].is_null())
+                                            response.set_fencing_token(row[1].as<int64_t>());
+                                          if (!row[2].is_null())
+                                            response.set_expires_at(row[2].as<int64_t>());
+                                          response.set_held(!row[3].is_null() && row[3].as<bool>());
+                                          return response;
+                                        });
 }
 
 absl::StatusOr<v1::ExtendLockResponse> PgExecutionStore::ExtendLock(

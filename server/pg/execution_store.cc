@@ -1,5 +1,7 @@
 #include "server/pg/execution_store.h"
 
+#include <algorithm>
+#include <optional>
 #include <pqxx/nontransaction>
 #include <pqxx/result>
 #include <pqxx/transaction>
@@ -60,7 +62,13 @@ constexpr Statement kByStatus{"exec_by_status",
                               "SELECT " FM_EXECUTION_COLUMNS
                               " FROM {fm_}executions WHERE status = $1 AND id > $2"
                               " AND ($3::text IS NULL OR tenant_id = $3)"
-                              " ORDER BY id LIMIT $4"};
+                              " AND ($4::text IS NULL OR flow_id = $4)"
+                              " ORDER BY id LIMIT $5"};
+// Index-only over idx_exec_status without filters, over the tenant index with one.
+constexpr Statement kCountByStatus{"exec_count_by_status",
+                                   "SELECT status, count(*) FROM {fm_}executions"
+                                   " WHERE ($1::text IS NULL OR tenant_id = $1)"
+                                   " AND ($2::text IS NULL OR flow_id = $2) GROUP BY status"};
 constexpr Statement kWakeReady{"exec_wake_ready", "SELECT " FM_EXECUTION_COLUMNS
                                                   " FROM {fm_}executions WHERE status = 'waiting'"
                                                   " AND wake_at IS NOT NULL AND wake_at <= $1"
@@ -134,12 +142,20 @@ absl::StatusOr<std::string> AfterId(const std::string& page_token) {
 
 int64_t NowOr(int64_t now) { return now != 0 ? now : NowMs(); }
 
+// A request's optional flow_id filter as a query parameter.
+template <typename Request>
+std::optional<std::string> FlowFilter(const Request& request) {
+  if (!request.has_flow_id()) return std::nullopt;
+  return request.flow_id();
+}
+
 }  // namespace
 
 PgExecutionStore::PgExecutionStore(ConnectionPool& pool) : pool_(pool) {
   pool_.Register({kInsert, kInsertIfAbsent, kUpsert, kUpdate, kUpdateVersioned, kVersionOf,
-                  kClaimKey, kGetByKey, kGet, kDelete, kByStatus, kWakeReady, kWakeReadyIds,
-                  kByTenant, kByIdempotencyKey, kChildren, kTimedOutExecutions, kTimedOutWaits});
+                  kClaimKey, kGetByKey, kGet, kDelete, kByStatus, kCountByStatus, kWakeReady,
+                  kWakeReadyIds, kByTenant, kByIdempotencyKey, kChildren, kTimedOutExecutions,
+                  kTimedOutWaits});
   RegisterBulkStatements();
   RegisterWakeupStatements();
 }
@@ -343,11 +359,40 @@ absl::StatusOr<v1::FindByStatusResponse> PgExecutionStore::FindByStatus(
   if (!after.ok()) return after.status();
   absl::StatusOr<int32_t> limit = EffectiveLimit(request.limit());
   if (!limit.ok()) return limit.status();
+  if (request.has_flow_id()) {
+    if (auto s = ValidateId(request.flow_id(), "flow_id"); !s.ok()) return s;
+  }
   Params params;
   params.Add(*ExecutionStatusName(request.status())).Add(*after);
-  params.Add(TenantFilter(request));
+  params.Add(TenantFilter(request)).Add(FlowFilter(request));
   return FindPage<v1::FindByStatusResponse>(pool_, "find executions by status", kByStatus,
                                             std::move(params), *limit);
+}
+
+absl::StatusOr<v1::CountByStatusResponse> PgExecutionStore::CountByStatus(
+    const v1::CountByStatusRequest& request) {
+  if (auto s = ValidateTenantFilter(request); !s.ok()) return s;
+  if (request.has_flow_id()) {
+    if (auto s = ValidateId(request.flow_id(), "flow_id"); !s.ok()) return s;
+  }
+  Params params;
+  params.Add(TenantFilter(request)).Add(FlowFilter(request));
+  return pool_.Run<v1::CountByStatusResponse>(
+      "count executions by status", [&](Session& s) -> absl::StatusOr<v1::CountByStatusResponse> {
+        pqxx::nontransaction tx(s.connection());
+        std::vector<v1::StatusCount> counts;
+        for (const auto& row : s.Exec(tx, kCountByStatus, params)) {
+          v1::StatusCount count;
+          count.set_status(ExecutionStatusFromName(row[0].c_str()));
+          count.set_count(row[1].as<int64_t>());
+          counts.push_back(std::move(count));
+        }
+        std::sort(counts.begin(), counts.end(),
+                  [](const auto& a, const auto& b) { return a.status() < b.status(); });
+        v1::CountByStatusResponse response;
+        for (v1::StatusCount& count : counts) *response.add_counts() = std::move(count);
+        return response;
+      });
 }
 
 absl::StatusOr<v1::ListWakeReadyResponse> PgExecutionStore::ListWakeReady(

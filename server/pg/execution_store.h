@@ -25,6 +25,8 @@ class PgExecutionStore : public ExecutionStore, public BulkExecutionStore {
       const v1::DeleteExecutionRequest& request) override;
   absl::StatusOr<v1::FindByStatusResponse> FindByStatus(
       const v1::FindByStatusRequest& request) override;
+  absl::StatusOr<v1::CountByStatusResponse> CountByStatus(
+      const v1::CountByStatusRequest& request) override;
   absl::StatusOr<v1::ListWakeReadyResponse> ListWakeReady(
       const v1::ListWakeReadyRequest& request) override;
   absl::StatusOr<v1::FindByTenantResponse> FindByTenant(
@@ -43,6 +45,7 @@ class PgExecutionStore : public ExecutionStore, public BulkExecutionStore {
   absl::StatusOr<v1::ExtendLockResponse> ExtendLock(const v1::ExtendLockRequest& request) override;
   absl::StatusOr<v1::ReleaseLockResponse> ReleaseLock(
       const v1::ReleaseLockRequest& request) override;
+  absl::StatusOr<v1::GetLockResponse> GetLock(const v1::GetLockRequest& request) override;
   // Wake-ups, in execution_wakeups.cc: one statement each.
   absl::StatusOr<v1::ClaimWakeupsResponse> ClaimWakeups(
       const v1::ClaimWakeupsRequest& request) override;

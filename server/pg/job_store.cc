@@ -158,7 +158,8 @@ constexpr Statement kByStatus{"job_by_status",
                               " FROM {fm_}jobs WHERE status = $1 AND (created_at, id) < ($2, $3)"
                               " AND ($4::text IS NULL OR EXISTS (SELECT 1 FROM {fm_}executions e"
                               " WHERE e.id = {fm_}jobs.execution_id AND e.tenant_id = $4))"
-                              " ORDER BY created_at DESC, id DESC LIMIT $5"};
+                              " AND ($5::text IS NULL OR handler = $5)"
+                              " ORDER BY created_at DESC, id DESC LIMIT $6"};
 constexpr Statement kByExecution{
     "job_by_execution", "SELECT " FM_JOB_COLUMNS
                         " FROM {fm_}jobs WHERE execution_id = $1"
@@ -172,6 +173,12 @@ constexpr Statement kRelease{
     " runner_id = NULL, instance_id = NULL, heartbeat_at = NULL, updated_at = $3"
     " FROM unnest($1::text[], $2::text[]) AS r(release_id, release_instance)"
     " WHERE id = release_id AND status = 'running' AND instance_id = release_instance"};
+// An operator's retry: a failed job runs again from attempt 0 (job.proto, Retry).
+constexpr Statement kRetry{
+    "job_retry",
+    "UPDATE {fm_}jobs SET status = 'pending', attempts = 0, error = NULL, runner_id = NULL,"
+    " instance_id = NULL, heartbeat_at = NULL, run_at = $2, updated_at = $2"
+    " WHERE id = $1 AND status = 'failed' RETURNING " FM_JOB_COLUMNS};
 constexpr Statement kDeleteOld{
     "job_delete_old",
     "DELETE FROM {fm_}jobs WHERE status IN ('completed', 'failed', 'cancelled')"
@@ -255,7 +262,8 @@ PgJobStore::PgJobStore(ConnectionPool& pool) : pool_(pool) {
                   kByExecution,
                   kCheckpoint,
                   kDeleteOld,
-                  kRelease});
+                  kRelease,
+                  kRetry});
   RegisterBulkStatements();
   RegisterScheduleStatements(pool_);
 }
@@ -585,6 +593,28 @@ absl::StatusOr<v1::CancelJobResponse> PgJobStore::Cancel(const v1::CancelJobRequ
   return RunAlone(pool_, "cancel job", &CancelJobIn, request);
 }
 
+absl::StatusOr<v1::RetryJobResponse> PgJobStore::Retry(const v1::RetryJobRequest& request) {
+  if (auto s = ValidateId(request.job_id(), "job_id"); !s.ok()) return s;
+  Params params;
+  params.Add(request.job_id()).Add(NowMs());
+  return pool_.Run<v1::RetryJobResponse>(
+      "retry job", [&](Session& s) -> absl::StatusOr<v1::RetryJobResponse> {
+        pqxx::nontransaction tx(s.connection());
+        const pqxx::result rows = s.Exec(tx, kRetry, params);
+        if (rows.empty()) {
+          Params id;
+          id.Add(request.job_id());
+          const pqxx::result state = s.Exec(tx, kState, id);
+          if (state.empty()) return NotFound(request.job_id());
+          return absl::FailedPreconditionError(
+              absl::StrCat("job ", request.job_id(), " is ", state[0][0].c_str(), ", not failed"));
+        }
+        v1::RetryJobResponse response;
+        *response.mutable_job() = JobFromRow(rows[0]);
+        return response;
+      });
+}
+
 absl::StatusOr<v1::FindStalledJobsResponse> PgJobStore::FindStalled(
     const v1::FindStalledJobsRequest& request) {
   if (auto s = ValidateTenantFilter(request); !s.ok()) return s;
@@ -644,8 +674,12 @@ absl::StatusOr<v1::ListJobsByStatusResponse> PgJobStore::ListByStatus(
       DecodeTimeIdToken(request.page_token(), {std::numeric_limits<int64_t>::max(), ""});
   if (!cursor.ok()) return cursor.status();
   Params params;
+  if (request.has_handler()) {
+    if (auto s = ValidateId(request.handler(), "handler"); !s.ok()) return s;
+  }
   params.Add(*JobStatusName(request.status())).Add(cursor->created_at).Add(cursor->id);
   params.Add(TenantFilter(request));
+  params.Add(request.has_handler() ? std::optional<std::string>(request.handler()) : std::nullopt);
   return ListPage<v1::ListJobsByStatusResponse>(pool_, "list jobs by status", kByStatus,
                                                 std::move(params), *limit);
 }

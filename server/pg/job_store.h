@@ -34,6 +34,7 @@ class PgJobStore : public JobStore, public BulkJobStore {
       const v1::FindStalledJobsRequest& request) override;
   absl::StatusOr<v1::ResetStalledJobsResponse> ResetStalled(
       const v1::ResetStalledJobsRequest& request) override;
+  absl::StatusOr<v1::RetryJobResponse> Retry(const v1::RetryJobRequest& request) override;
   absl::StatusOr<v1::ListJobsByStatusResponse> ListByStatus(
       const v1::ListJobsByStatusRequest& request) override;
   absl::StatusOr<v1::ListJobsByExecutionResponse> ListByExecution(

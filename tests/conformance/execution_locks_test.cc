@@ -263,5 +263,45 @@ TYPED_TEST(ExecutionLocksTest, MalformedRequestsGetTheirStatusCode) {
   EXPECT_TRUE(fresh->acquired());
 }
 
+TYPED_TEST(ExecutionLocksTest, GetLockTellsTheLeaseAsStored) {
+  v1::GetLockRequest get;
+  get.set_execution_id(kExecution);
+  auto free = this->store().GetLock(get);
+  ASSERT_TRUE(free.ok()) << free.status();
+  EXPECT_FALSE(free->held());
+  EXPECT_EQ(free->owner(), "");
+
+  auto held = this->Acquire("engine-a", kLongTtlMs);
+  ASSERT_TRUE(held.ok() && held->acquired());
+  auto now_held = this->store().GetLock(get);
+  ASSERT_TRUE(now_held.ok()) << now_held.status();
+  EXPECT_TRUE(now_held->held());
+  EXPECT_EQ(now_held->owner(), "engine-a");
+  EXPECT_EQ(now_held->fencing_token(), held->fencing_token());
+  EXPECT_EQ(now_held->expires_at(), held->expires_at());
+
+  ASSERT_TRUE(this->Release("engine-a", held->fencing_token())->released());
+  auto released = this->store().GetLock(get);
+  ASSERT_TRUE(released.ok());
+  EXPECT_FALSE(released->held());
+
+  // An expired lease reads as not held, with its last holder.
+  ASSERT_TRUE(this->Acquire("engine-b", kTinyTtlMs)->acquired());
+  absl::StatusOr<v1::GetLockResponse> expired;
+  for (int attempt = 0; attempt < 250; ++attempt) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(kTinyTtlMs / 2));
+    expired = this->store().GetLock(get);
+    if (!expired.ok() || !expired->held()) break;
+  }
+  ASSERT_TRUE(expired.ok()) << expired.status();
+  EXPECT_FALSE(expired->held());
+  EXPECT_EQ(expired->owner(), "engine-b");
+
+  get.set_execution_id("no-such-execution");
+  EXPECT_EQ(this->store().GetLock(get).status().code(), StatusCode::kNotFound);
+  get.set_execution_id("");
+  EXPECT_EQ(this->store().GetLock(get).status().code(), StatusCode::kInvalidArgument);
+}
+
 }  // namespace
 }  // namespace flowmonkey::testing

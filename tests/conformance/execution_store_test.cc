@@ -731,5 +731,72 @@ TYPED_TEST(ExecutionStoreTest, MalformedRequestsGetTheirStatusCode) {
   EXPECT_EQ(this->Get("bad-input").status().code(), StatusCode::kNotFound);
 }
 
+TYPED_TEST(ExecutionStoreTest, FindByStatusAndCountByStatusFilterByFlowAndTenant) {
+  const struct {
+    const char* id;
+    const char* flow;
+    const char* tenant;
+    v1::ExecutionStatus status;
+  } rows[] = {
+      {"count-1", "billing", "acme", v1::EXECUTION_STATUS_RUNNING},
+      {"count-2", "billing", "acme", v1::EXECUTION_STATUS_RUNNING},
+      {"count-3", "billing", "globex", v1::EXECUTION_STATUS_RUNNING},
+      {"count-4", "shipping", "acme", v1::EXECUTION_STATUS_RUNNING},
+      {"count-5", "billing", "acme", v1::EXECUTION_STATUS_FAILED},
+      {"count-6", "shipping", "", v1::EXECUTION_STATUS_WAITING},
+  };
+  for (const auto& row : rows) {
+    v1::Execution e = MakeExecution(row.id);
+    e.set_flow_id(row.flow);
+    if (*row.tenant != '\0') e.set_tenant_id(row.tenant);
+    e.set_status(row.status);
+    this->Create(e);
+  }
+  auto ids = [&](v1::FindByStatusRequest request) {
+    std::vector<std::string> found;
+    auto response = this->store().FindByStatus(request);
+    EXPECT_TRUE(response.ok()) << response.status();
+    if (response.ok()) {
+      for (const auto& e : response->executions()) found.push_back(e.id());
+    }
+    return found;
+  };
+  v1::FindByStatusRequest find;
+  find.set_status(v1::EXECUTION_STATUS_RUNNING);
+  find.set_flow_id("billing");
+  EXPECT_EQ(ids(find), (std::vector<std::string>{"count-1", "count-2", "count-3"}));
+  find.set_tenant_id("acme");
+  EXPECT_EQ(ids(find), (std::vector<std::string>{"count-1", "count-2"}));
+  find.set_flow_id("no-such-flow");
+  EXPECT_TRUE(ids(find).empty());
+
+  auto counts = [&](v1::CountByStatusRequest request) {
+    std::vector<std::pair<v1::ExecutionStatus, int64_t>> found;
+    auto response = this->store().CountByStatus(request);
+    EXPECT_TRUE(response.ok()) << response.status();
+    if (response.ok()) {
+      for (const auto& c : response->counts()) found.emplace_back(c.status(), c.count());
+    }
+    return found;
+  };
+  using Counts = std::vector<std::pair<v1::ExecutionStatus, int64_t>>;
+  EXPECT_EQ(counts({}), (Counts{{v1::EXECUTION_STATUS_RUNNING, 4},
+                                {v1::EXECUTION_STATUS_WAITING, 1},
+                                {v1::EXECUTION_STATUS_FAILED, 1}}));
+  v1::CountByStatusRequest count;
+  count.set_tenant_id("acme");
+  EXPECT_EQ(counts(count),
+            (Counts{{v1::EXECUTION_STATUS_RUNNING, 3}, {v1::EXECUTION_STATUS_FAILED, 1}}));
+  count.set_flow_id("billing");
+  EXPECT_EQ(counts(count),
+            (Counts{{v1::EXECUTION_STATUS_RUNNING, 2}, {v1::EXECUTION_STATUS_FAILED, 1}}));
+  count.clear_tenant_id();
+  count.set_flow_id("shipping");
+  EXPECT_EQ(counts(count),
+            (Counts{{v1::EXECUTION_STATUS_RUNNING, 1}, {v1::EXECUTION_STATUS_WAITING, 1}}));
+  count.set_flow_id("");
+  EXPECT_EQ(this->store().CountByStatus(count).status().code(), StatusCode::kInvalidArgument);
+}
+
 }  // namespace
 }  // namespace flowmonkey::testing

@@ -716,5 +716,90 @@ TYPED_TEST(JobStoreTest, MalformedRequestsGetTheirStatusCode) {
   EXPECT_EQ(this->jobs().ListByExecution(list)->jobs_size(), 0);  // nothing half-written
 }
 
+TYPED_TEST(JobStoreTest, RetryPutsAFailedJobBackWithAllItsAttempts) {
+  const v1::Job job = this->Create("retry", R"({"n":7})", "email", 1);
+  ASSERT_TRUE(this->Claim(job.id(), "r").ok());
+  v1::FailJobRequest fail;
+  fail.set_job_id(job.id());
+  fail.set_runner_id("r");
+  fail.mutable_error()->set_code("SMTP_ERROR");
+  fail.mutable_error()->set_message("Connection refused");
+  ASSERT_TRUE(this->jobs().Fail(fail).ok());
+  ASSERT_EQ(this->Get(job.id())->status(), v1::JOB_STATUS_FAILED);
+
+  v1::RetryJobRequest retry;
+  retry.set_job_id(job.id());
+  auto retried = this->jobs().Retry(retry);
+  ASSERT_TRUE(retried.ok()) << retried.status();
+  EXPECT_EQ(retried->job().status(), v1::JOB_STATUS_PENDING);
+  EXPECT_EQ(retried->job().attempts(), 0);
+  EXPECT_EQ(retried->job().error().code(), "");
+  EXPECT_FALSE(retried->job().has_runner_id());
+  EXPECT_EQ(nlohmann::json::parse(retried->job().input_json())["n"], 7);
+  // Claimable again, by anyone.
+  auto claimed = this->Claim(job.id(), "r2");
+  ASSERT_TRUE(claimed.ok()) << claimed.status();
+  EXPECT_EQ(claimed->attempts(), 1);
+
+  // Only a failed job: this one is running now.
+  EXPECT_EQ(this->jobs().Retry(retry).status().code(), StatusCode::kFailedPrecondition);
+  retry.set_job_id("no-such-job");
+  EXPECT_EQ(this->jobs().Retry(retry).status().code(), StatusCode::kNotFound);
+  retry.set_job_id("");
+  EXPECT_EQ(this->jobs().Retry(retry).status().code(), StatusCode::kInvalidArgument);
+}
+
+TYPED_TEST(JobStoreTest, SixteenOperatorsRacingRetryOneWins) {
+  const v1::Job job = this->Create("retry-race", R"({})", "email", 1);
+  ASSERT_TRUE(this->Claim(job.id(), "r").ok());
+  v1::FailJobRequest fail;
+  fail.set_job_id(job.id());
+  fail.set_runner_id("r");
+  fail.mutable_error()->set_code("E");
+  ASSERT_TRUE(this->jobs().Fail(fail).ok());
+  constexpr int kThreads = 16;
+  std::atomic<int> winners{0}, refused{0}, other{0};
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kThreads; ++i) {
+    threads.emplace_back([&] {
+      v1::RetryJobRequest retry;
+      retry.set_job_id(job.id());
+      auto result = this->jobs().Retry(retry);
+      if (result.ok()) {
+        ++winners;
+      } else if (result.status().code() == StatusCode::kFailedPrecondition) {
+        ++refused;
+      } else {
+        ++other;
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(winners.load(), 1);
+  EXPECT_EQ(refused.load(), kThreads - 1);
+  EXPECT_EQ(other.load(), 0);
+}
+
+TYPED_TEST(JobStoreTest, ListByStatusFiltersByHandler) {
+  const v1::Job email = this->Create("handler-1", R"({})", "email");
+  const v1::Job sms = this->Create("handler-2", R"({})", "sms");
+  const v1::Job email2 = this->Create("handler-3", R"({})", "email");
+  v1::ListJobsByStatusRequest request;
+  request.set_status(v1::JOB_STATUS_PENDING);
+  request.set_handler("email");
+  auto response = this->jobs().ListByStatus(request);
+  ASSERT_TRUE(response.ok()) << response.status();
+  std::set<std::string> ids;
+  for (const auto& job : response->jobs()) ids.insert(job.id());
+  EXPECT_EQ(ids, (std::set<std::string>{email.id(), email2.id()}));
+  request.set_handler("sms");
+  response = this->jobs().ListByStatus(request);
+  ASSERT_TRUE(response.ok());
+  ASSERT_EQ(response->jobs_size(), 1);
+  EXPECT_EQ(response->jobs(0).id(), sms.id());
+  request.set_handler("");
+  EXPECT_EQ(this->jobs().ListByStatus(request).status().code(), StatusCode::kInvalidArgument);
+}
+
 }  // namespace
 }  // namespace flowmonkey::testing
