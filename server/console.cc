@@ -360,7 +360,7 @@ void SetSecurityHeaders(httplib::Response& res) {
 void Send(httplib::Response& res, const HttpReply& reply) {
   SetSecurityHeaders(res);
   res.status = reply.status;
-  res.set_content(reply.body, reply.content_type.c_str());
+  res.set_content(reply.body, reply.content_type);
 }
 
 bool IsLoopback(const std::string& host) {

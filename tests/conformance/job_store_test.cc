@@ -84,6 +84,14 @@ class JobStoreTest : public ::testing::Test {
     request.set_result_json(result);
     return jobs().Complete(request).status();
   }
+  absl::Status Fail(const std::string& job_id, const std::string& runner, const std::string& code) {
+    v1::FailJobRequest request;
+    request.set_job_id(job_id);
+    request.set_runner_id(runner);
+    request.mutable_error()->set_code(code);
+    request.mutable_error()->set_message("Connection refused");
+    return jobs().Fail(request).status();
+  }
   absl::StatusOr<v1::ResetStalledJobsResponse> ResetIds(const std::vector<std::string>& ids) {
     v1::ResetStalledJobsRequest request;
     for (const auto& id : ids) request.add_job_ids(id);
@@ -719,12 +727,7 @@ TYPED_TEST(JobStoreTest, MalformedRequestsGetTheirStatusCode) {
 TYPED_TEST(JobStoreTest, RetryPutsAFailedJobBackWithAllItsAttempts) {
   const v1::Job job = this->Create("retry", R"({"n":7})", "email", 1);
   ASSERT_TRUE(this->Claim(job.id(), "r").ok());
-  v1::FailJobRequest fail;
-  fail.set_job_id(job.id());
-  fail.set_runner_id("r");
-  fail.mutable_error()->set_code("SMTP_ERROR");
-  fail.mutable_error()->set_message("Connection refused");
-  ASSERT_TRUE(this->jobs().Fail(fail).ok());
+  ASSERT_TRUE(this->Fail(job.id(), "r", "SMTP_ERROR").ok());
   ASSERT_EQ(this->Get(job.id())->status(), v1::JOB_STATUS_FAILED);
 
   v1::RetryJobRequest retry;
@@ -752,11 +755,7 @@ TYPED_TEST(JobStoreTest, RetryPutsAFailedJobBackWithAllItsAttempts) {
 TYPED_TEST(JobStoreTest, SixteenOperatorsRacingRetryOneWins) {
   const v1::Job job = this->Create("retry-race", R"({})", "email", 1);
   ASSERT_TRUE(this->Claim(job.id(), "r").ok());
-  v1::FailJobRequest fail;
-  fail.set_job_id(job.id());
-  fail.set_runner_id("r");
-  fail.mutable_error()->set_code("E");
-  ASSERT_TRUE(this->jobs().Fail(fail).ok());
+  ASSERT_TRUE(this->Fail(job.id(), "r", "E").ok());
   constexpr int kThreads = 16;
   std::atomic<int> winners{0}, refused{0}, other{0};
   std::vector<std::thread> threads;
