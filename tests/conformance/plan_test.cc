@@ -44,13 +44,14 @@ TEST(ScanPlanTest, ListsAndScansReadAnIndexRange) {
   RunSql(prefix, "ANALYZE fm_events");
 
   std::vector<Case> cases;
-  cases.reserve(16);  // Params point into their own storage: never moved or copied
+  cases.reserve(24);  // Params point into their own storage: never moved or copied
   auto add = [&](const char* statement, const char* table) -> pg::Params& {
     cases.push_back(Case{statement, table, pg::Params()});
     return cases.back().params;
   };
   // ExecutionStore.FindByStatus, FindByTenant, FindChildren (first pages).
-  add("exec_by_status", "executions").Add("running").Add("").AddNull().Add(kLimit);
+  add("exec_by_status", "executions").Add("running").Add("").AddNull().AddNull().Add(kLimit);
+  add("exec_by_status", "executions").Add("running").Add("").AddNull().Add("flow-1").Add(kLimit);
   add("exec_by_tenant", "executions").Add("tenant-3").Add("").AddNull().Add(kLimit);
   add("exec_children", "executions").Add("e-1").Add("").Add(kLimit);
   // ListWakeReady, FindTimedOutExecutions, FindTimedOutWaits.
@@ -82,7 +83,20 @@ TEST(ScanPlanTest, ListsAndScansReadAnIndexRange) {
       .Add("{}")
       .Add("{}");
   add("job_find_stalled", "jobs").Add(now).Add(kLimit).AddNull();
-  add("job_by_status", "jobs").Add("pending").Add(int64_t{INT64_MAX}).Add("").AddNull().Add(kLimit);
+  add("job_by_status", "jobs")
+      .Add("pending")
+      .Add(int64_t{INT64_MAX})
+      .Add("")
+      .AddNull()
+      .AddNull()
+      .Add(kLimit);
+  add("job_by_status", "jobs")
+      .Add("pending")
+      .Add(int64_t{INT64_MAX})
+      .Add("")
+      .AddNull()
+      .Add("h-1")
+      .Add(kLimit);
   // EventStore.Query: the whole history, and one execution's.
   const int64_t horizon = RunSql(prefix, "SELECT max(id) FROM fm_events");
   add("event_query_asc", "events")
