@@ -164,7 +164,7 @@ bool EventPartitions::CoversLocked(int64_t value) const {
 }
 
 bool EventPartitions::Covers(int64_t lo, int64_t hi) const {
-  absl::ReaderMutexLock lock(&mu_);
+  std::shared_lock lock(mu_);
   auto it = std::upper_bound(known_.begin(), known_.end(), lo,
                              [](int64_t v, const auto& range) { return v < range.first; });
   return it != known_.begin() && hi < std::prev(it)->second;
@@ -179,12 +179,12 @@ void EventPartitions::Remember(const std::vector<EventPartition>& partitions) {
       ranges.emplace_back(p.lo, p.hi);
     }
   }
-  absl::MutexLock lock(&mu_);
+  std::unique_lock lock(mu_);
   known_ = std::move(ranges);
 }
 
 void EventPartitions::Forget() {
-  absl::MutexLock lock(&mu_);
+  std::unique_lock lock(mu_);
   known_.clear();
 }
 
@@ -196,7 +196,7 @@ absl::Status EventPartitions::Cover(Session& s, pqxx::transaction_base& tx,
   Remember(ReadPartitions(tx, pool_));
   absl::btree_set<int64_t> periods;  // starts of the periods not covered
   {
-    absl::ReaderMutexLock lock(&mu_);
+    std::shared_lock lock(mu_);
     for (int64_t t : created_at) {
       if (!CoversLocked(t)) periods.insert(PeriodStart(pool_.options().events_partition, t));
     }

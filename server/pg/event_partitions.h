@@ -20,13 +20,12 @@
 #include <cstdint>
 #include <exception>
 #include <pqxx/except>
+#include <shared_mutex>
 #include <string>
 #include <string_view>
 #include <vector>
 
-#include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
-#include "absl/synchronization/mutex.h"
 #include "absl/types/span.h"
 #include "server/pg/pool.h"
 
@@ -81,9 +80,9 @@ class EventPartitions {
 
  private:
   // Whether known ranges cover [lo, hi] in one piece.
-  bool Covers(int64_t lo, int64_t hi) const ABSL_LOCKS_EXCLUDED(mu_);
-  bool CoversLocked(int64_t value) const ABSL_SHARED_LOCKS_REQUIRED(mu_);
-  void Remember(const std::vector<EventPartition>& partitions) ABSL_LOCKS_EXCLUDED(mu_);
+  bool Covers(int64_t lo, int64_t hi) const;
+  bool CoversLocked(int64_t value) const;  // mu_ held (shared)
+  void Remember(const std::vector<EventPartition>& partitions);
   // Creates what `periods` (their starts) need and no partition covers, under the lock, in
   // one transaction on `connection`; returns the partitions after it.
   absl::StatusOr<std::vector<EventPartition>> CreateMissing(pqxx::connection& connection,
@@ -91,9 +90,11 @@ class EventPartitions {
                                                             int* created);
 
   ConnectionPool& pool_;
-  mutable absl::Mutex mu_;
-  // Known partitions' ranges, adjacent ones merged, in order.
-  std::vector<std::pair<int64_t, int64_t>> known_ ABSL_GUARDED_BY(mu_);
+  // A std::shared_mutex, not an absl::Mutex: Debian's abseil is not built with
+  // ThreadSanitizer, which then cannot see its locking and reports races on known_.
+  mutable std::shared_mutex mu_;
+  // Known partitions' ranges, adjacent ones merged, in order; guarded by mu_.
+  std::vector<std::pair<int64_t, int64_t>> known_;
 };
 
 // True for the error of an insert that no partition accepts (SQLSTATE 23514).
