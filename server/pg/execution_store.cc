@@ -142,7 +142,11 @@ absl::StatusOr<std::string> AfterId(const std::string& page_token) {
 
 int64_t NowOr(int64_t now) { return now != 0 ? now : NowMs(); }
 
-// A request's optional flow_id filter as a query parameter.
+// A request's optional flow_id filter: checked when set, and as a query parameter.
+template <typename Request>
+absl::Status ValidateFlowFilter(const Request& request) {
+  return request.has_flow_id() ? ValidateId(request.flow_id(), "flow_id") : absl::OkStatus();
+}
 template <typename Request>
 std::optional<std::string> FlowFilter(const Request& request) {
   if (!request.has_flow_id()) return std::nullopt;
@@ -359,9 +363,7 @@ absl::StatusOr<v1::FindByStatusResponse> PgExecutionStore::FindByStatus(
   if (!after.ok()) return after.status();
   absl::StatusOr<int32_t> limit = EffectiveLimit(request.limit());
   if (!limit.ok()) return limit.status();
-  if (request.has_flow_id()) {
-    if (auto s = ValidateId(request.flow_id(), "flow_id"); !s.ok()) return s;
-  }
+  if (auto s = ValidateFlowFilter(request); !s.ok()) return s;
   Params params;
   params.Add(*ExecutionStatusName(request.status())).Add(*after);
   params.Add(TenantFilter(request)).Add(FlowFilter(request));
@@ -372,9 +374,7 @@ absl::StatusOr<v1::FindByStatusResponse> PgExecutionStore::FindByStatus(
 absl::StatusOr<v1::CountByStatusResponse> PgExecutionStore::CountByStatus(
     const v1::CountByStatusRequest& request) {
   if (auto s = ValidateTenantFilter(request); !s.ok()) return s;
-  if (request.has_flow_id()) {
-    if (auto s = ValidateId(request.flow_id(), "flow_id"); !s.ok()) return s;
-  }
+  if (auto s = ValidateFlowFilter(request); !s.ok()) return s;
   Params params;
   params.Add(TenantFilter(request)).Add(FlowFilter(request));
   return pool_.Run<v1::CountByStatusResponse>(
