@@ -5,17 +5,30 @@
 
 namespace flowmonkey {
 
-absl::Status ValidateEvent(const v1::Event& event, absl::string_view field) {
-  auto name = [&](absl::string_view f) { return absl::StrCat(field, ".", f); };
-  if (auto s = ValidateId(event.execution_id(), name("execution_id")); !s.ok()) return s;
-  if (auto s = ValidateId(event.event_type(), name("event_type")); !s.ok()) return s;
+namespace {
+
+// An event's fields under their bare names ("execution_id: required"). The caller's prefix
+// is added only to a failure's message: a batch of 100 valid events builds no field names.
+absl::Status CheckEvent(const v1::Event& event) {
+  if (auto s = ValidateId(event.execution_id(), "execution_id"); !s.ok()) return s;
+  if (auto s = ValidateId(event.event_type(), "event_type"); !s.ok()) return s;
   if (event.has_step_id()) {
-    if (auto s = ValidateId(event.step_id(), name("step_id")); !s.ok()) return s;
+    if (auto s = ValidateId(event.step_id(), "step_id"); !s.ok()) return s;
   }
-  if (auto s = ValidateJson(event.data_json(), name("data_json"), JsonKind::kAny); !s.ok()) {
-    return s;
-  }
-  return ValidateTimestamp(event.created_at(), name("created_at"));
+  if (auto s = ValidateJson(event.data_json(), "data_json", JsonKind::kAny); !s.ok()) return s;
+  return ValidateTimestamp(event.created_at(), "created_at");
+}
+
+// `status` (not OK) with "<prefix>." before its message, which starts with a field name.
+absl::Status Within(absl::string_view prefix, const absl::Status& status) {
+  return absl::Status(status.code(), absl::StrCat(prefix, ".", status.message()));
+}
+
+}  // namespace
+
+absl::Status ValidateEvent(const v1::Event& event, absl::string_view field) {
+  absl::Status status = CheckEvent(event);
+  return status.ok() ? status : Within(field, status);
 }
 
 absl::Status ValidateQueryEvents(const v1::QueryEventsRequest& request) {
@@ -55,8 +68,8 @@ absl::Status ValidateRecordEventBatch(const v1::RecordEventBatchRequest& request
                                                    " per batch (got ", request.events_size(), ")"));
   }
   for (int i = 0; i < request.events_size(); ++i) {
-    if (auto s = ValidateEvent(request.events(i), absl::StrCat("events[", i, "]")); !s.ok()) {
-      return s;
+    if (auto s = CheckEvent(request.events(i)); !s.ok()) {
+      return Within(absl::StrCat("events[", i, "]"), s);
     }
   }
   return absl::OkStatus();

@@ -84,22 +84,15 @@ absl::StatusOr<PgEventStore::CallResults> PgEventStore::RecordCalls(
     const std::vector<const v1::RecordEventBatchRequest*>& calls) {
   const int64_t now = NowMs();
   std::vector<v1::RecordEventBatchResponse> responses(calls.size());
-  ArrayLiteral executions, types, steps, data, created, event_requests, requests;
-  std::vector<int64_t> times;
+  EventColumns columns;
+  ArrayLiteral event_requests, requests;
   for (size_t c = 0; c < calls.size(); ++c) {
     const v1::RecordEventBatchRequest& call = *calls[c];
     if (call.has_request_id()) requests.Add(call.request_id());
     for (const v1::Event& in : call.events()) {
       v1::Event& event = *responses[c].add_events() = in;
       if (event.created_at() == 0) event.set_created_at(now);
-      executions.Add(event.execution_id());
-      types.Add(event.event_type());
-      steps.AddOrNull(event.has_step_id() ? std::optional<std::string>(event.step_id())
-                                          : std::nullopt);
-      data.AddOrNull(event.data_json().empty() ? std::nullopt
-                                               : std::optional<std::string>(event.data_json()));
-      created.Add(std::to_string(event.created_at()));
-      times.push_back(event.created_at());
+      columns.Add(event);
       if (call.has_request_id()) {
         event_requests.Add(call.request_id());
       } else {
@@ -107,9 +100,10 @@ absl::StatusOr<PgEventStore::CallResults> PgEventStore::RecordCalls(
       }
     }
   }
+  const std::vector<int64_t> times = columns.times();
   Params params;
-  params.Add(executions.str()).Add(types.str()).Add(steps.str()).Add(data.str());
-  params.Add(created.str()).Add(event_requests.str()).Add(requests.str()).Add(now);
+  std::move(columns).MoveInto(params);
+  params.Add(std::move(event_requests).Take()).Add(std::move(requests).Take()).Add(now);
   return pool_.Run<CallResults>("record events", [&](Session& s) -> absl::StatusOr<CallResults> {
     pqxx::nontransaction tx(s.connection());
     if (auto covered = pool_.event_partitions().Cover(s, tx, times); !covered.ok()) return covered;

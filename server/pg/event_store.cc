@@ -72,12 +72,8 @@ constexpr Statement kQueryExecDesc{
     " ORDER BY id DESC LIMIT $6"};
 constexpr Statement kDeleteOld{"event_delete_old", "DELETE FROM {fm_}events WHERE created_at < $1"};
 
-std::optional<std::string> StepId(const v1::Event& e) {
-  return e.has_step_id() ? std::optional<std::string>(e.step_id()) : std::nullopt;
-}
-
-std::optional<std::string> Data(const v1::Event& e) {
-  return e.data_json().empty() ? std::nullopt : std::optional<std::string>(e.data_json());
+std::optional<std::string_view> StepId(const v1::Event& e) {
+  return e.has_step_id() ? std::optional<std::string_view>(e.step_id()) : std::nullopt;
 }
 
 }  // namespace
@@ -117,7 +113,8 @@ absl::StatusOr<v1::RecordEventResponse> PgEventStore::RecordValid(
   v1::Event& event = *response.mutable_event() = request.event();
   if (event.created_at() == 0) event.set_created_at(NowMs());
   Params params;
-  params.Add(event.execution_id()).Add(event.event_type()).Add(StepId(event)).Add(Data(event));
+  params.Add(event.execution_id()).Add(event.event_type()).Add(StepId(event));
+  params.AddOrNull(event.data_json());
   params.Add(event.created_at());
   return pool_.Run<v1::RecordEventResponse>(
       "record event", [&](Session& s) -> absl::StatusOr<v1::RecordEventResponse> {
@@ -153,24 +150,17 @@ absl::StatusOr<v1::RecordEventBatchResponse> RecordEventsIn(
     Session& s, Tx& tx, const v1::RecordEventBatchRequest& request) {
   v1::RecordEventBatchResponse response;
   const int64_t now = NowMs();
-  ArrayLiteral executions, types, steps, data, created;
-  std::vector<int64_t> times;
+  EventColumns columns;
   for (int i = 0; i < request.events_size(); ++i) {
     v1::Event& event = *response.add_events() = request.events(i);
     if (event.created_at() == 0) event.set_created_at(now);
-    executions.Add(event.execution_id());
-    types.Add(event.event_type());
-    steps.AddOrNull(StepId(event));
-    data.AddOrNull(Data(event));
-    created.Add(std::to_string(event.created_at()));
-    times.push_back(event.created_at());
+    columns.Add(event);
   }
-  if (auto covered = s.pool().event_partitions().Cover(s, tx, times); !covered.ok()) {
+  if (auto covered = s.pool().event_partitions().Cover(s, tx, columns.times()); !covered.ok()) {
     return covered;
   }
   Params params;
-  params.Add(executions.str()).Add(types.str()).Add(steps.str()).Add(data.str());
-  params.Add(created.str());
+  std::move(columns).MoveInto(params);
   const pqxx::result rows = InsertEvents(s, [&] { return s.Exec(tx, kInsertBatch, params); });
   std::vector<int64_t> ids;
   for (const auto& row : rows) ids.push_back(row[0].as<int64_t>());

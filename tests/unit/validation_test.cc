@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "core/event_store.h"
 #include "core/execution_rules.h"
 
 namespace flowmonkey {
@@ -148,6 +149,34 @@ TEST(ValidateId, RejectsEmptyLongControlAndInvalidUtf8) {
                                  std::string("a\nb"), std::string("\xc3(")}) {
     EXPECT_EQ(ValidateId(bad, "id").code(), absl::StatusCode::kInvalidArgument);
   }
+}
+
+// Events are checked under their bare field names; the message gets the event's place
+// ("event.", "events[2].") only when a check fails.
+TEST(ValidateEvents, MessagesNameTheEventAndItsField) {
+  v1::Event good;
+  good.set_execution_id("e-1");
+  good.set_event_type("step.completed");
+  good.set_data_json(R"({"ok":true})");
+  v1::RecordEventRequest record;
+  *record.mutable_event() = good;
+  EXPECT_TRUE(ValidateRecordEvent(record).ok());
+  record.mutable_event()->clear_execution_id();
+  EXPECT_EQ(ValidateRecordEvent(record).message(), "event.execution_id: required");
+
+  v1::RecordEventBatchRequest batch;
+  for (int i = 0; i < 4; ++i) *batch.add_events() = good;
+  EXPECT_TRUE(ValidateRecordEventBatch(batch).ok());
+  batch.mutable_events(2)->set_data_json("{not json");
+  const absl::Status bad_json = ValidateRecordEventBatch(batch);
+  EXPECT_EQ(bad_json.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(bad_json.message().rfind("events[2].data_json: not valid JSON (", 0), 0u) << bad_json;
+  batch.mutable_events(2)->set_data_json("{}");
+  batch.mutable_events(3)->set_step_id("");
+  EXPECT_EQ(ValidateRecordEventBatch(batch).message(), "events[3].step_id: required");
+  batch.mutable_events(3)->clear_step_id();
+  batch.mutable_events(0)->set_created_at(-1);
+  EXPECT_EQ(ValidateRecordEventBatch(batch).message().rfind("events[0].created_at: ", 0), 0u);
 }
 
 TEST(EffectiveLimit, DefaultsAndBounds) {
