@@ -467,6 +467,21 @@ TYPED_TEST(ExecutionStoreTest, FindTimedOutExecutionsUsesDefaultAndCustomTimeout
   std::vector<std::string> ids;
   for (const auto& e : timed_out->executions()) ids.push_back(e.id());
   EXPECT_EQ(ids, (std::vector<std::string>{"timeout-default", "timeout-custom"}));
+
+  // With a tenant: that tenant's only.
+  v1::Execution tenants = MakeExecution("timeout-tenant-b");
+  tenants.set_created_at(now - 26LL * 3600 * 1000);
+  tenants.set_tenant_id("b");
+  this->Create(tenants);
+  request.set_tenant_id("b");
+  timed_out = this->store().FindTimedOutExecutions(request);
+  ASSERT_TRUE(timed_out.ok()) << timed_out.status();
+  ASSERT_EQ(timed_out->executions_size(), 1);
+  EXPECT_EQ(timed_out->executions(0).id(), "timeout-tenant-b");
+  request.clear_tenant_id();
+  timed_out = this->store().FindTimedOutExecutions(request);
+  ASSERT_TRUE(timed_out.ok()) << timed_out.status();
+  EXPECT_EQ(timed_out->executions_size(), 3);
 }
 
 TYPED_TEST(ExecutionStoreTest, FindTimedOutWaitsUsesDefaultAndCustomTimeouts) {
