@@ -4,7 +4,6 @@
 // e.g. to unnest($1::text[]) in a multi-row INSERT. Every element is quoted and escaped;
 // the literal is a parameter value, never SQL text.
 
-#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -40,9 +39,6 @@ class ArrayLiteral {
   }
   ArrayLiteral& Add(const std::string& element) { return Add(std::string_view(element)); }
   ArrayLiteral& Add(const char* element) { return Add(std::string_view(element)); }
-  ArrayLiteral& AddOrNull(const std::optional<std::string>& element) {
-    return element ? Add(std::string_view(*element)) : AddNull();
-  }
   std::string str() const { return text_ + "}"; }
   // The literal, without a copy; the builder is spent.
   std::string Take() && {
