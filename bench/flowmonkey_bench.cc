@@ -11,7 +11,8 @@
 //   server   through a flowmonkey-server with the C++ client (blocking stubs, a thread per
 //            caller);
 //   async    through the server with gRPC's callback API: `--concurrency` calls in flight
-//            from one thread, so the load generator costs little CPU (save, get, floor).
+//            from one thread, so the load generator costs little CPU (save, get,
+//            record-batch, floor).
 // Scenario `floor` is an empty RecordBatch, answered on gRPC's thread without the database:
 // what gRPC and the request path cost per call at the least (server and async modes).
 // --tls_ca and --api_key: the production configuration (scripts/bench with FM_BENCH_TLS=1).
@@ -49,6 +50,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/synchronization/mutex.h"
 #include "client/client.h"
+#include "client/request_id.h"
 #include "client/transaction.h"
 #include "client/worker.h"
 #include "core/clock.h"
@@ -155,6 +157,15 @@ std::string Context(std::mt19937_64& rng) {
   }
   return absl::StrCat(R"({"customer":{"id":)", rng() % 100000, R"(,"tier":"gold"},"items":[)",
                       items, "]}");
+}
+
+v1::Event MakeEvent(std::mt19937_64& rng) {
+  v1::Event event;
+  event.set_execution_id(absl::StrCat("bench-", rng() % 1000));
+  event.set_event_type("step.completed");
+  event.set_step_id("step");
+  event.set_data_json(absl::StrCat(R"({"duration":)", rng() % 1000, R"(,"ok":true})"));
+  return event;
 }
 
 v1::Execution MakeExecution(std::string id, std::mt19937_64& rng) {
@@ -353,6 +364,20 @@ std::optional<AsyncOp> AsyncScenarioOp(const std::string& scenario, AsyncStubs& 
       call->request.set_execution_id(absl::StrCat("bench-", rng() % static_cast<uint64_t>(rows)));
       stub.async()->Get(&call->context, &call->request, &call->response,
                         [call, done = std::move(done)](const grpc::Status& s) { done(s.ok()); });
+    };
+  }
+  if (scenario == "record-batch") {  // 100 events per call, built per call as in `server`
+    v1::EventStore::Stub& events = *stubs.events;
+    return [&events, deadline](std::mt19937_64& rng, std::function<void(bool)> done) {
+      auto call =
+          std::make_shared<AsyncCall<v1::RecordEventBatchRequest, v1::RecordEventBatchResponse>>();
+      deadline(call->context);
+      for (int i = 0; i < 100; ++i) *call->request.add_events() = MakeEvent(rng);
+      // As the client library does (client/request_id.h): the batch is written once.
+      call->request.set_request_id(client::NewRequestId());
+      events.async()->RecordBatch(
+          &call->context, &call->request, &call->response,
+          [call, done = std::move(done)](const grpc::Status& s) { done(s.ok()); });
     };
   }
   if (scenario == "floor") {
@@ -623,15 +648,6 @@ struct Target {
   EventStore& events;
   Transactions& transactions;
 };
-
-v1::Event MakeEvent(std::mt19937_64& rng) {
-  v1::Event event;
-  event.set_execution_id(absl::StrCat("bench-", rng() % 1000));
-  event.set_event_type("step.completed");
-  event.set_step_id("step");
-  event.set_data_json(absl::StrCat(R"({"duration":)", rng() % 1000, R"(,"ok":true})"));
-  return event;
-}
 
 Op ScenarioOp(const std::string& scenario, const Target& target, int rows,
               const std::string& run_tag) {

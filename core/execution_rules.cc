@@ -9,7 +9,7 @@
 namespace flowmonkey {
 namespace {
 
-constexpr std::array<std::pair<v1::ExecutionStatus, std::string_view>, 7> kStatusNames = {{
+constexpr std::array<std::pair<v1::ExecutionStatus, std::string_view>, 7> kExecutionStatusNames = {{
     {v1::EXECUTION_STATUS_PENDING, "pending"},
     {v1::EXECUTION_STATUS_RUNNING, "running"},
     {v1::EXECUTION_STATUS_WAITING, "waiting"},
@@ -135,14 +135,14 @@ absl::Status ValidateExpectedVersion(const std::optional<int64_t>& expected_vers
 }
 
 std::optional<std::string_view> ExecutionStatusName(v1::ExecutionStatus status) {
-  for (const auto& [value, name] : kStatusNames) {
+  for (const auto& [value, name] : kExecutionStatusNames) {
     if (value == status) return name;
   }
   return std::nullopt;
 }
 
 v1::ExecutionStatus ExecutionStatusFromName(std::string_view name) {
-  for (const auto& [value, n] : kStatusNames) {
+  for (const auto& [value, n] : kExecutionStatusNames) {
     if (n == name) return value;
   }
   return v1::EXECUTION_STATUS_UNSPECIFIED;

@@ -12,7 +12,7 @@
 namespace flowmonkey {
 namespace {
 
-constexpr std::array<std::pair<v1::JobStatus, std::string_view>, 5> kStatusNames = {{
+constexpr std::array<std::pair<v1::JobStatus, std::string_view>, 5> kJobStatusNames = {{
     {v1::JOB_STATUS_PENDING, "pending"},
     {v1::JOB_STATUS_RUNNING, "running"},
     {v1::JOB_STATUS_COMPLETED, "completed"},
@@ -130,14 +130,14 @@ absl::StatusOr<int32_t> EffectiveMaxJobs(int32_t max_jobs) {
 }
 
 std::optional<std::string_view> JobStatusName(v1::JobStatus status) {
-  for (const auto& [value, name] : kStatusNames) {
+  for (const auto& [value, name] : kJobStatusNames) {
     if (value == status) return name;
   }
   return std::nullopt;
 }
 
 v1::JobStatus JobStatusFromName(std::string_view name) {
-  for (const auto& [value, n] : kStatusNames) {
+  for (const auto& [value, n] : kJobStatusNames) {
     if (n == name) return value;
   }
   return v1::JOB_STATUS_UNSPECIFIED;

@@ -11,12 +11,13 @@
 namespace flowmonkey {
 namespace {
 
-constexpr std::array<std::pair<v1::ResumeTokenStatus, std::string_view>, 4> kStatusNames = {{
-    {v1::RESUME_TOKEN_STATUS_PENDING, "pending"},
-    {v1::RESUME_TOKEN_STATUS_USED, "used"},
-    {v1::RESUME_TOKEN_STATUS_REVOKED, "revoked"},
-    {v1::RESUME_TOKEN_STATUS_EXPIRED, "expired"},
-}};
+constexpr std::array<std::pair<v1::ResumeTokenStatus, std::string_view>, 4>
+    kResumeTokenStatusNames = {{
+        {v1::RESUME_TOKEN_STATUS_PENDING, "pending"},
+        {v1::RESUME_TOKEN_STATUS_USED, "used"},
+        {v1::RESUME_TOKEN_STATUS_REVOKED, "revoked"},
+        {v1::RESUME_TOKEN_STATUS_EXPIRED, "expired"},
+    }};
 
 }  // namespace
 
@@ -72,14 +73,14 @@ absl::StatusOr<std::string> RevokedTokenId(const v1::RevokeResumeTokenRequest& r
 }
 
 std::optional<std::string_view> ResumeTokenStatusName(v1::ResumeTokenStatus status) {
-  for (const auto& [value, name] : kStatusNames) {
+  for (const auto& [value, name] : kResumeTokenStatusNames) {
     if (value == status) return name;
   }
   return std::nullopt;
 }
 
 v1::ResumeTokenStatus ResumeTokenStatusFromName(std::string_view name) {
-  for (const auto& [value, n] : kStatusNames) {
+  for (const auto& [value, n] : kResumeTokenStatusNames) {
     if (n == name) return value;
   }
   return v1::RESUME_TOKEN_STATUS_UNSPECIFIED;

@@ -19,12 +19,12 @@ constexpr Statement kSet{
     " updated_at) VALUES ($1, $2, $3::jsonb, $4, $5, $6, $6) ON CONFLICT (execution_id, key)"
     " DO UPDATE SET value = EXCLUDED.value, summary = EXCLUDED.summary, size_bytes ="
     " EXCLUDED.size_bytes, updated_at = EXCLUDED.updated_at RETURNING created_at, updated_at"};
-constexpr Statement kGet{"context_get",
-                         "SELECT value::text, summary, size_bytes, created_at, updated_at"
-                         " FROM {fm_}context WHERE execution_id = $1 AND key = $2"};
-constexpr Statement kDelete{"context_delete",
-                            "DELETE FROM {fm_}context WHERE execution_id = $1 AND key = $2"};
-constexpr Statement kList{
+constexpr Statement kGetContext{"context_get",
+                                "SELECT value::text, summary, size_bytes, created_at, updated_at"
+                                " FROM {fm_}context WHERE execution_id = $1 AND key = $2"};
+constexpr Statement kDeleteContext{"context_delete",
+                                   "DELETE FROM {fm_}context WHERE execution_id = $1 AND key = $2"};
+constexpr Statement kListContext{
     "context_list",
     "SELECT key, summary, size_bytes, created_at, updated_at FROM {fm_}context"
     " WHERE execution_id = $1 AND key > $2 ORDER BY key LIMIT $3"};
@@ -52,7 +52,7 @@ constexpr int64_t kRetireAfterBytes = 1024 * 1024;
 
 PgContextStorage::PgContextStorage(ConnectionPool& pool, int64_t max_bytes)
     : pool_(pool), max_bytes_(max_bytes) {
-  pool_.Register({kSet, kGet, kDelete, kList, kClear});
+  pool_.Register({kSet, kGetContext, kDeleteContext, kListContext, kClear});
 }
 
 absl::StatusOr<v1::ContextReference> PgContextStorage::Set(const v1::ContextValue& value) {
@@ -112,7 +112,7 @@ absl::StatusOr<v1::ContextValue> PgContextStorage::Get(const v1::GetContextReque
   absl::StatusOr<pqxx::result> rows =
       pool_.Run<pqxx::result>("get context value", [&](Session& s) -> absl::StatusOr<pqxx::result> {
         pqxx::nontransaction tx(s.connection());
-        pqxx::result result = s.Exec(tx, kGet, params);
+        pqxx::result result = s.Exec(tx, kGetContext, params);
         if (!result.empty() && result[0][0].size() >= static_cast<size_t>(kRetireAfterBytes)) {
           s.RetireAfterUse();
         }
@@ -137,7 +137,7 @@ absl::StatusOr<v1::DeleteContextResponse> DeleteContextIn(Session& s, Tx& tx,
   Params params;
   params.Add(request.execution_id()).Add(request.key());
   v1::DeleteContextResponse response;
-  response.set_deleted(s.Exec(tx, kDelete, params).affected_rows() > 0);
+  response.set_deleted(s.Exec(tx, kDeleteContext, params).affected_rows() > 0);
   return response;
 }
 
@@ -157,7 +157,7 @@ absl::StatusOr<v1::ListContextResponse> PgContextStorage::List(
   Params params;
   params.Add(request.execution_id()).Add(*after ? (**after)[0] : std::string());
   return FetchPage<v1::ListContextResponse, v1::ContextReference>(
-      pool_, "list context values", kList, std::move(params), *limit,
+      pool_, "list context values", kListContext, std::move(params), *limit,
       &v1::ListContextResponse::mutable_references,
       [&request](const pqxx::row& row) {
         return ReferenceFromRow(row, 1, request.execution_id(), row[0].c_str());

@@ -28,7 +28,7 @@ constexpr std::string_view kPartitions =
     " JOIN pg_catalog.pg_class c ON c.oid = i.inhrelid"
     " WHERE i.inhparent = to_regclass('{fm_}events')";
 // The same two-key advisory lock space as the events' insert gate (event_sql.h).
-constexpr std::string_view kLock =
+constexpr std::string_view kPartitionLock =
     "SELECT pg_advisory_xact_lock(4664, hashtext('{fm_}events_partitions'))";
 // Creating waits for nothing but other DDL on the table; a drop waits for every insert and
 // query in flight, and everything queues behind it while it waits: bounded.
@@ -228,7 +228,7 @@ absl::StatusOr<std::vector<EventPartition>> EventPartitions::CreateMissing(
     pqxx::connection& connection, const std::vector<int64_t>& periods, int* created) {
   const PartitionPeriod period = pool_.options().events_partition;
   pqxx::work tx(connection);
-  tx.exec(pool_.Sql(kLock));
+  tx.exec(pool_.Sql(kPartitionLock));
   tx.exec(pool_.Sql(kCreateLockTimeout));
   std::vector<EventPartition> partitions = ReadPartitions(tx, pool_);
   if (partitions.empty() &&
@@ -293,7 +293,7 @@ absl::StatusOr<EventPartitions::Dropped> EventPartitions::DropBefore(int64_t bef
   absl::StatusOr<Dropped> dropped =
       pool_.Run<Dropped>("drop events partitions", [&](Session& s) -> absl::StatusOr<Dropped> {
         pqxx::work tx(s.connection());
-        tx.exec(pool_.Sql(kLock));
+        tx.exec(pool_.Sql(kPartitionLock));
         tx.exec(pool_.Sql(kDropLockTimeout));
         Dropped result;
         std::vector<std::string> names;

@@ -18,7 +18,7 @@
 namespace flowmonkey::pg {
 namespace {
 
-constexpr Statement kInsert{
+constexpr Statement kInsertEvents{
     "event_insert", FM_EVENT_GATE
     "INSERT INTO {fm_}events (execution_id, event_type, step_id, data, created_at)"
     " SELECT $1, $2, $3, $4::jsonb, $5 FROM gate RETURNING id"};
@@ -70,7 +70,8 @@ constexpr Statement kQueryExecDesc{
     " AND ($8::text IS NULL OR EXISTS (SELECT 1 FROM {fm_}executions e"
     " WHERE e.id = {fm_}events.execution_id AND e.tenant_id = $8))"
     " ORDER BY id DESC LIMIT $6"};
-constexpr Statement kDeleteOld{"event_delete_old", "DELETE FROM {fm_}events WHERE created_at < $1"};
+constexpr Statement kDeleteOldEvents{"event_delete_old",
+                                     "DELETE FROM {fm_}events WHERE created_at < $1"};
 
 std::optional<std::string_view> StepId(const v1::Event& e) {
   return e.has_step_id() ? std::optional<std::string_view>(e.step_id()) : std::nullopt;
@@ -90,8 +91,8 @@ v1::Event EventFromRow(const pqxx::row& row) {
 }
 
 PgEventStore::PgEventStore(ConnectionPool& pool) : pool_(pool) {
-  pool_.Register({kInsert, kInsertBatch, kWaitForInserts, kHorizon, kQueryAsc, kQueryDesc,
-                  kQueryExecAsc, kQueryExecDesc, kDeleteOld});
+  pool_.Register({kInsertEvents, kInsertBatch, kWaitForInserts, kHorizon, kQueryAsc, kQueryDesc,
+                  kQueryExecAsc, kQueryExecDesc, kDeleteOldEvents});
   RegisterRequestStatements();
 }
 
@@ -123,8 +124,9 @@ absl::StatusOr<v1::RecordEventResponse> PgEventStore::RecordValid(
         if (auto covered = pool_.event_partitions().Cover(s, tx, {&time, 1}); !covered.ok()) {
           return covered;
         }
-        event.set_id(
-            InsertEvents(s, [&] { return s.Exec(tx, kInsert, params); }).at(0)[0].as<int64_t>());
+        event.set_id(InsertEvents(s, [&] { return s.Exec(tx, kInsertEvents, params); })
+                         .at(0)[0]
+                         .as<int64_t>());
         return response;
       });
 }
@@ -254,7 +256,7 @@ absl::StatusOr<v1::DeleteOldEventsResponse> PgEventStore::DeleteOld(
       "delete old events", [&](Session& s) -> absl::StatusOr<v1::DeleteOldEventsResponse> {
         pqxx::nontransaction tx(s.connection());
         v1::DeleteOldEventsResponse response;
-        response.set_deleted_count(dropped + s.Exec(tx, kDeleteOld, params).affected_rows());
+        response.set_deleted_count(dropped + s.Exec(tx, kDeleteOldEvents, params).affected_rows());
         return response;
       });
 }

@@ -48,7 +48,7 @@ T Get(const json& doc, const char* key, T fallback) {
   return it != doc.end() && !it->is_null() ? it->get<T>() : fallback;
 }
 
-void ReadError(const std::string& text, v1::ExecutionError& error) {
+void ReadExecutionError(const std::string& text, v1::ExecutionError& error) {
   const json doc = json::parse(text);
   error.set_code(Get<std::string>(doc, "code", ""));
   error.set_message(Get<std::string>(doc, "message", ""));
@@ -200,7 +200,7 @@ v1::Execution ExecutionFromRow(const pqxx::row& r) {
   e.set_context_json(r[5].c_str());
   if (!r[6].is_null()) e.set_wake_at(r[6].as<int64_t>());
   if (!r[7].is_null()) e.set_wait_reason(r[7].c_str());
-  if (!r[8].is_null()) ReadError(r[8].c_str(), *e.mutable_error());
+  if (!r[8].is_null()) ReadExecutionError(r[8].c_str(), *e.mutable_error());
   e.set_step_count(r[9].as<int32_t>());
   if (!r[10].is_null()) e.set_history_json(r[10].c_str());
   if (!r[11].is_null()) e.set_tenant_id(r[11].c_str());

@@ -42,7 +42,7 @@ constexpr Statement kExtend{"lock_extend",
                             " + $4 WHERE execution_id = $1"
                             " AND owner = $2 AND fencing_token = $3 AND expires_at > " FM_DB_NOW_MS
                             " RETURNING fencing_token, expires_at"};
-constexpr Statement kRelease{
+constexpr Statement kReleaseLock{
     "lock_release",
     "UPDATE {fm_}execution_locks SET owner = NULL, expires_at = 0 WHERE execution_id = $1"
     " AND owner = $2 AND ($3::bigint = 0 OR fencing_token = $3::bigint)"};
@@ -73,7 +73,7 @@ absl::Status NoSuchExecution(const std::string& execution_id) {
 // Lazily, so that execution_store.cc needs no knowledge of leases; Register ignores
 // statements it already has.
 void RegisterLockStatements(ConnectionPool& pool) {
-  pool.Register({kAcquire, kHolder, kExtend, kRelease, kExecutionExists, kLockOf});
+  pool.Register({kAcquire, kHolder, kExtend, kReleaseLock, kExecutionExists, kLockOf});
 }
 
 absl::StatusOr<v1::AcquireLockResponse> PgExecutionStore::AcquireLock(
@@ -163,7 +163,7 @@ absl::StatusOr<v1::ReleaseLockResponse> ReleaseLockIn(Session& s, Tx& tx,
   Params params;
   params.Add(request.execution_id()).Add(request.owner()).Add(request.fencing_token());
   v1::ReleaseLockResponse response;
-  if (s.Exec(tx, kRelease, params).affected_rows() > 0) {
+  if (s.Exec(tx, kReleaseLock, params).affected_rows() > 0) {
     response.set_released(true);
     return response;
   }

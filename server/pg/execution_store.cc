@@ -38,7 +38,7 @@ const std::string kUpdateVersionedSql =
     absl::StrCat("UPDATE {fm_}executions SET ", kWrite.update_set, " WHERE id = $1 AND version = $",
                  kWrite.count + 1, "::bigint RETURNING version, created_at, updated_at");
 
-const Statement kInsert{"exec_insert", kInsertSql};
+const Statement kInsertExecution{"exec_insert", kInsertSql};
 const Statement kInsertIfAbsent{"exec_insert_if_absent", kInsertIfAbsentSql};
 const Statement kUpsert{"exec_upsert", kUpsertSql};
 const Statement kUpdate{"exec_update", kUpdateSql};
@@ -55,15 +55,15 @@ constexpr Statement kGetByKey{"exec_get_by_key",
                               "SELECT " FM_EXECUTION_COLUMNS
                               " FROM {fm_}executions WHERE id = (SELECT execution_id FROM "
                               "{fm_}idempotency_keys WHERE flow_id = $1 AND idempotency_key = $2)"};
-constexpr Statement kGet{"exec_get",
-                         "SELECT " FM_EXECUTION_COLUMNS " FROM {fm_}executions WHERE id = $1"};
-constexpr Statement kDelete{"exec_delete", "DELETE FROM {fm_}executions WHERE id = $1"};
-constexpr Statement kByStatus{"exec_by_status",
-                              "SELECT " FM_EXECUTION_COLUMNS
-                              " FROM {fm_}executions WHERE status = $1 AND id > $2"
-                              " AND ($3::text IS NULL OR tenant_id = $3)"
-                              " AND ($4::text IS NULL OR flow_id = $4)"
-                              " ORDER BY id LIMIT $5"};
+constexpr Statement kGetExecution{
+    "exec_get", "SELECT " FM_EXECUTION_COLUMNS " FROM {fm_}executions WHERE id = $1"};
+constexpr Statement kDeleteExecution{"exec_delete", "DELETE FROM {fm_}executions WHERE id = $1"};
+constexpr Statement kExecutionsByStatus{"exec_by_status",
+                                        "SELECT " FM_EXECUTION_COLUMNS
+                                        " FROM {fm_}executions WHERE status = $1 AND id > $2"
+                                        " AND ($3::text IS NULL OR tenant_id = $3)"
+                                        " AND ($4::text IS NULL OR flow_id = $4)"
+                                        " ORDER BY id LIMIT $5"};
 // Index-only over idx_exec_status without filters, over the tenant index with one.
 constexpr Statement kCountByStatus{"exec_count_by_status",
                                    "SELECT status, count(*) FROM {fm_}executions"
@@ -162,10 +162,10 @@ std::optional<std::string> FlowFilter(const Request& request) {
 }  // namespace
 
 PgExecutionStore::PgExecutionStore(ConnectionPool& pool) : pool_(pool) {
-  pool_.Register({kInsert, kInsertIfAbsent, kUpsert, kUpdate, kUpdateVersioned, kVersionOf,
-                  kClaimKey, kGetByKey, kGet, kDelete, kByStatus, kCountByStatus, kWakeReady,
-                  kWakeReadyIds, kByTenant, kByIdempotencyKey, kChildren, kTimedOutExecutions,
-                  kTimedOutWaits});
+  pool_.Register({kInsertExecution, kInsertIfAbsent, kUpsert, kUpdate, kUpdateVersioned, kVersionOf,
+                  kClaimKey, kGetByKey, kGetExecution, kDeleteExecution, kExecutionsByStatus,
+                  kCountByStatus, kWakeReady, kWakeReadyIds, kByTenant, kByIdempotencyKey,
+                  kChildren, kTimedOutExecutions, kTimedOutWaits});
   RegisterBulkStatements();
   RegisterWakeupStatements();
 }
@@ -186,7 +186,7 @@ v1::Execution ToCreate(const v1::CreateExecutionRequest& request, int64_t now) {
   return execution;
 }
 
-struct Written {
+struct SavedVersion {
   int64_t version = 0;
   int64_t created_at = 0;
   int64_t updated_at = 0;
@@ -199,8 +199,8 @@ std::optional<int64_t> ExpectedVersion(const Request& request) {
 }
 
 // Writes a validated execution: Save (upsert) or Update (must_exist).
-absl::StatusOr<Written> WriteIn(Session& s, Tx& tx, const v1::Execution& execution,
-                                std::optional<int64_t> expected_version, bool must_exist) {
+absl::StatusOr<SavedVersion> WriteIn(Session& s, Tx& tx, const v1::Execution& execution,
+                                     std::optional<int64_t> expected_version, bool must_exist) {
   Params params;
   AddExecutionParams(params, execution, NowMs());
   const bool insert_only = expected_version && *expected_version == 0;
@@ -211,8 +211,8 @@ absl::StatusOr<Written> WriteIn(Session& s, Tx& tx, const v1::Execution& executi
   if (expected_version && !insert_only) params.Add(*expected_version);
   const pqxx::result rows = s.Exec(tx, statement, params);
   if (!rows.empty()) {
-    Written written{rows[0][0].as<int64_t>(), rows[0][1].as<int64_t>(), rows[0][2].as<int64_t>(),
-                    insert_only};
+    SavedVersion written{rows[0][0].as<int64_t>(), rows[0][1].as<int64_t>(),
+                         rows[0][2].as<int64_t>(), insert_only};
     if (&statement == &kUpsert) written.created = rows[0][3].as<bool>();
     return written;
   }
@@ -253,7 +253,7 @@ absl::StatusOr<v1::CreateExecutionResponse> CreateExecutionIn(
   }
   Params insert;
   AddExecutionParams(insert, execution, now);
-  const pqxx::row row = s.Exec(tx, kInsert, insert).at(0);
+  const pqxx::row row = s.Exec(tx, kInsertExecution, insert).at(0);
   *response.mutable_execution() = execution;
   response.mutable_execution()->set_version(row[0].as<int64_t>());
   response.set_created(true);
@@ -262,7 +262,7 @@ absl::StatusOr<v1::CreateExecutionResponse> CreateExecutionIn(
 
 absl::StatusOr<v1::SaveExecutionResponse> SaveExecutionIn(Session& s, Tx& tx,
                                                           const v1::SaveExecutionRequest& request) {
-  absl::StatusOr<Written> written =
+  absl::StatusOr<SavedVersion> written =
       WriteIn(s, tx, request.execution(), ExpectedVersion(request), /*must_exist=*/false);
   if (!written.ok()) return written.status();
   v1::SaveExecutionResponse response;
@@ -275,7 +275,7 @@ absl::StatusOr<v1::SaveExecutionResponse> SaveExecutionIn(Session& s, Tx& tx,
 
 absl::StatusOr<v1::UpdateExecutionResponse> UpdateExecutionIn(
     Session& s, Tx& tx, const v1::UpdateExecutionRequest& request) {
-  absl::StatusOr<Written> written =
+  absl::StatusOr<SavedVersion> written =
       WriteIn(s, tx, request.execution(), ExpectedVersion(request), /*must_exist=*/true);
   if (!written.ok()) return written.status();
   v1::UpdateExecutionResponse response;
@@ -289,7 +289,7 @@ absl::StatusOr<v1::DeleteExecutionResponse> DeleteExecutionIn(
   Params params;
   params.Add(request.execution_id());
   v1::DeleteExecutionResponse response;
-  response.set_deleted(s.Exec(tx, kDelete, params).affected_rows() > 0);
+  response.set_deleted(s.Exec(tx, kDeleteExecution, params).affected_rows() > 0);
   return response;
 }
 
@@ -327,7 +327,7 @@ absl::StatusOr<v1::GetExecutionResponse> PgExecutionStore::GetValid(
   return pool_.Run<v1::GetExecutionResponse>(
       "get execution", [&](Session& s) -> absl::StatusOr<v1::GetExecutionResponse> {
         pqxx::nontransaction tx(s.connection());
-        const pqxx::result rows = s.Exec(tx, kGet, params);
+        const pqxx::result rows = s.Exec(tx, kGetExecution, params);
         if (rows.empty()) {
           return absl::NotFoundError(
               absl::StrCat("execution ", request.execution_id(), " not found"));
@@ -373,7 +373,7 @@ absl::StatusOr<v1::FindByStatusResponse> PgExecutionStore::FindByStatus(
   Params params;
   params.Add(*ExecutionStatusName(request.status())).Add(*after);
   params.Add(TenantFilter(request)).Add(FlowFilter(request));
-  return FindPage<v1::FindByStatusResponse>(pool_, "find executions by status", kByStatus,
+  return FindPage<v1::FindByStatusResponse>(pool_, "find executions by status", kExecutionsByStatus,
                                             std::move(params), *limit);
 }
 

@@ -61,7 +61,7 @@ inline constexpr int64_t kMaxAckTimeoutMs = 3'600'000;
   " THEN wake_at END,"                                                                      \
   " CASE WHEN " FM_WAIT_DUE " THEN wait_deadline_at END, wake_lease_until"
 
-constexpr Statement kClaim{"exec_claim_wakeups", FM_CLAIM_WAKEUPS(FM_EXECUTION_COLUMNS)};
+constexpr Statement kClaimWakeups{"exec_claim_wakeups", FM_CLAIM_WAKEUPS(FM_EXECUTION_COLUMNS)};
 constexpr Statement kClaimIds{"exec_claim_wakeup_ids", FM_CLAIM_WAKEUPS("id")};
 constexpr int kExecutionColumns = 23;
 
@@ -84,10 +84,10 @@ constexpr Statement kAck{
     " OR e.wake_lease_until = a.lease)"
     " RETURNING e.wake_acked_at = a.wake_at OR e.wait_acked_at = a.deadline"};
 // A release ends the lease of that delivery only.
-constexpr Statement kRelease{"exec_release_wakeups",
-                             "UPDATE {fm_}executions AS e SET wake_lease_until = NULL"
-                             " FROM unnest($1::text[], $2::bigint[]) AS a(id, lease)"
-                             " WHERE e.id = a.id AND e.wake_lease_until = a.lease"};
+constexpr Statement kReleaseWakeups{"exec_release_wakeups",
+                                    "UPDATE {fm_}executions AS e SET wake_lease_until = NULL"
+                                    " FROM unnest($1::text[], $2::bigint[]) AS a(id, lease)"
+                                    " WHERE e.id = a.id AND e.wake_lease_until = a.lease"};
 
 std::string BigintArray(const std::vector<std::optional<int64_t>>& values) {
   ArrayLiteral literal;
@@ -104,7 +104,7 @@ std::string BigintArray(const std::vector<std::optional<int64_t>>& values) {
 }  // namespace
 
 void PgExecutionStore::RegisterWakeupStatements() {
-  pool_.Register({kClaim, kClaimIds, kAck, kRelease});
+  pool_.Register({kClaimWakeups, kClaimIds, kAck, kReleaseWakeups});
 }
 
 absl::StatusOr<v1::ClaimWakeupsResponse> PgExecutionStore::ClaimWakeups(
@@ -129,7 +129,7 @@ absl::StatusOr<v1::ClaimWakeupsResponse> PgExecutionStore::ClaimWakeups(
       "claim wake-ups", [&](Session& s) -> absl::StatusOr<v1::ClaimWakeupsResponse> {
         pqxx::nontransaction tx(s.connection());
         v1::ClaimWakeupsResponse response;
-        const pqxx::result rows = s.Exec(tx, ids_only ? kClaimIds : kClaim, params);
+        const pqxx::result rows = s.Exec(tx, ids_only ? kClaimIds : kClaimWakeups, params);
         const int base = ids_only ? 1 : kExecutionColumns;
         for (const auto& row : rows) {
           v1::Wakeup& wakeup = *response.add_wakeups();
@@ -188,7 +188,7 @@ absl::StatusOr<v1::AckWakeupsResponse> PgExecutionStore::AckWakeups(
   params.Add(std::move(ids).Take());
   if (!request.release()) params.Add(BigintArray(wake_at)).Add(BigintArray(deadlines));
   params.Add(BigintArray(leases));
-  const Statement& statement = request.release() ? kRelease : kAck;
+  const Statement& statement = request.release() ? kReleaseWakeups : kAck;
   return pool_.Run<v1::AckWakeupsResponse>(
       request.release() ? "release wake-ups" : "acknowledge wake-ups",
       [&](Session& s) -> absl::StatusOr<v1::AckWakeupsResponse> {

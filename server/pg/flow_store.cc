@@ -20,7 +20,7 @@ namespace {
 #define FM_FLOW_NEWEST_FIRST \
   "version_major DESC, version_minor DESC, version_patch DESC, version_pre_key DESC, version DESC"
 
-constexpr Statement kInsert{
+constexpr Statement kInsertFlow{
     "flow_insert",
     "INSERT INTO {fm_}flows (id, version, name, description, status, tags, definition, visual,"
     " created_at, updated_at, version_major, version_minor, version_patch, version_pre_key)"
@@ -32,7 +32,7 @@ constexpr Statement kCompare{
     "SELECT definition = $6::jsonb AND visual IS NOT DISTINCT FROM $7::jsonb"
     " AND name IS NOT DISTINCT FROM $3 AND description IS NOT DISTINCT FROM $4"
     " AND tags = $5::text[], " FM_FLOW_COLUMNS " FROM {fm_}flows WHERE id = $1 AND version = $2"};
-constexpr Statement kGet{
+constexpr Statement kGetFlow{
     "flow_get", "SELECT " FM_FLOW_COLUMNS " FROM {fm_}flows WHERE id = $1 AND version = $2"};
 constexpr Statement kLatest{"flow_latest", "SELECT " FM_FLOW_COLUMNS
                                            " FROM {fm_}flows WHERE id = $1 AND status <> 'archived'"
@@ -43,9 +43,10 @@ constexpr Statement kVersions{
     " FROM {fm_}flows WHERE id = $1 AND ($2::bigint IS NULL OR"
     " (version_major, version_minor, version_patch, version_pre_key, version)"
     " < ($2, $3, $4, $5::text, $6::text)) ORDER BY " FM_FLOW_NEWEST_FIRST " LIMIT $7"};
-constexpr Statement kList{"flow_list", "SELECT DISTINCT ON (id) " FM_FLOW_COLUMNS
-                                       " FROM {fm_}flows WHERE status <> 'archived' AND id > $1"
-                                       " ORDER BY id, " FM_FLOW_NEWEST_FIRST " LIMIT $2"};
+constexpr Statement kListFlows{"flow_list",
+                               "SELECT DISTINCT ON (id) " FM_FLOW_COLUMNS
+                               " FROM {fm_}flows WHERE status <> 'archived' AND id > $1"
+                               " ORDER BY id, " FM_FLOW_NEWEST_FIRST " LIMIT $2"};
 constexpr Statement kListAllPage{
     "flow_list_all_page",
     "SELECT " FM_FLOW_COLUMNS
@@ -83,7 +84,7 @@ std::string Tags(const v1::Flow& flow) {
   return tags.str();
 }
 
-absl::Status NotFound(const std::string& flow_id, const std::string& version = "") {
+absl::Status FlowNotFound(const std::string& flow_id, const std::string& version = "") {
   if (version.empty()) {
     return absl::NotFoundError(absl::StrCat("flow ", flow_id, ": no version that is not archived"));
   }
@@ -93,8 +94,8 @@ absl::Status NotFound(const std::string& flow_id, const std::string& version = "
 }  // namespace
 
 PgFlowStore::PgFlowStore(ConnectionPool& pool) : pool_(pool) {
-  pool_.Register({kInsert, kCompare, kGet, kLatest, kVersions, kList, kListAllPage, kSetStatus,
-                  kDeleteVersion, kDeleteAll});
+  pool_.Register({kInsertFlow, kCompare, kGetFlow, kLatest, kVersions, kListFlows, kListAllPage,
+                  kSetStatus, kDeleteVersion, kDeleteAll});
 }
 
 absl::StatusOr<v1::SaveFlowResponse> PgFlowStore::Save(const v1::SaveFlowRequest& request) {
@@ -124,7 +125,7 @@ absl::StatusOr<v1::SaveFlowResponse> PgFlowStore::Save(const v1::SaveFlowRequest
         "save flow", [&](Session& s) -> absl::StatusOr<v1::SaveFlowResponse> {
           pqxx::nontransaction tx(s.connection());
           v1::SaveFlowResponse response;
-          if (!s.Exec(tx, kInsert, insert).empty()) {
+          if (!s.Exec(tx, kInsertFlow, insert).empty()) {
             *response.mutable_flow() = flow;
             response.mutable_flow()->set_created_at(created_at);
             response.mutable_flow()->set_updated_at(created_at);
@@ -152,7 +153,7 @@ absl::StatusOr<v1::Flow> PgFlowStore::FindLatest(const std::string& flow_id) {
   return pool_.Run<v1::Flow>("get latest flow", [&](Session& s) -> absl::StatusOr<v1::Flow> {
     pqxx::nontransaction tx(s.connection());
     const pqxx::result rows = s.Exec(tx, kLatest, params);
-    if (rows.empty()) return NotFound(flow_id);
+    if (rows.empty()) return FlowNotFound(flow_id);
     return FlowFromRow(rows[0]);
   });
 }
@@ -169,15 +170,14 @@ absl::StatusOr<v1::GetFlowResponse> PgFlowStore::Get(const v1::GetFlowRequest& r
   if (auto s = ValidateId(request.version(), "version"); !s.ok()) return s;
   Params params;
   params.Add(request.flow_id()).Add(request.version());
-  return pool_.Run<v1::GetFlowResponse>("get flow",
-                                        [&](Session& s) -> absl::StatusOr<v1::GetFlowResponse> {
-                                          pqxx::nontransaction tx(s.connection());
-                                          const pqxx::result rows = s.Exec(tx, kGet, params);
-                                          if (rows.empty())
-                                            return NotFound(request.flow_id(), request.version());
-                                          *response.mutable_flow() = FlowFromRow(rows[0]);
-                                          return response;
-                                        });
+  return pool_.Run<v1::GetFlowResponse>(
+      "get flow", [&](Session& s) -> absl::StatusOr<v1::GetFlowResponse> {
+        pqxx::nontransaction tx(s.connection());
+        const pqxx::result rows = s.Exec(tx, kGetFlow, params);
+        if (rows.empty()) return FlowNotFound(request.flow_id(), request.version());
+        *response.mutable_flow() = FlowFromRow(rows[0]);
+        return response;
+      });
 }
 
 absl::StatusOr<v1::LatestFlowResponse> PgFlowStore::Latest(const v1::LatestFlowRequest& request) {
@@ -221,8 +221,8 @@ absl::StatusOr<v1::ListFlowsResponse> PgFlowStore::List(const v1::ListFlowsReque
   Params params;
   params.Add(*after ? (**after)[0] : std::string());
   return FetchPage<v1::ListFlowsResponse, v1::Flow>(
-      pool_, "list flows", kList, std::move(params), *limit, &v1::ListFlowsResponse::mutable_flows,
-      [](const pqxx::row& r) { return FlowFromRow(r); },
+      pool_, "list flows", kListFlows, std::move(params), *limit,
+      &v1::ListFlowsResponse::mutable_flows, [](const pqxx::row& r) { return FlowFromRow(r); },
       [](const v1::Flow& f) { return PageKey{f.id()}; });
 }
 
@@ -262,7 +262,7 @@ absl::StatusOr<v1::SetFlowStatusResponse> PgFlowStore::SetStatus(
       "set flow status", [&](Session& s) -> absl::StatusOr<v1::SetFlowStatusResponse> {
         pqxx::nontransaction tx(s.connection());
         const pqxx::result rows = s.Exec(tx, kSetStatus, params);
-        if (rows.empty()) return NotFound(request.flow_id(), request.version());
+        if (rows.empty()) return FlowNotFound(request.flow_id(), request.version());
         v1::SetFlowStatusResponse response;
         *response.mutable_flow() = FlowFromRow(rows[0]);
         return response;

@@ -13,7 +13,7 @@ std::string StringOr(const json& doc, const char* key) {
   return it != doc.end() && it->is_string() ? it->get<std::string>() : std::string();
 }
 
-void ReadError(const std::string& text, v1::JobError& error) {
+void ReadJobError(const std::string& text, v1::JobError& error) {
   const json doc = json::parse(text);
   error.set_code(StringOr(doc, "code"));
   error.set_message(StringOr(doc, "message"));
@@ -53,7 +53,7 @@ v1::Job JobFromRow(const pqxx::row& r) {
   job.set_status(JobStatusFromName(r[4].c_str()));
   job.set_input_json(r[5].c_str());
   if (!r[6].is_null()) job.set_result_json(r[6].c_str());
-  if (!r[7].is_null()) ReadError(r[7].c_str(), *job.mutable_error());
+  if (!r[7].is_null()) ReadJobError(r[7].c_str(), *job.mutable_error());
   if (!r[8].is_null()) job.set_runner_id(r[8].c_str());
   if (!r[9].is_null()) job.set_heartbeat_at(r[9].as<int64_t>());
   job.set_heartbeat_ms(r[10].as<int32_t>());

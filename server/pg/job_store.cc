@@ -22,13 +22,13 @@
 namespace flowmonkey::pg {
 namespace {
 
-constexpr Statement kInsert{
+constexpr Statement kInsertJob{
     "job_insert",
     "INSERT INTO {fm_}jobs (id, execution_id, step_id, handler, status, input, heartbeat_ms,"
     " attempts, max_attempts, created_at, updated_at, run_at, priority, retry_initial_ms,"
     " retry_max_ms) VALUES ($1, $2, $3, $4, 'pending', $5::jsonb, $6, 0, $7, $8, $8, $9, $10,"
     " $11, $12) ON CONFLICT (id) DO NOTHING RETURNING " FM_JOB_COLUMNS};
-constexpr Statement kGet{"job_get", "SELECT " FM_JOB_COLUMNS " FROM {fm_}jobs WHERE id = $1"};
+constexpr Statement kGetJob{"job_get", "SELECT " FM_JOB_COLUMNS " FROM {fm_}jobs WHERE id = $1"};
 constexpr Statement kGetForStep{"job_get_for_step",
                                 "SELECT " FM_JOB_COLUMNS
                                 " FROM {fm_}jobs WHERE execution_id = $1 AND step_id = $2"
@@ -36,7 +36,7 @@ constexpr Statement kGetForStep{"job_get_for_step",
 constexpr Statement kState{
     "job_state",
     "SELECT status, attempts, max_attempts, instance_id, run_at FROM {fm_}jobs WHERE id = $1"};
-constexpr Statement kClaim{
+constexpr Statement kClaimJobs{
     "job_claim",
     "UPDATE {fm_}jobs SET status = 'running', runner_id = $2, instance_id = $3, heartbeat_at = $4,"
     " attempts = attempts + 1, updated_at = $4, progress = NULL"
@@ -153,21 +153,21 @@ constexpr Statement kResetStalledBefore{
     " AND heartbeat_at < $2 ORDER BY heartbeat_at LIMIT $3 FOR UPDATE SKIP "
     "LOCKED) " FM_JOB_RESET_SET
     "WHERE id IN (SELECT id FROM picked) AND status = 'running' RETURNING status"};
-constexpr Statement kByStatus{"job_by_status",
-                              "SELECT " FM_JOB_COLUMNS
-                              " FROM {fm_}jobs WHERE status = $1 AND (created_at, id) < ($2, $3)"
-                              " AND ($4::text IS NULL OR EXISTS (SELECT 1 FROM {fm_}executions e"
-                              " WHERE e.id = {fm_}jobs.execution_id AND e.tenant_id = $4))"
-                              " AND ($5::text IS NULL OR handler = $5)"
-                              " ORDER BY created_at DESC, id DESC LIMIT $6"};
-constexpr Statement kByExecution{
+constexpr Statement kJobsByStatus{
+    "job_by_status", "SELECT " FM_JOB_COLUMNS
+                     " FROM {fm_}jobs WHERE status = $1 AND (created_at, id) < ($2, $3)"
+                     " AND ($4::text IS NULL OR EXISTS (SELECT 1 FROM {fm_}executions e"
+                     " WHERE e.id = {fm_}jobs.execution_id AND e.tenant_id = $4))"
+                     " AND ($5::text IS NULL OR handler = $5)"
+                     " ORDER BY created_at DESC, id DESC LIMIT $6"};
+constexpr Statement kJobsByExecution{
     "job_by_execution", "SELECT " FM_JOB_COLUMNS
                         " FROM {fm_}jobs WHERE execution_id = $1"
                         " AND (created_at, id) > ($2, $3) ORDER BY created_at, id LIMIT $4"};
 constexpr Statement kCheckpoint{"job_checkpoint",
                                 "SELECT checkpoint::text FROM {fm_}jobs WHERE id = $1"};
 // Release: the pairs ($1[i], $2[i]) of job and instance; the attempt is given back.
-constexpr Statement kRelease{
+constexpr Statement kReleaseJobs{
     "job_release",
     "UPDATE {fm_}jobs SET status = 'pending', attempts = GREATEST(attempts - 1, 0),"
     " runner_id = NULL, instance_id = NULL, heartbeat_at = NULL, updated_at = $3"
@@ -179,18 +179,18 @@ constexpr Statement kRetry{
     "UPDATE {fm_}jobs SET status = 'pending', attempts = 0, error = NULL, runner_id = NULL,"
     " instance_id = NULL, heartbeat_at = NULL, run_at = $2, updated_at = $2"
     " WHERE id = $1 AND status = 'failed' RETURNING " FM_JOB_COLUMNS};
-constexpr Statement kDeleteOld{
+constexpr Statement kDeleteOldJobs{
     "job_delete_old",
     "DELETE FROM {fm_}jobs WHERE status IN ('completed', 'failed', 'cancelled')"
     " AND created_at < $1 AND updated_at < $1"};
 
-absl::Status NotFound(const std::string& job_id) {
+absl::Status JobNotFound(const std::string& job_id) {
   return absl::NotFoundError(absl::StrCat("job ", job_id, " not found"));
 }
 
 // Why a fenced write touched no row, from the job's kState row (if any).
 absl::Status NotWritable(const pqxx::result& state, const std::string& job_id) {
-  if (state.empty()) return NotFound(job_id);
+  if (state.empty()) return JobNotFound(job_id);
   const std::string status = state[0][0].c_str();
   if (status != "running") {
     return absl::FailedPreconditionError(
@@ -202,7 +202,7 @@ absl::Status NotWritable(const pqxx::result& state, const std::string& job_id) {
 
 // Why a claim at `now` touched no row.
 absl::Status NotClaimable(const pqxx::result& state, const std::string& job_id, int64_t now) {
-  if (state.empty()) return NotFound(job_id);
+  if (state.empty()) return JobNotFound(job_id);
   const std::string status = state[0][0].c_str();
   if (status != "pending") {
     return absl::FailedPreconditionError(
@@ -240,30 +240,12 @@ Params IdParam(const std::string& id) {
 }  // namespace
 
 PgJobStore::PgJobStore(ConnectionPool& pool) : pool_(pool) {
-  pool_.Register({kInsert,
-                  kGet,
-                  kGetForStep,
-                  kState,
-                  kClaim,
-                  kClaimNext,
-                  kClaimNextHandler,
-                  kClaimNextHandlers,
-                  kHeartbeat,
-                  kComplete,
-                  kFail,
-                  kFailRetry,
-                  kSaveCheckpoint,
-                  kUpdateProgress,
-                  kCancel,
-                  kFindStalled,
-                  kResetStalledIds,
-                  kResetStalledBefore,
-                  kByStatus,
-                  kByExecution,
-                  kCheckpoint,
-                  kDeleteOld,
-                  kRelease,
-                  kRetry});
+  pool_.Register(
+      {kInsertJob,   kGetJob,           kGetForStep,         kState,          kClaimJobs,
+       kClaimNext,   kClaimNextHandler, kClaimNextHandlers,  kHeartbeat,      kComplete,
+       kFail,        kFailRetry,        kSaveCheckpoint,     kUpdateProgress, kCancel,
+       kFindStalled, kResetStalledIds,  kResetStalledBefore, kJobsByStatus,   kJobsByExecution,
+       kCheckpoint,  kDeleteOldJobs,    kReleaseJobs,        kRetry});
   RegisterBulkStatements();
   RegisterScheduleStatements(pool_);
 }
@@ -290,12 +272,12 @@ absl::StatusOr<v1::CreateJobResponse> CreateJobIn(Session& s, Tx& tx,
   // In autocommit, the read after a conflict sees the row the other creator committed. If
   // that row is deleted in between, inserting again is the right outcome.
   for (int attempt = 0; attempt < 3; ++attempt) {
-    if (const pqxx::result rows = s.Exec(tx, kInsert, params); !rows.empty()) {
+    if (const pqxx::result rows = s.Exec(tx, kInsertJob, params); !rows.empty()) {
       *response.mutable_job() = JobFromRow(rows[0]);
       response.set_created(true);
       return response;
     }
-    if (const pqxx::result rows = s.Exec(tx, kGet, lookup); !rows.empty()) {
+    if (const pqxx::result rows = s.Exec(tx, kGetJob, lookup); !rows.empty()) {
       *response.mutable_job() = JobFromRow(rows[0]);
       return response;
     }
@@ -314,8 +296,8 @@ absl::StatusOr<v1::GetJobResponse> PgJobStore::Get(const v1::GetJobRequest& requ
   return pool_.Run<v1::GetJobResponse>("get job",
                                        [&](Session& s) -> absl::StatusOr<v1::GetJobResponse> {
                                          pqxx::nontransaction tx(s.connection());
-                                         const pqxx::result rows = s.Exec(tx, kGet, params);
-                                         if (rows.empty()) return NotFound(request.job_id());
+                                         const pqxx::result rows = s.Exec(tx, kGetJob, params);
+                                         if (rows.empty()) return JobNotFound(request.job_id());
                                          v1::GetJobResponse response;
                                          *response.mutable_job() = JobFromRow(rows[0]);
                                          return response;
@@ -352,7 +334,7 @@ absl::StatusOr<v1::Job> PgJobStore::ClaimOne(const std::string& job_id,
   params.Add(job_id).Add(runner_id).AddOrNull(instance_id).Add(now);
   return pool_.Run<v1::Job>("claim job", [&](Session& s) -> absl::StatusOr<v1::Job> {
     pqxx::nontransaction tx(s.connection());
-    if (const pqxx::result rows = s.Exec(tx, kClaim, params); !rows.empty()) {
+    if (const pqxx::result rows = s.Exec(tx, kClaimJobs, params); !rows.empty()) {
       return JobFromRow(rows[0]);
     }
     return NotClaimable(s.Exec(tx, kState, IdParam(job_id)), job_id, now);
@@ -581,7 +563,7 @@ absl::StatusOr<v1::CancelJobResponse> CancelJobIn(Session& s, Tx& tx,
     return response;
   }
   const pqxx::result state = s.Exec(tx, kState, IdParam(request.job_id()));
-  if (state.empty()) return NotFound(request.job_id());
+  if (state.empty()) return JobNotFound(request.job_id());
   const std::string status = state[0][0].c_str();
   if (status == "cancelled") return response;
   return absl::FailedPreconditionError(
@@ -605,7 +587,7 @@ absl::StatusOr<v1::RetryJobResponse> PgJobStore::Retry(const v1::RetryJobRequest
           Params id;
           id.Add(request.job_id());
           const pqxx::result state = s.Exec(tx, kState, id);
-          if (state.empty()) return NotFound(request.job_id());
+          if (state.empty()) return JobNotFound(request.job_id());
           return absl::FailedPreconditionError(
               absl::StrCat("job ", request.job_id(), " is ", state[0][0].c_str(), ", not failed"));
         }
@@ -680,7 +662,7 @@ absl::StatusOr<v1::ListJobsByStatusResponse> PgJobStore::ListByStatus(
   params.Add(*JobStatusName(request.status())).Add(cursor->created_at).Add(cursor->id);
   params.Add(TenantFilter(request));
   params.Add(request.has_handler() ? std::optional<std::string>(request.handler()) : std::nullopt);
-  return ListPage<v1::ListJobsByStatusResponse>(pool_, "list jobs by status", kByStatus,
+  return ListPage<v1::ListJobsByStatusResponse>(pool_, "list jobs by status", kJobsByStatus,
                                                 std::move(params), *limit);
 }
 
@@ -693,8 +675,8 @@ absl::StatusOr<v1::ListJobsByExecutionResponse> PgJobStore::ListByExecution(
   if (!cursor.ok()) return cursor.status();
   Params params;
   params.Add(request.execution_id()).Add(cursor->created_at).Add(cursor->id);
-  return ListPage<v1::ListJobsByExecutionResponse>(pool_, "list jobs by execution", kByExecution,
-                                                   std::move(params), *limit);
+  return ListPage<v1::ListJobsByExecutionResponse>(pool_, "list jobs by execution",
+                                                   kJobsByExecution, std::move(params), *limit);
 }
 
 absl::StatusOr<v1::GetJobCheckpointResponse> PgJobStore::GetCheckpoint(
@@ -705,7 +687,7 @@ absl::StatusOr<v1::GetJobCheckpointResponse> PgJobStore::GetCheckpoint(
       "get job checkpoint", [&](Session& s) -> absl::StatusOr<v1::GetJobCheckpointResponse> {
         pqxx::nontransaction tx(s.connection());
         const pqxx::result rows = s.Exec(tx, kCheckpoint, params);
-        if (rows.empty()) return NotFound(request.job_id());
+        if (rows.empty()) return JobNotFound(request.job_id());
         v1::GetJobCheckpointResponse response;
         if (!rows[0][0].is_null()) response.set_checkpoint_json(rows[0][0].c_str());
         return response;
@@ -721,7 +703,7 @@ absl::StatusOr<v1::IsJobInstanceActiveResponse> PgJobStore::IsInstanceActive(
       "check job instance", [&](Session& s) -> absl::StatusOr<v1::IsJobInstanceActiveResponse> {
         pqxx::nontransaction tx(s.connection());
         const pqxx::result rows = s.Exec(tx, kState, params);
-        if (rows.empty()) return NotFound(request.job_id());
+        if (rows.empty()) return JobNotFound(request.job_id());
         v1::IsJobInstanceActiveResponse response;
         response.set_active(std::string_view(rows[0][0].c_str()) == "running" &&
                             !rows[0][3].is_null() && request.instance_id() == rows[0][3].c_str());
@@ -737,7 +719,7 @@ absl::StatusOr<v1::GetJobInstanceIdResponse> PgJobStore::GetInstanceId(
       "get job instance", [&](Session& s) -> absl::StatusOr<v1::GetJobInstanceIdResponse> {
         pqxx::nontransaction tx(s.connection());
         const pqxx::result rows = s.Exec(tx, kState, params);
-        if (rows.empty()) return NotFound(request.job_id());
+        if (rows.empty()) return JobNotFound(request.job_id());
         v1::GetJobInstanceIdResponse response;
         if (!rows[0][3].is_null()) response.set_instance_id(rows[0][3].c_str());
         return response;
@@ -755,7 +737,7 @@ absl::StatusOr<v1::DeleteOldJobsResponse> PgJobStore::DeleteOld(
       "delete old jobs", [&](Session& s) -> absl::StatusOr<v1::DeleteOldJobsResponse> {
         pqxx::nontransaction tx(s.connection());
         v1::DeleteOldJobsResponse response;
-        response.set_deleted(s.Exec(tx, kDeleteOld, params).affected_rows());
+        response.set_deleted(s.Exec(tx, kDeleteOldJobs, params).affected_rows());
         return response;
       });
 }
@@ -788,7 +770,8 @@ absl::StatusOr<v1::ReleaseJobsResponse> PgJobStore::Release(const v1::ReleaseJob
       "release jobs", [&](Session& s) -> absl::StatusOr<v1::ReleaseJobsResponse> {
         pqxx::nontransaction tx(s.connection());
         v1::ReleaseJobsResponse released;
-        released.set_released(static_cast<int32_t>(s.Exec(tx, kRelease, params).affected_rows()));
+        released.set_released(
+            static_cast<int32_t>(s.Exec(tx, kReleaseJobs, params).affected_rows()));
         return released;
       });
 }

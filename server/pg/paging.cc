@@ -8,7 +8,7 @@
 namespace flowmonkey::pg {
 namespace {
 
-constexpr absl::string_view kVersion = "p1";
+constexpr absl::string_view kCursorVersion = "p1";
 constexpr size_t kMaxTokenBytes = 2048;
 
 absl::Status NotOurs() {
@@ -18,7 +18,7 @@ absl::Status NotOurs() {
 }  // namespace
 
 std::string EncodePageToken(const PageKey& key) {
-  std::string raw(kVersion);
+  std::string raw(kCursorVersion);
   for (const std::string& part : key) absl::StrAppend(&raw, part.size(), ":", part);
   return absl::WebSafeBase64Escape(raw);
 }
@@ -27,10 +27,10 @@ absl::StatusOr<std::optional<PageKey>> DecodePageToken(absl::string_view token, 
   if (token.empty()) return std::nullopt;
   std::string raw;
   if (token.size() > kMaxTokenBytes || !absl::WebSafeBase64Unescape(token, &raw) ||
-      !absl::StartsWith(raw, kVersion)) {
+      !absl::StartsWith(raw, kCursorVersion)) {
     return NotOurs();
   }
-  absl::string_view rest = absl::string_view(raw).substr(kVersion.size());
+  absl::string_view rest = absl::string_view(raw).substr(kCursorVersion.size());
   PageKey key;
   while (!rest.empty()) {
     const size_t colon = rest.find(':');

@@ -19,7 +19,7 @@ namespace {
   "token_hash, execution_id, step_id, status, metadata::text, created_at, expires_at, " \
   "used_at, revoked_at"
 
-constexpr Statement kInsert{
+constexpr Statement kInsertToken{
     "token_insert",
     "INSERT INTO {fm_}resume_tokens (token_hash, execution_id, step_id, status, metadata,"
     " created_at, expires_at) VALUES ($1, $2, $3, 'pending', $4::jsonb, $5, $6)"};
@@ -35,7 +35,7 @@ constexpr Statement kRotate{
     "token_rotate",
     "UPDATE {fm_}resume_tokens SET token_hash = $1 WHERE request_id = $2 AND execution_id = $3"
     " AND status = 'pending' AND expires_at > $4 RETURNING " FM_TOKEN_COLUMNS};
-constexpr Statement kGet{
+constexpr Statement kGetToken{
     "token_get", "SELECT " FM_TOKEN_COLUMNS " FROM {fm_}resume_tokens WHERE token_hash = $1"};
 constexpr Statement kMarkUsed{
     "token_mark_used",
@@ -45,7 +45,7 @@ constexpr Statement kRevoke{
     "token_revoke",
     "UPDATE {fm_}resume_tokens SET status = 'revoked', revoked_at = $2 WHERE token_hash = $1"
     " AND status = 'pending'"};
-constexpr Statement kByExecution{
+constexpr Statement kTokensByExecution{
     "token_by_execution",
     "SELECT " FM_TOKEN_COLUMNS
     " FROM {fm_}resume_tokens WHERE execution_id = $1"
@@ -75,8 +75,8 @@ absl::Status NotFound() { return absl::NotFoundError("resume token not found"); 
 }  // namespace
 
 PgResumeTokenStore::PgResumeTokenStore(ConnectionPool& pool) : pool_(pool) {
-  pool_.Register(
-      {kInsert, kInsertWithRequest, kRotate, kGet, kMarkUsed, kRevoke, kByExecution, kCleanup});
+  pool_.Register({kInsertToken, kInsertWithRequest, kRotate, kGetToken, kMarkUsed, kRevoke,
+                  kTokensByExecution, kCleanup});
 }
 
 absl::StatusOr<v1::GenerateResumeTokenResponse> GenerateResumeTokenIn(
@@ -99,7 +99,7 @@ absl::StatusOr<v1::GenerateResumeTokenResponse> GenerateResumeTokenIn(
   params.Add(token.id()).Add(token.execution_id()).Add(token.step_id());
   params.AddOrNull(token.metadata_json()).Add(token.created_at()).Add(token.expires_at());
   if (!request.has_request_id()) {
-    s.Exec(tx, kInsert, params);
+    s.Exec(tx, kInsertToken, params);
     return response;
   }
   params.Add(request.request_id());
@@ -132,7 +132,7 @@ absl::StatusOr<std::optional<v1::ResumeToken>> PgResumeTokenStore::Find(const st
   return pool_.Run<std::optional<v1::ResumeToken>>(
       "get resume token", [&](Session& s) -> absl::StatusOr<std::optional<v1::ResumeToken>> {
         pqxx::nontransaction tx(s.connection());
-        const pqxx::result rows = s.Exec(tx, kGet, params);
+        const pqxx::result rows = s.Exec(tx, kGetToken, params);
         if (rows.empty()) return std::nullopt;
         return TokenFromRow(rows[0]);
       });
@@ -180,7 +180,7 @@ absl::StatusOr<v1::MarkResumeTokenUsedResponse> MarkResumeTokenUsedIn(
   // Lost the compare-and-set: say why.
   Params hash;
   hash.Add(ResumeTokenHash(request.token()));
-  const pqxx::result rows = s.Exec(tx, kGet, hash);
+  const pqxx::result rows = s.Exec(tx, kGetToken, hash);
   if (rows.empty()) return NotFound();
   const auto reason = ResumeTokenUnusableReason(TokenFromRow(rows[0]), now);
   return absl::FailedPreconditionError(
@@ -206,7 +206,7 @@ absl::StatusOr<v1::RevokeResumeTokenResponse> RevokeResumeTokenIn(
   }
   Params key;
   key.Add(hash);
-  if (s.Exec(tx, kGet, key).empty()) return NotFound();
+  if (s.Exec(tx, kGetToken, key).empty()) return NotFound();
   return response;
 }
 
@@ -227,7 +227,7 @@ absl::StatusOr<v1::ListResumeTokensByExecutionResponse> PgResumeTokenStore::List
   Params params;
   params.Add(request.execution_id()).Add(after->created_at).Add(after->id);
   return FetchPage<v1::ListResumeTokensByExecutionResponse, v1::ResumeToken>(
-      pool_, "list resume tokens", kByExecution, std::move(params), *limit,
+      pool_, "list resume tokens", kTokensByExecution, std::move(params), *limit,
       &v1::ListResumeTokensByExecutionResponse::mutable_tokens, TokenFromRow,
       [](const v1::ResumeToken& t) {
         return PageKeyOf({t.created_at(), t.id()});

@@ -23,10 +23,10 @@ constexpr int kMaxAcksPerMessage = 1'000;
 // Of one claim (ClaimWakeupsRequest.limit's bound).
 constexpr int kMaxClaim = 1'000;
 // Outgoing messages: a new one is started beyond this many wake-ups, or bytes.
-constexpr int kMaxItemsPerMessage = 256;
-constexpr size_t kMaxBytesPerMessage = 1 << 20;
+constexpr int kMaxWakeupsPerMessage = 256;
+constexpr size_t kMaxWakeupBytesPerMessage = 1 << 20;
 // AckWakeups calls of one stream in flight; beyond, the stream reads no more until some end.
-constexpr int kMaxOps = 64;
+constexpr int kMaxWakeupOps = 64;
 
 v1::WakeupAck AckOf(const v1::Wakeup& wakeup) {
   v1::WakeupAck ack;
@@ -86,8 +86,8 @@ class WakeupStream final : public grpc::ServerBidiReactor<Bytes, Bytes>,
       added += held_.insert_or_assign(wakeup.execution_id(), AckOf(wakeup)).second ? 1 : 0;
       next_expiry_ = std::min(next_expiry_, wakeup.lease_until());
       if (out_.empty() || out_.back().sent ||
-          out_.back().response.wakeups_size() >= kMaxItemsPerMessage ||
-          out_.back().bytes >= kMaxBytesPerMessage) {
+          out_.back().response.wakeups_size() >= kMaxWakeupsPerMessage ||
+          out_.back().bytes >= kMaxWakeupBytesPerMessage) {
         out_.emplace_back();
       }
       out_.back().bytes += wakeup.ByteSizeLong();
@@ -289,7 +289,7 @@ class WakeupStream final : public grpc::ServerBidiReactor<Bytes, Bytes>,
   }
 
   void ReadLocked(std::unique_lock<std::mutex>& lock) {
-    if (reading_ || read_over_ || ending_ || ops_ >= kMaxOps) return;
+    if (reading_ || read_over_ || ending_ || ops_ >= kMaxWakeupOps) return;
     reading_ = true;
     lock.unlock();
     StartRead(&in_);

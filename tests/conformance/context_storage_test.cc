@@ -159,13 +159,13 @@ TYPED_TEST(ContextStorageTest, TwentyMebibyteValueRoundTrips) {
 
 // ---- malformed requests: each gets its status code, never INTERNAL -------------------
 
-struct BadRequest {
+struct BadContextRequest {
   const char* name;
   StatusCode expected;
   std::function<absl::Status(ContextStorage&)> call;
 };
 
-std::vector<BadRequest> BadRequests() {
+std::vector<BadContextRequest> BadContextRequests() {
   const StatusCode kInvalid = StatusCode::kInvalidArgument;
   return {
       {"set: empty execution_id", kInvalid,
@@ -231,7 +231,7 @@ std::vector<BadRequest> BadRequests() {
 }
 
 TYPED_TEST(ContextStorageTest, MalformedRequestsGetTheirStatusCode) {
-  for (const BadRequest& c : BadRequests()) {
+  for (const BadContextRequest& c : BadContextRequests()) {
     const absl::Status status = c.call(this->store());
     EXPECT_EQ(status.code(), c.expected) << c.name << ": " << status;
     EXPECT_NE(status.code(), StatusCode::kInternal) << c.name;

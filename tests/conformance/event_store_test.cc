@@ -20,8 +20,8 @@ namespace {
 
 using ::absl::StatusCode;
 
-v1::Event MakeEvent(const std::string& execution_id, const std::string& type,
-                    int64_t created_at = 0) {
+v1::Event NewEvent(const std::string& execution_id, const std::string& type,
+                   int64_t created_at = 0) {
   v1::Event e;
   e.set_execution_id(execution_id);
   e.set_event_type(type);
@@ -59,7 +59,7 @@ class EventStoreTest : public ::testing::Test {
 TYPED_TEST_SUITE(EventStoreTest, Backends, BackendNames);
 
 TYPED_TEST(EventStoreTest, RecordAssignsIdAndRoundTrips) {
-  v1::Event sent = MakeEvent("exec-1", "step.completed", 1'700'000'000'000);
+  v1::Event sent = NewEvent("exec-1", "step.completed", 1'700'000'000'000);
   v1::Event recorded = this->Record(sent);
   EXPECT_GT(recorded.id(), 0);
   EXPECT_EQ(recorded.created_at(), 1'700'000'000'000);
@@ -90,7 +90,7 @@ TYPED_TEST(EventStoreTest, RecordAssignsIdAndRoundTrips) {
 TYPED_TEST(EventStoreTest, RecordBatchIsAtomicAndKeepsOrder) {
   v1::RecordEventBatchRequest batch;
   for (const char* type : {"execution.started", "step.started", "step.completed"}) {
-    *batch.add_events() = MakeEvent("exec-batch", type);
+    *batch.add_events() = NewEvent("exec-batch", type);
   }
   batch.mutable_events(1)->clear_data_json();
   batch.mutable_events(2)->set_data_json(R"(["a","b\"c",null])");
@@ -112,8 +112,8 @@ TYPED_TEST(EventStoreTest, RecordBatchIsAtomicAndKeepsOrder) {
 
   // One bad event fails the whole batch: nothing of it is written.
   v1::RecordEventBatchRequest bad;
-  *bad.add_events() = MakeEvent("exec-bad-batch", "step.started");
-  *bad.add_events() = MakeEvent("exec-bad-batch", "step.completed");
+  *bad.add_events() = NewEvent("exec-bad-batch", "step.started");
+  *bad.add_events() = NewEvent("exec-bad-batch", "step.completed");
   bad.mutable_events(1)->set_data_json("{broken");
   EXPECT_EQ(this->store().RecordBatch(bad).status().code(), StatusCode::kInvalidArgument);
   request.set_execution_id("exec-bad-batch");
@@ -124,7 +124,7 @@ TYPED_TEST(EventStoreTest, RecordBatchIsAtomicAndKeepsOrder) {
 
 TYPED_TEST(EventStoreTest, ARepeatedRequestIdReturnsTheFirstResultAndWritesOnce) {
   v1::RecordEventRequest record;
-  *record.mutable_event() = MakeEvent("exec-request-id", "step.started");
+  *record.mutable_event() = NewEvent("exec-request-id", "step.started");
   record.set_request_id("request-id-record");
   auto first = this->store().Record(record);
   ASSERT_TRUE(first.ok()) << first.status();
@@ -135,7 +135,7 @@ TYPED_TEST(EventStoreTest, ARepeatedRequestIdReturnsTheFirstResultAndWritesOnce)
   EXPECT_EQ(again->event().event_type(), "step.started");
 
   v1::RecordEventBatchRequest batch;
-  for (const char* type : {"a", "b", "c"}) *batch.add_events() = MakeEvent("exec-request-id", type);
+  for (const char* type : {"a", "b", "c"}) *batch.add_events() = NewEvent("exec-request-id", type);
   batch.set_request_id("request-id-batch");
   auto batch_first = this->store().RecordBatch(batch);
   ASSERT_TRUE(batch_first.ok()) << batch_first.status();
@@ -158,11 +158,11 @@ TYPED_TEST(EventStoreTest, ARepeatedRequestIdReturnsTheFirstResultAndWritesOnce)
 }
 
 TYPED_TEST(EventStoreTest, QueryFiltersByExecutionTypeAndTime) {
-  this->Record(MakeEvent("exec-q", "step.started", 1000));
-  this->Record(MakeEvent("exec-q", "step.completed", 2000));
-  this->Record(MakeEvent("exec-q", "step.failed", 3000));
-  this->Record(MakeEvent("exec-q", "job.created", 4000));
-  this->Record(MakeEvent("exec-other", "step.completed", 2500));
+  this->Record(NewEvent("exec-q", "step.started", 1000));
+  this->Record(NewEvent("exec-q", "step.completed", 2000));
+  this->Record(NewEvent("exec-q", "step.failed", 3000));
+  this->Record(NewEvent("exec-q", "job.created", 4000));
+  this->Record(NewEvent("exec-other", "step.completed", 2500));
 
   v1::QueryEventsRequest request;
   request.set_execution_id("exec-q");
@@ -199,9 +199,9 @@ TYPED_TEST(EventStoreTest, QueryFiltersByExecutionTypeAndTime) {
 }
 
 TYPED_TEST(EventStoreTest, DeleteOldCountsAndKeepsNewerEvents) {
-  this->Record(MakeEvent("exec-old", "step.started", 1000));
-  this->Record(MakeEvent("exec-old", "step.completed", 2000));
-  this->Record(MakeEvent("exec-old", "step.completed", 9000));
+  this->Record(NewEvent("exec-old", "step.started", 1000));
+  this->Record(NewEvent("exec-old", "step.completed", 2000));
+  this->Record(NewEvent("exec-old", "step.completed", 9000));
   v1::DeleteOldEventsRequest request;
   request.set_before(5000);
   auto deleted = this->store().DeleteOld(request);
@@ -223,7 +223,7 @@ TYPED_TEST(EventStoreTest, EventsOutliveTheirExecution) {
   v1::CreateExecutionRequest create;
   *create.mutable_execution() = execution;
   ASSERT_TRUE(this->backend_.executions().Create(create).ok());
-  this->Record(MakeEvent("exec-deleted", "execution.created"));
+  this->Record(NewEvent("exec-deleted", "execution.created"));
   v1::DeleteExecutionRequest del;
   del.set_execution_id("exec-deleted");
   ASSERT_TRUE(this->backend_.executions().Delete(del).ok());
@@ -247,12 +247,12 @@ TYPED_TEST(EventStoreTest, PagingWhileAppendingNeitherSkipsNorRepeats) {
         absl::Status status;
         if (w % 2 == 0) {
           v1::RecordEventRequest request;
-          *request.mutable_event() = MakeEvent("exec-tail", absl::StrCat("w", w, ".", i));
+          *request.mutable_event() = NewEvent("exec-tail", absl::StrCat("w", w, ".", i));
           status = this->store().Record(request).status();
         } else {
           v1::RecordEventBatchRequest batch;
           for (int k = 0; k < 3; ++k) {
-            *batch.add_events() = MakeEvent("exec-tail", absl::StrCat("w", w, ".", i, ".", k));
+            *batch.add_events() = NewEvent("exec-tail", absl::StrCat("w", w, ".", i, ".", k));
           }
           status = this->store().RecordBatch(batch).status();
         }
@@ -298,7 +298,7 @@ TYPED_TEST(EventStoreTest, PagingWhileAppendingNeitherSkipsNorRepeats) {
 
 // ---- malformed requests: each gets its status code, never INTERNAL -------------------
 
-struct BadRequest {
+struct BadEventRequest {
   const char* name;
   StatusCode expected;
   std::function<absl::Status(EventStore&)> call;
@@ -306,12 +306,12 @@ struct BadRequest {
 
 absl::Status RecordWith(EventStore& s, const std::function<void(v1::Event&)>& edit) {
   v1::RecordEventRequest request;
-  *request.mutable_event() = MakeEvent("exec-bad", "step.started");
+  *request.mutable_event() = NewEvent("exec-bad", "step.started");
   edit(*request.mutable_event());
   return s.Record(request).status();
 }
 
-std::vector<BadRequest> BadRequests() {
+std::vector<BadEventRequest> BadEventRequests() {
   const StatusCode kInvalid = StatusCode::kInvalidArgument;
   return {
       {"record: no event", kInvalid,
@@ -380,8 +380,8 @@ std::vector<BadRequest> BadRequests() {
 }
 
 TYPED_TEST(EventStoreTest, MalformedRequestsGetTheirStatusCode) {
-  const auto cases = BadRequests();
-  for (const BadRequest& c : cases) {
+  const auto cases = BadEventRequests();
+  for (const BadEventRequest& c : cases) {
     const absl::Status status = c.call(this->store());
     EXPECT_EQ(status.code(), c.expected) << c.name << ": " << status;
     EXPECT_NE(status.code(), StatusCode::kInternal) << c.name;

@@ -19,7 +19,7 @@ namespace {
 
 using ::absl::StatusCode;
 
-constexpr const char* kExecution = "locked-exec";
+constexpr const char* kLockedExecution = "locked-exec";
 constexpr int64_t kLongTtlMs = 60'000;
 constexpr int64_t kTinyTtlMs = 50;
 
@@ -29,7 +29,7 @@ class ExecutionLocksTest : public ::testing::Test {
   void SetUp() override {
     v1::CreateExecutionRequest request;
     v1::Execution& e = *request.mutable_execution();
-    e.set_id(kExecution);
+    e.set_id(kLockedExecution);
     e.set_flow_id("flow");
     e.set_flow_version("1.0.0");
     e.set_current_step_id("step");
@@ -40,7 +40,7 @@ class ExecutionLocksTest : public ::testing::Test {
   ExecutionStore& store() { return backend_.executions(); }
 
   absl::StatusOr<v1::AcquireLockResponse> Acquire(const std::string& owner, int64_t ttl_ms,
-                                                  const std::string& execution = kExecution) {
+                                                  const std::string& execution = kLockedExecution) {
     v1::AcquireLockRequest request;
     request.set_execution_id(execution);
     request.set_owner(owner);
@@ -50,7 +50,7 @@ class ExecutionLocksTest : public ::testing::Test {
   absl::StatusOr<v1::ExtendLockResponse> Extend(const std::string& owner, int64_t token,
                                                 int64_t ttl_ms = kLongTtlMs) {
     v1::ExtendLockRequest request;
-    request.set_execution_id(kExecution);
+    request.set_execution_id(kLockedExecution);
     request.set_owner(owner);
     request.set_fencing_token(token);
     request.set_ttl_ms(ttl_ms);
@@ -58,7 +58,7 @@ class ExecutionLocksTest : public ::testing::Test {
   }
   absl::StatusOr<v1::ReleaseLockResponse> Release(const std::string& owner, int64_t token = 0) {
     v1::ReleaseLockRequest request;
-    request.set_execution_id(kExecution);
+    request.set_execution_id(kLockedExecution);
     request.set_owner(owner);
     request.set_fencing_token(token);
     return store().ReleaseLock(request);
@@ -182,7 +182,7 @@ TYPED_TEST(ExecutionLocksTest, DeletingTheExecutionDropsItsLease) {
   ASSERT_TRUE(held.ok()) << held.status();
   ASSERT_TRUE(held->acquired());
   v1::DeleteExecutionRequest request;
-  request.set_execution_id(kExecution);
+  request.set_execution_id(kLockedExecution);
   ASSERT_TRUE(this->store().Delete(request)->deleted());
   EXPECT_EQ(this->Acquire("b", kLongTtlMs).status().code(), StatusCode::kNotFound);
 }
@@ -200,7 +200,7 @@ std::vector<BadLockRequest> BadLockRequests() {
   auto acquire = [](const std::function<void(v1::AcquireLockRequest&)>& edit) {
     return [edit](ExecutionStore& s) {
       v1::AcquireLockRequest r;
-      r.set_execution_id(kExecution);
+      r.set_execution_id(kLockedExecution);
       r.set_owner("o");
       r.set_ttl_ms(1000);
       edit(r);
@@ -210,7 +210,7 @@ std::vector<BadLockRequest> BadLockRequests() {
   auto extend = [](const std::function<void(v1::ExtendLockRequest&)>& edit) {
     return [edit](ExecutionStore& s) {
       v1::ExtendLockRequest r;
-      r.set_execution_id(kExecution);
+      r.set_execution_id(kLockedExecution);
       r.set_owner("o");
       r.set_fencing_token(1);
       r.set_ttl_ms(1000);
@@ -237,13 +237,13 @@ std::vector<BadLockRequest> BadLockRequests() {
       {"release: empty owner", kInvalid,
        [](ExecutionStore& s) {
          v1::ReleaseLockRequest r;
-         r.set_execution_id(kExecution);
+         r.set_execution_id(kLockedExecution);
          return s.ReleaseLock(r).status();
        }},
       {"release: negative fencing token", kInvalid,
        [](ExecutionStore& s) {
          v1::ReleaseLockRequest r;
-         r.set_execution_id(kExecution);
+         r.set_execution_id(kLockedExecution);
          r.set_owner("o");
          r.set_fencing_token(-1);
          return s.ReleaseLock(r).status();
@@ -265,7 +265,7 @@ TYPED_TEST(ExecutionLocksTest, MalformedRequestsGetTheirStatusCode) {
 
 TYPED_TEST(ExecutionLocksTest, GetLockTellsTheLeaseAsStored) {
   v1::GetLockRequest get;
-  get.set_execution_id(kExecution);
+  get.set_execution_id(kLockedExecution);
   auto free = this->store().GetLock(get);
   ASSERT_TRUE(free.ok()) << free.status();
   EXPECT_FALSE(free->held());

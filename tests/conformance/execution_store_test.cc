@@ -21,7 +21,7 @@ namespace {
 
 using ::absl::StatusCode;
 
-v1::Execution MakeExecution(const std::string& id) {
+v1::Execution NewExecution(const std::string& id) {
   v1::Execution e;
   e.set_id(id);
   e.set_flow_id("order-flow");
@@ -65,7 +65,7 @@ class ExecutionStoreTest : public ::testing::Test {
 TYPED_TEST_SUITE(ExecutionStoreTest, Backends, BackendNames);
 
 TYPED_TEST(ExecutionStoreTest, EveryFieldRoundTrips) {
-  v1::Execution e = MakeExecution("exec-all-fields");
+  v1::Execution e = NewExecution("exec-all-fields");
   e.set_status(v1::EXECUTION_STATUS_WAITING);
   e.set_wake_at(1'700'000'000'000);
   e.set_wait_reason("approval");
@@ -113,7 +113,7 @@ TYPED_TEST(ExecutionStoreTest, EveryFieldRoundTrips) {
 }
 
 TYPED_TEST(ExecutionStoreTest, OptionalFieldsStayAbsent) {
-  const v1::Execution e = MakeExecution("exec-minimal");
+  const v1::Execution e = NewExecution("exec-minimal");
   const v1::Execution created = this->Create(e);
   EXPECT_GT(created.created_at(), 0);
   auto got = this->Get(e.id());
@@ -130,7 +130,7 @@ TYPED_TEST(ExecutionStoreTest, OptionalFieldsStayAbsent) {
 }
 
 TYPED_TEST(ExecutionStoreTest, SaveUpsertsAndIncrementsVersion) {
-  v1::Execution e = MakeExecution("exec-upsert");
+  v1::Execution e = NewExecution("exec-upsert");
   auto first = this->Save(e);
   ASSERT_TRUE(first.ok());
   EXPECT_TRUE(first->created());
@@ -149,13 +149,12 @@ TYPED_TEST(ExecutionStoreTest, SaveUpsertsAndIncrementsVersion) {
 }
 
 TYPED_TEST(ExecutionStoreTest, ExpectedVersionRejectsStaleWrites) {
-  v1::Execution e = MakeExecution("exec-cas");
+  v1::Execution e = NewExecution("exec-cas");
   ASSERT_TRUE(this->Save(e, 0).ok());
   EXPECT_EQ(this->Save(e, 0).status().code(), StatusCode::kAborted);
   EXPECT_TRUE(this->Save(e, 1).ok());
   EXPECT_EQ(this->Save(e, 1).status().code(), StatusCode::kAborted);
-  EXPECT_EQ(this->Save(MakeExecution("exec-cas-missing"), 3).status().code(),
-            StatusCode::kNotFound);
+  EXPECT_EQ(this->Save(NewExecution("exec-cas-missing"), 3).status().code(), StatusCode::kNotFound);
   auto got = this->Get(e.id());
   ASSERT_TRUE(got.ok());
   EXPECT_EQ(got->version(), 2);
@@ -163,7 +162,7 @@ TYPED_TEST(ExecutionStoreTest, ExpectedVersionRejectsStaleWrites) {
 
 TYPED_TEST(ExecutionStoreTest, UpdateRequiresAnExistingExecution) {
   v1::UpdateExecutionRequest request;
-  *request.mutable_execution() = MakeExecution("exec-update");
+  *request.mutable_execution() = NewExecution("exec-update");
   EXPECT_EQ(this->store().Update(request).status().code(), StatusCode::kNotFound);
   this->Create(request.execution());
   request.mutable_execution()->set_status(v1::EXECUTION_STATUS_COMPLETED);
@@ -176,7 +175,7 @@ TYPED_TEST(ExecutionStoreTest, UpdateRequiresAnExistingExecution) {
 }
 
 TYPED_TEST(ExecutionStoreTest, DeleteReportsWhetherAnythingWasDeleted) {
-  this->Create(MakeExecution("exec-delete"));
+  this->Create(NewExecution("exec-delete"));
   v1::DeleteExecutionRequest request;
   request.set_execution_id("exec-delete");
   EXPECT_TRUE(this->store().Delete(request)->deleted());
@@ -185,14 +184,14 @@ TYPED_TEST(ExecutionStoreTest, DeleteReportsWhetherAnythingWasDeleted) {
 }
 
 TYPED_TEST(ExecutionStoreTest, CreateRejectsATakenId) {
-  this->Create(MakeExecution("exec-dup"));
+  this->Create(NewExecution("exec-dup"));
   v1::CreateExecutionRequest request;
-  *request.mutable_execution() = MakeExecution("exec-dup");
+  *request.mutable_execution() = NewExecution("exec-dup");
   EXPECT_EQ(this->store().Create(request).status().code(), StatusCode::kAlreadyExists);
 }
 
 TYPED_TEST(ExecutionStoreTest, IdempotentCreateReturnsTheFirstExecution) {
-  v1::Execution e = MakeExecution("exec-idem-1");
+  v1::Execution e = NewExecution("exec-idem-1");
   e.set_idempotency_key("order-42");
   v1::CreateExecutionRequest request;
   *request.mutable_execution() = e;
@@ -215,14 +214,14 @@ TYPED_TEST(ExecutionStoreTest, IdempotentCreateReturnsTheFirstExecution) {
 // an invalid 200 kB number is refused with a short message (a long one breaks clients).
 TYPED_TEST(ExecutionStoreTest, NumbersBeyondDoubleAreStoredAndErrorsStayShort) {
   const std::string nines(5000, '9');
-  v1::Execution e = MakeExecution("exec-big-numbers");
+  v1::Execution e = NewExecution("exec-big-numbers");
   e.set_context_json(R"({"big":1e400,"long":)" + nines + "}");
   this->Create(e);
   auto got = this->Get("exec-big-numbers");
   ASSERT_TRUE(got.ok()) << got.status();
   EXPECT_NE(got->context_json().find(nines), std::string::npos);
   v1::CreateExecutionRequest bad;
-  *bad.mutable_execution() = MakeExecution("exec-bad-number");
+  *bad.mutable_execution() = NewExecution("exec-bad-number");
   bad.mutable_execution()->set_context_json(R"({"n":)" + std::string(200000, '9') + "x}");
   const absl::Status status = this->store().Create(bad).status();
   EXPECT_EQ(status.code(), StatusCode::kInvalidArgument);
@@ -234,7 +233,7 @@ TYPED_TEST(ExecutionStoreTest, NumbersBeyondDoubleAreStoredAndErrorsStayShort) {
 // the key blocks a second execution.
 TYPED_TEST(ExecutionStoreTest, IdempotencyWindowAtItsLimitKeepsTheKeyAlive) {
   v1::CreateExecutionRequest request;
-  *request.mutable_execution() = MakeExecution("exec-window-1");
+  *request.mutable_execution() = NewExecution("exec-window-1");
   request.mutable_execution()->set_idempotency_key("window-limit");
   request.set_idempotency_window_ms(kMaxDurationMs);
   auto first = this->store().Create(request);
@@ -247,7 +246,7 @@ TYPED_TEST(ExecutionStoreTest, IdempotencyWindowAtItsLimitKeepsTheKeyAlive) {
   EXPECT_FALSE(second->created());
   EXPECT_EQ(second->execution().id(), "exec-window-1");
   // Timestamps and timeouts at their limits are stored (the derived deadlines fit BIGINT).
-  v1::Execution edge = MakeExecution("exec-time-limits");
+  v1::Execution edge = NewExecution("exec-time-limits");
   edge.set_created_at(kMaxTimestampMs);
   edge.set_wait_started_at(kMaxTimestampMs);
   edge.mutable_timeout_config()->set_execution_timeout_ms(kMaxDurationMs);
@@ -257,7 +256,7 @@ TYPED_TEST(ExecutionStoreTest, IdempotencyWindowAtItsLimitKeepsTheKeyAlive) {
 }
 
 TYPED_TEST(ExecutionStoreTest, ExpiredIdempotencyKeyNeverBlocks) {
-  v1::Execution e = MakeExecution("exec-expired-1");
+  v1::Execution e = NewExecution("exec-expired-1");
   e.set_idempotency_key("k");
   e.set_idempotency_expires_at(NowMs() - 1000);
   this->Create(e);
@@ -279,7 +278,7 @@ TYPED_TEST(ExecutionStoreTest, ConcurrentIdempotentCreatesYieldOneRow) {
   for (int i = 0; i < kThreads; ++i) {
     threads.emplace_back([&, i] {
       v1::CreateExecutionRequest request;
-      *request.mutable_execution() = MakeExecution(absl::StrCat("exec-race-", i));
+      *request.mutable_execution() = NewExecution(absl::StrCat("exec-race-", i));
       request.mutable_execution()->set_idempotency_key("same-key");
       auto response = this->store().Create(request);
       if (!response.ok()) {
@@ -300,7 +299,7 @@ TYPED_TEST(ExecutionStoreTest, ConcurrentIdempotentCreatesYieldOneRow) {
 }
 
 TYPED_TEST(ExecutionStoreTest, ConcurrentSavesWithOneExpectedVersionHaveOneWinner) {
-  const v1::Execution e = MakeExecution("exec-cas-race");
+  const v1::Execution e = NewExecution("exec-cas-race");
   this->Create(e);
   constexpr int kThreads = 16;
   std::atomic<int> won{0}, aborted{0}, other{0};
@@ -328,11 +327,11 @@ TYPED_TEST(ExecutionStoreTest, ConcurrentSavesWithOneExpectedVersionHaveOneWinne
 
 TYPED_TEST(ExecutionStoreTest, FindByStatusPagesInIdOrder) {
   for (int i = 0; i < 5; ++i) {
-    v1::Execution e = MakeExecution(absl::StrCat("exec-page-", i));
+    v1::Execution e = NewExecution(absl::StrCat("exec-page-", i));
     e.set_status(v1::EXECUTION_STATUS_PENDING);
     this->Create(e);
   }
-  this->Create(MakeExecution("exec-page-running"));
+  this->Create(NewExecution("exec-page-running"));
   v1::FindByStatusRequest request;
   request.set_status(v1::EXECUTION_STATUS_PENDING);
   request.set_limit(2);
@@ -361,7 +360,7 @@ TYPED_TEST(ExecutionStoreTest, ListWakeReadyReturnsDueWaitsOldestFirst) {
       {"wake-running", v1::EXECUTION_STATUS_RUNNING, now - 9000},
   };
   for (const auto& r : rows) {
-    v1::Execution e = MakeExecution(r.id);
+    v1::Execution e = NewExecution(r.id);
     e.set_status(r.status);
     e.set_wake_at(r.wake_at);
     this->Create(e);
@@ -385,12 +384,12 @@ TYPED_TEST(ExecutionStoreTest, ListWakeReadyReturnsDueWaitsOldestFirst) {
 
 TYPED_TEST(ExecutionStoreTest, FindByTenantFiltersByTenantAndStatus) {
   for (int i = 0; i < 3; ++i) {
-    v1::Execution e = MakeExecution(absl::StrCat("tenant-a-", i));
+    v1::Execution e = NewExecution(absl::StrCat("tenant-a-", i));
     e.set_tenant_id("a");
     if (i == 2) e.set_status(v1::EXECUTION_STATUS_COMPLETED);
     this->Create(e);
   }
-  v1::Execution other = MakeExecution("tenant-b-0");
+  v1::Execution other = NewExecution("tenant-b-0");
   other.set_tenant_id("b");
   this->Create(other);
   v1::FindByTenantRequest request;
@@ -403,7 +402,7 @@ TYPED_TEST(ExecutionStoreTest, FindByTenantFiltersByTenantAndStatus) {
 }
 
 TYPED_TEST(ExecutionStoreTest, FindByIdempotencyKeyHonoursExpiryAndWindow) {
-  v1::Execution e = MakeExecution("exec-find-key");
+  v1::Execution e = NewExecution("exec-find-key");
   e.set_idempotency_key("find-me");
   this->Create(e);
   v1::FindByIdempotencyKeyRequest request;
@@ -416,7 +415,7 @@ TYPED_TEST(ExecutionStoreTest, FindByIdempotencyKeyHonoursExpiryAndWindow) {
   request.set_idempotency_key("unknown");
   EXPECT_FALSE(this->store().FindByIdempotencyKey(request)->found());
 
-  v1::Execution old = MakeExecution("exec-old-key");
+  v1::Execution old = NewExecution("exec-old-key");
   old.set_idempotency_key("old");
   old.set_created_at(NowMs() - 3'600'000);
   old.set_idempotency_expires_at(NowMs() + 3'600'000);
@@ -428,9 +427,9 @@ TYPED_TEST(ExecutionStoreTest, FindByIdempotencyKeyHonoursExpiryAndWindow) {
 }
 
 TYPED_TEST(ExecutionStoreTest, FindChildrenListsOnlyChildren) {
-  this->Create(MakeExecution("parent"));
+  this->Create(NewExecution("parent"));
   for (int i = 0; i < 3; ++i) {
-    v1::Execution child = MakeExecution(absl::StrCat("child-", i));
+    v1::Execution child = NewExecution(absl::StrCat("child-", i));
     child.set_parent_execution_id("parent");
     this->Create(child);
   }
@@ -446,16 +445,16 @@ TYPED_TEST(ExecutionStoreTest, FindChildrenListsOnlyChildren) {
 
 TYPED_TEST(ExecutionStoreTest, FindTimedOutExecutionsUsesDefaultAndCustomTimeouts) {
   const int64_t now = NowMs();
-  v1::Execution old_default = MakeExecution("timeout-default");
+  v1::Execution old_default = NewExecution("timeout-default");
   old_default.set_created_at(now - 25LL * 3600 * 1000);  // past the 24 h default
   this->Create(old_default);
-  v1::Execution custom = MakeExecution("timeout-custom");
+  v1::Execution custom = NewExecution("timeout-custom");
   custom.set_created_at(now - 10'000);
   custom.mutable_timeout_config()->set_execution_timeout_ms(5'000);
   this->Create(custom);
-  v1::Execution fresh = MakeExecution("timeout-fresh");
+  v1::Execution fresh = NewExecution("timeout-fresh");
   this->Create(fresh);
-  v1::Execution done = MakeExecution("timeout-done");
+  v1::Execution done = NewExecution("timeout-done");
   done.set_created_at(now - 25LL * 3600 * 1000);
   done.set_status(v1::EXECUTION_STATUS_COMPLETED);
   this->Create(done);
@@ -469,7 +468,7 @@ TYPED_TEST(ExecutionStoreTest, FindTimedOutExecutionsUsesDefaultAndCustomTimeout
   EXPECT_EQ(ids, (std::vector<std::string>{"timeout-default", "timeout-custom"}));
 
   // With a tenant: that tenant's only.
-  v1::Execution tenants = MakeExecution("timeout-tenant-b");
+  v1::Execution tenants = NewExecution("timeout-tenant-b");
   tenants.set_created_at(now - 26LL * 3600 * 1000);
   tenants.set_tenant_id("b");
   this->Create(tenants);
@@ -486,16 +485,16 @@ TYPED_TEST(ExecutionStoreTest, FindTimedOutExecutionsUsesDefaultAndCustomTimeout
 
 TYPED_TEST(ExecutionStoreTest, FindTimedOutWaitsUsesDefaultAndCustomTimeouts) {
   const int64_t now = NowMs();
-  v1::Execution long_wait = MakeExecution("wait-default");
+  v1::Execution long_wait = NewExecution("wait-default");
   long_wait.set_status(v1::EXECUTION_STATUS_WAITING);
   long_wait.set_wait_started_at(now - 8LL * 24 * 3600 * 1000);  // past the 7-day default
   this->Create(long_wait);
-  v1::Execution custom = MakeExecution("wait-custom");
+  v1::Execution custom = NewExecution("wait-custom");
   custom.set_status(v1::EXECUTION_STATUS_WAITING);
   custom.set_wait_started_at(now - 2'000);
   custom.mutable_timeout_config()->set_wait_timeout_ms(1'000);
   this->Create(custom);
-  v1::Execution fresh = MakeExecution("wait-fresh");
+  v1::Execution fresh = NewExecution("wait-fresh");
   fresh.set_status(v1::EXECUTION_STATUS_WAITING);
   fresh.set_wait_started_at(now);
   this->Create(fresh);
@@ -511,7 +510,7 @@ TYPED_TEST(ExecutionStoreTest, FindTimedOutWaitsUsesDefaultAndCustomTimeouts) {
 
 // ---- malformed requests: each gets its status code, never INTERNAL -------------------
 
-struct BadRequest {
+struct BadSaveRequest {
   const char* name;
   StatusCode expected;
   std::function<absl::Status(ExecutionStore&)> call;
@@ -525,20 +524,20 @@ absl::Status Call(absl::StatusOr<Response> (ExecutionStore::*method)(const Reque
 
 absl::Status CreateWith(ExecutionStore& s, const std::function<void(v1::Execution&)>& edit) {
   v1::CreateExecutionRequest request;
-  *request.mutable_execution() = MakeExecution("bad-input");
+  *request.mutable_execution() = NewExecution("bad-input");
   edit(*request.mutable_execution());
   return s.Create(request).status();
 }
 
-absl::Status SaveWith(ExecutionStore& s,
-                      const std::function<void(v1::SaveExecutionRequest&)>& edit) {
+absl::Status SaveExecutionWith(ExecutionStore& s,
+                               const std::function<void(v1::SaveExecutionRequest&)>& edit) {
   v1::SaveExecutionRequest request;
-  *request.mutable_execution() = MakeExecution("bad-input");
+  *request.mutable_execution() = NewExecution("bad-input");
   edit(request);
   return s.Save(request).status();
 }
 
-std::vector<BadRequest> BadRequests() {
+std::vector<BadSaveRequest> BadSaveRequests() {
   using E = v1::Execution;
   const StatusCode kInvalid = StatusCode::kInvalidArgument;
   return {
@@ -612,31 +611,32 @@ std::vector<BadRequest> BadRequests() {
       {"create: negative idempotency window", kInvalid,
        [](ExecutionStore& s) {
          v1::CreateExecutionRequest r;
-         *r.mutable_execution() = MakeExecution("bad-window");
+         *r.mutable_execution() = NewExecution("bad-window");
          r.mutable_execution()->set_idempotency_key("k");
          r.set_idempotency_window_ms(-1);
          return Call(&ExecutionStore::Create, s, r);
        }},
       {"save: negative expected_version", kInvalid,
        [](ExecutionStore& s) {
-         return SaveWith(s, [](v1::SaveExecutionRequest& r) { r.set_expected_version(-1); });
+         return SaveExecutionWith(s,
+                                  [](v1::SaveExecutionRequest& r) { r.set_expected_version(-1); });
        }},
       {"save: negative retry count", kInvalid,
        [](ExecutionStore& s) {
-         return SaveWith(s, [](v1::SaveExecutionRequest& r) {
+         return SaveExecutionWith(s, [](v1::SaveExecutionRequest& r) {
            (*r.mutable_execution()->mutable_retry_attempts())["step"] = -1;
          });
        }},
       {"update: unknown id", StatusCode::kNotFound,
        [](ExecutionStore& s) {
          v1::UpdateExecutionRequest r;
-         *r.mutable_execution() = MakeExecution("never-created");
+         *r.mutable_execution() = NewExecution("never-created");
          return Call(&ExecutionStore::Update, s, r);
        }},
       {"update: expected_version 0", kInvalid,
        [](ExecutionStore& s) {
          v1::UpdateExecutionRequest r;
-         *r.mutable_execution() = MakeExecution("never-created");
+         *r.mutable_execution() = NewExecution("never-created");
          r.set_expected_version(0);
          return Call(&ExecutionStore::Update, s, r);
        }},
@@ -690,7 +690,7 @@ std::vector<BadRequest> BadRequests() {
       {"create: idempotency window overflows a time", kInvalid,
        [](ExecutionStore& s) {
          v1::CreateExecutionRequest r;
-         *r.mutable_execution() = MakeExecution("bad-input");
+         *r.mutable_execution() = NewExecution("bad-input");
          r.mutable_execution()->set_idempotency_key("k-overflow");
          r.set_idempotency_window_ms(std::numeric_limits<int64_t>::max());
          return Call(&ExecutionStore::Create, s, r);
@@ -712,14 +712,14 @@ std::vector<BadRequest> BadRequests() {
        }},
       {"save: wait timeout over 100 years", kInvalid,
        [](ExecutionStore& s) {
-         return SaveWith(s, [](v1::SaveExecutionRequest& r) {
+         return SaveExecutionWith(s, [](v1::SaveExecutionRequest& r) {
            r.mutable_execution()->set_wait_started_at(kMaxTimestampMs);
            r.mutable_execution()->mutable_timeout_config()->set_wait_timeout_ms(kMaxDurationMs + 1);
          });
        }},
       {"save: negative cancelled_at", kInvalid,
        [](ExecutionStore& s) {
-         return SaveWith(s, [](v1::SaveExecutionRequest& r) {
+         return SaveExecutionWith(s, [](v1::SaveExecutionRequest& r) {
            auto* c = r.mutable_execution()->mutable_cancellation();
            c->set_source(v1::CANCELLATION_SOURCE_USER);
            c->set_cancelled_at(std::numeric_limits<int64_t>::min());
@@ -735,9 +735,9 @@ std::vector<BadRequest> BadRequests() {
 }
 
 TYPED_TEST(ExecutionStoreTest, MalformedRequestsGetTheirStatusCode) {
-  const auto cases = BadRequests();
+  const auto cases = BadSaveRequests();
   ASSERT_GE(cases.size(), 15u);
-  for (const BadRequest& c : cases) {
+  for (const BadSaveRequest& c : cases) {
     const absl::Status status = c.call(this->store());
     EXPECT_EQ(status.code(), c.expected) << c.name << ": " << status;
     EXPECT_NE(status.code(), StatusCode::kInternal) << c.name;
@@ -761,7 +761,7 @@ TYPED_TEST(ExecutionStoreTest, FindByStatusAndCountByStatusFilterByFlowAndTenant
       {"count-6", "shipping", "", v1::EXECUTION_STATUS_WAITING},
   };
   for (const auto& row : rows) {
-    v1::Execution e = MakeExecution(row.id);
+    v1::Execution e = NewExecution(row.id);
     e.set_flow_id(row.flow);
     if (*row.tenant != '\0') e.set_tenant_id(row.tenant);
     e.set_status(row.status);

@@ -375,13 +375,13 @@ TYPED_TEST(FlowStoreTest, RegistryLoadsOnceAndAnswersFromMemory) {
 
 // ---- malformed requests: each gets its status code, never INTERNAL -------------------
 
-struct BadRequest {
+struct BadFlowRequest {
   const char* name;
   StatusCode expected;
   std::function<absl::Status(FlowStore&)> call;
 };
 
-absl::Status SaveWith(FlowStore& s, const std::function<void(v1::Flow&)>& edit) {
+absl::Status SaveFlowWith(FlowStore& s, const std::function<void(v1::Flow&)>& edit) {
   v1::SaveFlowRequest request;
   *request.mutable_flow() = MakeFlow("bad-flow", "1.0.0");
   edit(*request.mutable_flow());
@@ -389,35 +389,35 @@ absl::Status SaveWith(FlowStore& s, const std::function<void(v1::Flow&)>& edit) 
 }
 
 absl::Status SaveDefinition(FlowStore& s, const std::string& definition) {
-  return SaveWith(s, [&](v1::Flow& f) { f.set_definition_json(definition); });
+  return SaveFlowWith(s, [&](v1::Flow& f) { f.set_definition_json(definition); });
 }
 
-std::vector<BadRequest> BadRequests() {
+std::vector<BadFlowRequest> BadFlowRequests() {
   const StatusCode kInvalid = StatusCode::kInvalidArgument;
   using F = v1::Flow;
   return {
       {"save: no flow", kInvalid,
        [](FlowStore& s) { return s.Save(v1::SaveFlowRequest()).status(); }},
       {"save: empty id", kInvalid,
-       [](FlowStore& s) { return SaveWith(s, [](F& f) { f.clear_id(); }); }},
+       [](FlowStore& s) { return SaveFlowWith(s, [](F& f) { f.clear_id(); }); }},
       {"save: version not semver", kInvalid,
-       [](FlowStore& s) { return SaveWith(s, [](F& f) { f.set_version("1.0"); }); }},
+       [](FlowStore& s) { return SaveFlowWith(s, [](F& f) { f.set_version("1.0"); }); }},
       {"save: version with leading zero", kInvalid,
-       [](FlowStore& s) { return SaveWith(s, [](F& f) { f.set_version("01.0.0"); }); }},
+       [](FlowStore& s) { return SaveFlowWith(s, [](F& f) { f.set_version("01.0.0"); }); }},
       {"save: version number too large", kInvalid,
        [](FlowStore& s) {
-         return SaveWith(s, [](F& f) { f.set_version("99999999999999999999.0.0"); });
+         return SaveFlowWith(s, [](F& f) { f.set_version("99999999999999999999.0.0"); });
        }},
       {"save: unspecified status", kInvalid,
        [](FlowStore& s) {
-         return SaveWith(s, [](F& f) { f.set_status(v1::FLOW_STATUS_UNSPECIFIED); });
+         return SaveFlowWith(s, [](F& f) { f.set_status(v1::FLOW_STATUS_UNSPECIFIED); });
        }},
       {"save: unknown status", kInvalid,
        [](FlowStore& s) {
-         return SaveWith(s, [](F& f) { f.set_status(static_cast<v1::FlowStatus>(42)); });
+         return SaveFlowWith(s, [](F& f) { f.set_status(static_cast<v1::FlowStatus>(42)); });
        }},
       {"save: empty definition", kInvalid,
-       [](FlowStore& s) { return SaveWith(s, [](F& f) { f.clear_definition_json(); }); }},
+       [](FlowStore& s) { return SaveFlowWith(s, [](F& f) { f.clear_definition_json(); }); }},
       {"save: definition not JSON", kInvalid,
        [](FlowStore& s) { return SaveDefinition(s, "{steps"); }},
       {"save: definition an array", kInvalid, [](FlowStore& s) { return SaveDefinition(s, "[]"); }},
@@ -441,13 +441,15 @@ std::vector<BadRequest> BadRequests() {
              s, R"({"initialStepId":"a","steps":{"a":{"id":"a","type":"t\u0000"}}})");
        }},
       {"save: visual not an object", kInvalid,
-       [](FlowStore& s) { return SaveWith(s, [](F& f) { f.set_visual_json("[1]"); }); }},
+       [](FlowStore& s) { return SaveFlowWith(s, [](F& f) { f.set_visual_json("[1]"); }); }},
       {"save: empty tag", kInvalid,
-       [](FlowStore& s) { return SaveWith(s, [](F& f) { f.add_tags(""); }); }},
+       [](FlowStore& s) { return SaveFlowWith(s, [](F& f) { f.add_tags(""); }); }},
       {"save: NUL in name", kInvalid,
-       [](FlowStore& s) { return SaveWith(s, [](F& f) { f.set_name(std::string("a\0b", 3)); }); }},
+       [](FlowStore& s) {
+         return SaveFlowWith(s, [](F& f) { f.set_name(std::string("a\0b", 3)); });
+       }},
       {"save: negative created_at", kInvalid,
-       [](FlowStore& s) { return SaveWith(s, [](F& f) { f.set_created_at(-1); }); }},
+       [](FlowStore& s) { return SaveFlowWith(s, [](F& f) { f.set_created_at(-1); }); }},
       {"get: empty flow_id", kInvalid,
        [](FlowStore& s) { return s.Get(v1::GetFlowRequest()).status(); }},
       {"get: empty version set", kInvalid,
@@ -502,8 +504,8 @@ std::vector<BadRequest> BadRequests() {
 }
 
 TYPED_TEST(FlowStoreTest, MalformedRequestsGetTheirStatusCode) {
-  const auto cases = BadRequests();
-  for (const BadRequest& c : cases) {
+  const auto cases = BadFlowRequests();
+  for (const BadFlowRequest& c : cases) {
     const absl::Status status = c.call(this->store());
     EXPECT_EQ(status.code(), c.expected) << c.name << ": " << status;
     EXPECT_NE(status.code(), StatusCode::kInternal) << c.name;

@@ -25,12 +25,12 @@ namespace {
 using ::absl::StatusCode;
 using ::testing::HasSubstr;
 
-constexpr const char* kExecution = "cron-exec";
+constexpr const char* kCronExecution = "cron-exec";
 constexpr int64_t kMinute = 60'000;
 
 v1::JobSchedule Every(const std::string& name, const std::string& cron = "* * * * *") {
   v1::JobSchedule s;
-  s.set_execution_id(kExecution);
+  s.set_execution_id(kCronExecution);
   s.set_name(name);
   s.set_cron(cron);
   s.set_handler("digest");
@@ -42,7 +42,7 @@ template <typename Backend>
 class JobScheduleTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    ASSERT_TRUE(CreateRunningExecution(backend_.executions(), kExecution).ok());
+    ASSERT_TRUE(CreateRunningExecution(backend_.executions(), kCronExecution).ok());
   }
 
   absl::StatusOr<v1::SaveJobScheduleResponse> Save(const v1::JobSchedule& schedule) {
@@ -54,7 +54,7 @@ class JobScheduleTest : public ::testing::Test {
   std::set<int64_t> Occurrences(const std::string& name) {
     std::set<int64_t> runs;
     v1::ListJobsByExecutionRequest list;
-    list.set_execution_id(kExecution);
+    list.set_execution_id(kCronExecution);
     list.set_limit(1000);
     auto jobs = backend_.jobs().ListByExecution(list);
     EXPECT_TRUE(jobs.ok()) << jobs.status();
@@ -115,7 +115,7 @@ TYPED_TEST(JobScheduleTest, DeleteRemovesTheScheduleAndTheJobsOfItsFutureOccurre
   ASSERT_TRUE(this->Save(Every("tick")).ok());
   ASSERT_TRUE(this->Save(Every("tock", "*/2 * * * *")).ok());
   v1::ListJobSchedulesRequest list;
-  list.set_execution_id(kExecution);
+  list.set_execution_id(kCronExecution);
   auto listed = this->backend_.jobs().ListSchedules(list);
   ASSERT_TRUE(listed.ok()) << listed.status();
   ASSERT_EQ(listed->schedules_size(), 2);
@@ -123,7 +123,7 @@ TYPED_TEST(JobScheduleTest, DeleteRemovesTheScheduleAndTheJobsOfItsFutureOccurre
   EXPECT_EQ(listed->schedules(1).cron(), "*/2 * * * *");
   EXPECT_EQ(listed->schedules(1).input_json(), R"({"type": "daily"})");  // as jsonb prints it
   v1::DeleteJobScheduleRequest remove;
-  remove.set_execution_id(kExecution);
+  remove.set_execution_id(kCronExecution);
   remove.set_name("tick");
   auto deleted = this->backend_.jobs().DeleteSchedule(remove);
   ASSERT_TRUE(deleted.ok()) << deleted.status();
@@ -166,7 +166,7 @@ TYPED_TEST(JobScheduleTest, InvalidSchedulesAreRefusedNamingTheField) {
     EXPECT_THAT(saved.status().message(), HasSubstr(c.text));
   }
   v1::ListJobSchedulesRequest list;
-  list.set_execution_id(kExecution);
+  list.set_execution_id(kCronExecution);
   auto listed = this->backend_.jobs().ListSchedules(list);
   ASSERT_TRUE(listed.ok());
   EXPECT_EQ(listed->schedules_size(), 0);  // nothing half-written
@@ -178,7 +178,7 @@ TYPED_TEST(JobScheduleTest, InvalidSchedulesAreRefusedNamingTheField) {
 // one job, and the schedule's next_run_at moves past the window.
 TEST(JobSchedulePassTest, ConcurrentPassesCreateEachOccurrenceOnce) {
   PgBackend backend;
-  ASSERT_TRUE(CreateRunningExecution(backend.executions(), kExecution).ok());
+  ASSERT_TRUE(CreateRunningExecution(backend.executions(), kCronExecution).ok());
   for (int i = 0; i < 20; ++i) {
     v1::SaveJobScheduleRequest save;
     *save.mutable_schedule() = Every(absl::StrCat("s", i));
@@ -227,7 +227,7 @@ TEST(JobSchedulePassTest, ConcurrentPassesCreateEachOccurrenceOnce) {
 // them instead of creating a job for each.
 TEST(JobSchedulePassTest, OccurrencesMissedLongAgoAreSkipped) {
   PgBackend backend;
-  ASSERT_TRUE(CreateRunningExecution(backend.executions(), kExecution).ok());
+  ASSERT_TRUE(CreateRunningExecution(backend.executions(), kCronExecution).ok());
   v1::SaveJobScheduleRequest save;
   *save.mutable_schedule() = Every("tick");
   ASSERT_TRUE(backend.jobs().SaveSchedule(save).ok());

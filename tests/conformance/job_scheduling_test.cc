@@ -29,12 +29,12 @@ namespace {
 using ::absl::StatusCode;
 using ::testing::HasSubstr;
 
-constexpr const char* kExecution = "sched-exec";
+constexpr const char* kScheduledExecution = "sched-exec";
 constexpr int64_t kHour = 60 * 60 * 1000;
 
 v1::CreateJobRequest NewJob(const std::string& step, const std::string& handler = "h") {
   v1::CreateJobRequest request;
-  request.set_execution_id(kExecution);
+  request.set_execution_id(kScheduledExecution);
   request.set_step_id(step);
   request.set_handler(handler);
   request.set_input_json("{}");
@@ -43,7 +43,7 @@ v1::CreateJobRequest NewJob(const std::string& step, const std::string& handler 
 
 // The running execution every job here belongs to.
 absl::Status CreateTheExecution(ExecutionStore& executions) {
-  return CreateRunningExecution(executions, kExecution);
+  return CreateRunningExecution(executions, kScheduledExecution);
 }
 
 template <typename Backend>
@@ -97,7 +97,7 @@ class JobSchedulingTest : public ::testing::Test {
   // The execution's 'job.failed' events (a job failed for good tells its execution).
   std::vector<v1::Event> FailedEvents() {
     v1::QueryEventsRequest query;
-    query.set_execution_id(kExecution);
+    query.set_execution_id(kScheduledExecution);
     query.add_event_types("job.failed");
     auto events = backend_.events().Query(query);
     EXPECT_TRUE(events.ok()) << events.status();
@@ -156,8 +156,8 @@ TYPED_TEST(JobSchedulingTest, RowsFromBeforeMigration0005ReadRunAtAsCreatedAtAnd
   ASSERT_EQ(RunSql(this->backend_.prefix(),
                    absl::StrCat("INSERT INTO fm_jobs (id, execution_id, step_id, handler, status,"
                                 " input, created_at, updated_at) VALUES ('old-row', '",
-                                kExecution, "', 'old', 'h', 'pending', '{}', ", created, ", ",
-                                created, ")"),
+                                kScheduledExecution, "', 'old', 'h', 'pending', '{}', ", created,
+                                ", ", created, ")"),
                    /*affected=*/true),
             1);
   const v1::Job fresh = this->Create(NewJob("fresh"));
@@ -374,7 +374,7 @@ TYPED_TEST(JobSchedulingTest, InvalidSchedulingFieldsAreInvalidArgumentNamingThe
     EXPECT_THAT(std::string(status.message()), HasSubstr(c.field));
   }
   v1::ListJobsByExecutionRequest list;
-  list.set_execution_id(kExecution);
+  list.set_execution_id(kScheduledExecution);
   EXPECT_EQ(this->jobs().ListByExecution(list)->jobs_size(), 0);  // nothing half-written
 }
 
@@ -384,21 +384,22 @@ TYPED_TEST(JobSchedulingTest, ConcurrentClaimersTakeEveryDueJobOnceAndNoneEarly)
   constexpr int kWorkers = 16;
   const int64_t now = NowMs();
   // Mixed priorities (-3..3) and run_at values, seeded in one statement each.
-  ASSERT_EQ(RunSql(this->backend_.prefix(),
-                   absl::StrCat("INSERT INTO fm_jobs (id, execution_id, step_id, handler, status,"
-                                " input, created_at, updated_at, run_at, priority) SELECT 'due-' ||"
-                                " g, '",
-                                kExecution, "', 'bulk', 'h' || (g % 3), 'pending', '{}', g, g, ",
-                                now, " - g, g % 7 - 3 FROM generate_series(1, ", kDue, ") AS g"),
-                   /*affected=*/true),
-            kDue);
+  ASSERT_EQ(
+      RunSql(this->backend_.prefix(),
+             absl::StrCat("INSERT INTO fm_jobs (id, execution_id, step_id, handler, status,"
+                          " input, created_at, updated_at, run_at, priority) SELECT 'due-' ||"
+                          " g, '",
+                          kScheduledExecution, "', 'bulk', 'h' || (g % 3), 'pending', '{}', g, g, ",
+                          now, " - g, g % 7 - 3 FROM generate_series(1, ", kDue, ") AS g"),
+             /*affected=*/true),
+      kDue);
   ASSERT_EQ(RunSql(this->backend_.prefix(),
                    absl::StrCat("INSERT INTO fm_jobs (id, execution_id, step_id, handler, status,"
                                 " input, created_at, updated_at, run_at, priority) SELECT 'later-'"
                                 " || g, '",
-                                kExecution, "', 'bulk', 'h' || (g % 3), 'pending', '{}', g, g, ",
-                                now + kHour, " + g, g % 7 - 3 FROM generate_series(1, ", kLater,
-                                ") AS g"),
+                                kScheduledExecution,
+                                "', 'bulk', 'h' || (g % 3), 'pending', '{}', g, g, ", now + kHour,
+                                " + g, g % 7 - 3 FROM generate_series(1, ", kLater, ") AS g"),
                    /*affected=*/true),
             kLater);
   std::vector<std::vector<std::string>> claimed(kWorkers);
@@ -550,7 +551,7 @@ TYPED_TEST(JobSchedulingTest, ConcurrentSlotClaimsHandEachJobOnceToOneSlot) {
                    absl::StrCat("INSERT INTO fm_jobs (id, execution_id, step_id, handler, status,"
                                 " input, created_at, updated_at, run_at, priority) SELECT 'slot-'"
                                 " || g, '",
-                                kExecution,
+                                kScheduledExecution,
                                 "', 'bulk', 'h', 'pending', '{}', g, g, g, g % 3"
                                 " FROM generate_series(1, ",
                                 kJobs, ") AS g"),
@@ -636,7 +637,7 @@ TEST(JobClaimPlanTest, ClaimNextUsesThePartialIndexes) {
              absl::StrCat("INSERT INTO fm_jobs (id, execution_id, step_id, handler, status,"
                           " input, created_at, updated_at, run_at, priority) SELECT 'j-' || g,"
                           " '",
-                          kExecution,
+                          kScheduledExecution,
                           "', 'bulk', 'h' || (g % 20), CASE WHEN g % 10 = 0 THEN"
                           " 'completed' ELSE 'pending' END, '{}', g, g, ",
                           now, " - 5000 + g, g % 5 FROM generate_series(1, 5000) AS g"),

@@ -23,12 +23,12 @@ namespace {
 
 using ::absl::StatusCode;
 
-constexpr const char* kExecution = "job-exec";
+constexpr const char* kJobExecution = "job-exec";
 
 template <typename Backend>
 class JobStoreTest : public ::testing::Test {
  protected:
-  void SetUp() override { CreateExecution(kExecution); }
+  void SetUp() override { CreateExecution(kJobExecution); }
 
   JobStore& jobs() { return backend_.jobs(); }
 
@@ -46,7 +46,7 @@ class JobStoreTest : public ::testing::Test {
   v1::Job Create(const std::string& step, const std::string& input = R"({"n":1})",
                  const std::string& handler = "email", int max_attempts = 3) {
     v1::CreateJobRequest request;
-    request.set_execution_id(kExecution);
+    request.set_execution_id(kJobExecution);
     request.set_step_id(step);
     request.set_handler(handler);
     request.set_input_json(input);
@@ -112,7 +112,7 @@ TYPED_TEST(JobStoreTest, CreateIsIdempotentAcrossKeyOrderAndWhitespace) {
   EXPECT_EQ(first.heartbeat_ms(), 30'000);
 
   v1::CreateJobRequest again;
-  again.set_execution_id(kExecution);
+  again.set_execution_id(kJobExecution);
   again.set_step_id("send");
   again.set_handler("email");
   again.set_input_json("{ \"x\" : {\"a\":2, \"b\":1},\n \"n\":[1, 2], \"to\":\"a@b.c\" }");
@@ -127,7 +127,7 @@ TYPED_TEST(JobStoreTest, CreateIsIdempotentAcrossKeyOrderAndWhitespace) {
   EXPECT_NE(this->Create("send", R"({"to":"a@b.c","n":[1,2],"x":{"b":1,"a":2}})", "sms").id(),
             first.id());
   v1::ListJobsByExecutionRequest list;
-  list.set_execution_id(kExecution);
+  list.set_execution_id(kJobExecution);
   EXPECT_EQ(this->jobs().ListByExecution(list)->jobs_size(), 3);
 }
 
@@ -149,7 +149,7 @@ TYPED_TEST(JobStoreTest, GetAndGetForStep) {
   EXPECT_EQ(this->Get("missing").status().code(), StatusCode::kNotFound);
 
   v1::GetJobForStepRequest request;
-  request.set_execution_id(kExecution);
+  request.set_execution_id(kJobExecution);
   request.set_step_id("step-a");
   auto for_step = this->jobs().GetForStep(request);
   ASSERT_TRUE(for_step.ok()) << for_step.status();
@@ -214,7 +214,7 @@ TYPED_TEST(JobStoreTest, ThirtyTwoWorkersClaimEachOfTenThousandJobsExactlyOnce) 
   ASSERT_EQ(RunSql(this->backend_.prefix(),
                    absl::StrCat("INSERT INTO fm_jobs (id, execution_id, step_id, handler, status,"
                                 " input, created_at, updated_at) SELECT 'bulk-' || g, '",
-                                kExecution,
+                                kJobExecution,
                                 "', 'bulk', 'bulk', 'pending', '{}', g, g"
                                 " FROM generate_series(1, ",
                                 kJobs, ") AS g"),
@@ -359,7 +359,7 @@ TYPED_TEST(JobStoreTest, StalledJobsOutOfAttemptsFail) {
   EXPECT_EQ(failed->error().code(), "STALLED");
   // Out of attempts: its execution is told, once, by a 'job.failed' event.
   v1::QueryEventsRequest told;
-  told.set_execution_id(kExecution);
+  told.set_execution_id(kJobExecution);
   told.add_event_types("job.failed");
   auto events = this->backend_.events().Query(told);
   ASSERT_TRUE(events.ok()) << events.status();
@@ -517,7 +517,7 @@ std::vector<BadJobRequest> BadJobRequests() {
   auto create = [](const std::function<void(v1::CreateJobRequest&)>& edit) {
     return [edit](JobStore& s) {
       v1::CreateJobRequest r;
-      r.set_execution_id(kExecution);
+      r.set_execution_id(kJobExecution);
       r.set_step_id("bad");
       r.set_handler("h");
       edit(r);
@@ -549,7 +549,7 @@ std::vector<BadJobRequest> BadJobRequests() {
       {"get for step: no step", kInvalid,
        [](JobStore& s) {
          v1::GetJobForStepRequest r;
-         r.set_execution_id(kExecution);
+         r.set_execution_id(kJobExecution);
          return s.GetForStep(r).status();
        }},
       {"claim: empty runner", kInvalid,
@@ -661,7 +661,7 @@ std::vector<BadJobRequest> BadJobRequests() {
       {"list by execution: negative limit", kInvalid,
        [](JobStore& s) {
          v1::ListJobsByExecutionRequest r;
-         r.set_execution_id(kExecution);
+         r.set_execution_id(kJobExecution);
          r.set_limit(-5);
          return s.ListByExecution(r).status();
        }},
@@ -720,7 +720,7 @@ TYPED_TEST(JobStoreTest, MalformedRequestsGetTheirStatusCode) {
     EXPECT_NE(status.code(), StatusCode::kInternal) << c.name;
   }
   v1::ListJobsByExecutionRequest list;
-  list.set_execution_id(kExecution);
+  list.set_execution_id(kJobExecution);
   EXPECT_EQ(this->jobs().ListByExecution(list)->jobs_size(), 0);  // nothing half-written
 }
 

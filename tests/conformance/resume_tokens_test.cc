@@ -22,7 +22,7 @@ namespace {
 
 using ::absl::StatusCode;
 
-constexpr const char* kExecution = "token-exec";
+constexpr const char* kTokenExecution = "token-exec";
 // Well-formed (43 base64url characters) but never generated.
 constexpr const char* kUnknownToken = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
 
@@ -32,7 +32,7 @@ class ResumeTokensTest : public ::testing::Test {
   void SetUp() override {
     v1::CreateExecutionRequest request;
     v1::Execution& e = *request.mutable_execution();
-    e.set_id(kExecution);
+    e.set_id(kTokenExecution);
     e.set_flow_id("flow");
     e.set_flow_version("1.0.0");
     e.set_current_step_id("approve");
@@ -45,7 +45,7 @@ class ResumeTokensTest : public ::testing::Test {
   v1::ResumeToken Generate(int64_t expires_in_ms = 0,
                            const std::string& metadata = R"({"approver":"m@x.io"})") {
     v1::GenerateResumeTokenRequest request;
-    request.set_execution_id(kExecution);
+    request.set_execution_id(kTokenExecution);
     request.set_step_id("approve");
     request.set_expires_in_ms(expires_in_ms);
     request.set_metadata_json(metadata);
@@ -85,7 +85,7 @@ TYPED_TEST(ResumeTokensTest, GenerateReturnsARandomTokenWithDefaultExpiry) {
   get.set_token(a.token());
   auto got = this->tokens().Get(get);
   ASSERT_TRUE(got.ok()) << got.status();
-  EXPECT_EQ(got->token().execution_id(), kExecution);
+  EXPECT_EQ(got->token().execution_id(), kTokenExecution);
   EXPECT_EQ(got->token().step_id(), "approve");
   EXPECT_EQ(nlohmann::json::parse(got->token().metadata_json())["approver"], "m@x.io");
   EXPECT_EQ(got->token().expires_at(), a.expires_at());
@@ -95,7 +95,7 @@ TYPED_TEST(ResumeTokensTest, GenerateReturnsARandomTokenWithDefaultExpiry) {
 
 TYPED_TEST(ResumeTokensTest, ARepeatedRequestIdGivesTheOneTokenOfTheRequestANewValue) {
   v1::GenerateResumeTokenRequest request;
-  request.set_execution_id(kExecution);
+  request.set_execution_id(kTokenExecution);
   request.set_step_id("approve");
   request.set_expires_in_ms(3'600'000);
   request.set_request_id("token-request-1");
@@ -110,7 +110,7 @@ TYPED_TEST(ResumeTokensTest, ARepeatedRequestIdGivesTheOneTokenOfTheRequestANewV
   EXPECT_EQ(this->Validate(first->token().token()).reason(), "not_found");
   EXPECT_TRUE(this->Validate(again->token().token()).valid());
   v1::ListResumeTokensByExecutionRequest list;
-  list.set_execution_id(kExecution);
+  list.set_execution_id(kTokenExecution);
   EXPECT_EQ(this->tokens().ListByExecution(list)->tokens_size(), 1);
   ASSERT_TRUE(this->MarkUsed(again->token().token()).ok());
   EXPECT_EQ(this->tokens().Generate(request).status().code(), StatusCode::kFailedPrecondition);
@@ -194,7 +194,7 @@ TYPED_TEST(ResumeTokensTest, ListByExecutionPagesAndRevokeById) {
   std::set<std::string> ids;
   for (int i = 0; i < 5; ++i) ids.insert(this->Generate().id());
   v1::ListResumeTokensByExecutionRequest request;
-  request.set_execution_id(kExecution);
+  request.set_execution_id(kTokenExecution);
   request.set_limit(2);
   std::set<std::string> seen;
   for (int page = 0; page < 10; ++page) {
@@ -248,7 +248,7 @@ std::vector<BadTokenRequest> BadTokenRequests() {
   auto generate = [](const std::function<void(v1::GenerateResumeTokenRequest&)>& edit) {
     return [edit](ResumeTokens& s) {
       v1::GenerateResumeTokenRequest r;
-      r.set_execution_id(kExecution);
+      r.set_execution_id(kTokenExecution);
       r.set_step_id("s");
       edit(r);
       return s.Generate(r).status();
@@ -318,14 +318,14 @@ std::vector<BadTokenRequest> BadTokenRequests() {
       {"list: limit over maximum", kInvalid,
        [](ResumeTokens& s) {
          v1::ListResumeTokensByExecutionRequest r;
-         r.set_execution_id(kExecution);
+         r.set_execution_id(kTokenExecution);
          r.set_limit(10'001);
          return s.ListByExecution(r).status();
        }},
       {"list: garbage page token", kInvalid,
        [](ResumeTokens& s) {
          v1::ListResumeTokensByExecutionRequest r;
-         r.set_execution_id(kExecution);
+         r.set_execution_id(kTokenExecution);
          r.set_page_token("12:nothex");
          return s.ListByExecution(r).status();
        }},

@@ -27,8 +27,8 @@ using client::Transaction;
 constexpr const char* kBase = "txn-base";      // exists at version 1, waiting
 constexpr const char* kWorker = "txn-worker";  // has a job running for runner r1
 
-v1::Execution MakeExecution(const std::string& id, v1::ExecutionStatus status,
-                            const std::string& step = "start") {
+v1::Execution TxExecution(const std::string& id, v1::ExecutionStatus status,
+                          const std::string& step = "start") {
   v1::Execution e;
   e.set_id(id);
   e.set_flow_id("flow");
@@ -38,7 +38,7 @@ v1::Execution MakeExecution(const std::string& id, v1::ExecutionStatus status,
   return e;
 }
 
-v1::Event MakeEvent(const std::string& execution_id, const std::string& type) {
+v1::Event TxEvent(const std::string& execution_id, const std::string& type) {
   v1::Event event;
   event.set_execution_id(execution_id);
   event.set_event_type(type);
@@ -60,7 +60,7 @@ class TransactionsTest : public ::testing::Test {
   void SetUp() override {
     for (const char* id : {kBase, kWorker}) {
       v1::CreateExecutionRequest request;
-      *request.mutable_execution() = MakeExecution(id, v1::EXECUTION_STATUS_WAITING);
+      *request.mutable_execution() = TxExecution(id, v1::EXECUTION_STATUS_WAITING);
       ASSERT_TRUE(backend_.executions().Create(request).ok());
     }
     auto job = backend_.jobs().Create(MakeJob(kWorker, "{}"));
@@ -106,8 +106,8 @@ TYPED_TEST(TransactionsTest, ResumeCommitsEveryOperation) {
   auto committed = this->Txn()
                        .IfTokenPending(token)
                        .MarkResumeTokenUsed(token)
-                       .SaveExecution(MakeExecution(kBase, v1::EXECUTION_STATUS_RUNNING), 1)
-                       .RecordEvents({MakeEvent(kBase, "resumed")})
+                       .SaveExecution(TxExecution(kBase, v1::EXECUTION_STATUS_RUNNING), 1)
+                       .RecordEvents({TxEvent(kBase, "resumed")})
                        .Commit();
   ASSERT_TRUE(committed.ok()) << committed.status();
   ASSERT_EQ(committed->results_size(), 3);
@@ -139,7 +139,7 @@ TYPED_TEST(TransactionsTest, FailureAtAnyOperationWritesNothing) {
     const bool stale_save = k % 2 == 0;
     for (int i = 0; i < kOps; ++i) {
       if (i == k && stale_save) {
-        txn.SaveExecution(MakeExecution(kBase, v1::EXECUTION_STATUS_RUNNING), 99);
+        txn.SaveExecution(TxExecution(kBase, v1::EXECUTION_STATUS_RUNNING), 99);
         continue;
       }
       if (i == k) {
@@ -151,10 +151,10 @@ TYPED_TEST(TransactionsTest, FailureAtAnyOperationWritesNothing) {
       }
       switch (i) {
         case 0:
-          txn.CreateExecution(MakeExecution(fresh, v1::EXECUTION_STATUS_PENDING));
+          txn.CreateExecution(TxExecution(fresh, v1::EXECUTION_STATUS_PENDING));
           break;
         case 1:
-          txn.RecordEvents({MakeEvent(kBase, "a"), MakeEvent(kBase, "b")});
+          txn.RecordEvents({TxEvent(kBase, "a"), TxEvent(kBase, "b")});
           break;
         case 2:
           txn.CreateJob(MakeJob(kBase, absl::StrCat("{\"k\":", k, "}")));
@@ -163,7 +163,7 @@ TYPED_TEST(TransactionsTest, FailureAtAnyOperationWritesNothing) {
           txn.SetContext(kBase, absl::StrCat("key-", k), R"({"v":1})");
           break;
         case 4:
-          txn.SaveExecution(MakeExecution(kBase, v1::EXECUTION_STATUS_RUNNING), 1);
+          txn.SaveExecution(TxExecution(kBase, v1::EXECUTION_STATUS_RUNNING), 1);
           break;
       }
     }
@@ -204,9 +204,9 @@ TYPED_TEST(TransactionsTest, ConcurrentCommitsOnOneVersionHaveOneWinner) {
       auto committed =
           this->Txn()
               .IfVersion(kBase, 1)
-              .SaveExecution(
-                  MakeExecution(kBase, v1::EXECUTION_STATUS_RUNNING, absl::StrCat("s", t)), 1)
-              .RecordEvents({MakeEvent(kBase, "step"), MakeEvent(kBase, "step")})
+              .SaveExecution(TxExecution(kBase, v1::EXECUTION_STATUS_RUNNING, absl::StrCat("s", t)),
+                             1)
+              .RecordEvents({TxEvent(kBase, "step"), TxEvent(kBase, "step")})
               .CreateJob(MakeJob(kBase, absl::StrCat("{\"t\":", t, "}")))
               .Commit();
       if (committed.ok()) {
@@ -237,10 +237,10 @@ TYPED_TEST(TransactionsTest, ConcurrentCommitsFailAlone) {
     threads.emplace_back([&, t] {
       const std::string id = absl::StrCat("txn-group-", t);
       Transaction txn = this->Txn();
-      txn.CreateExecution(MakeExecution(id, v1::EXECUTION_STATUS_RUNNING))
-          .RecordEvents({MakeEvent(id, "started")})
+      txn.CreateExecution(TxExecution(id, v1::EXECUTION_STATUS_RUNNING))
+          .RecordEvents({TxEvent(id, "started")})
           .CreateJob(MakeJob(id, "{}"));
-      if (t % 2 == 1) txn.SaveExecution(MakeExecution(id, v1::EXECUTION_STATUS_WAITING), 5);
+      if (t % 2 == 1) txn.SaveExecution(TxExecution(id, v1::EXECUTION_STATUS_WAITING), 5);
       outcomes[t] = txn.Commit().status();
     });
   }
@@ -318,7 +318,7 @@ TYPED_TEST(TransactionsTest, ConditionsHoldOrFailWithTheirCodes) {
     Transaction txn = this->Txn();
     txn.IfVersion(kWorker, 1);  // holds: the failing condition is the second
     c.condition(txn);
-    txn.RecordEvents({MakeEvent(kBase, c.name)});
+    txn.RecordEvents({TxEvent(kBase, c.name)});
     auto committed = txn.Commit();
     EXPECT_EQ(committed.status().code(), c.code) << committed.status();
     if (committed.ok()) {
@@ -340,13 +340,13 @@ TYPED_TEST(TransactionsTest, ResultsAreOnePerOperationInOrder) {
   auto committed =
       this->Txn()
           .IfAbsent(fresh)
-          .CreateExecution(MakeExecution(fresh, v1::EXECUTION_STATUS_RUNNING))
-          .RecordEvents({MakeEvent(fresh, "started"), MakeEvent(fresh, "step")})
+          .CreateExecution(TxExecution(fresh, v1::EXECUTION_STATUS_RUNNING))
+          .RecordEvents({TxEvent(fresh, "started"), TxEvent(fresh, "step")})
           .CreateJob(job)
           .CancelJob(DeriveJobId(fresh, "work", "h", NormalizeJson(R"({"n":1})")), "changed course")
           .GenerateResumeToken(wait)
           .SetContext(fresh, "big", R"({"rows":[1,2,3]})")
-          .SaveExecution(MakeExecution(fresh, v1::EXECUTION_STATUS_WAITING), 1)
+          .SaveExecution(TxExecution(fresh, v1::EXECUTION_STATUS_WAITING), 1)
           .DeleteContext(fresh, "big")
           .Commit();
   ASSERT_TRUE(committed.ok()) << committed.status();
@@ -378,8 +378,8 @@ TYPED_TEST(TransactionsTest, RequestIdRepeatAnswersTheFirstCommit) {
   wait.set_step_id("approve");
   auto txn = this->Txn()
                  .WithRequestId("commit-1")
-                 .SaveExecution(MakeExecution(kBase, v1::EXECUTION_STATUS_WAITING), 1)
-                 .RecordEvents({MakeEvent(kBase, "waiting")})
+                 .SaveExecution(TxExecution(kBase, v1::EXECUTION_STATUS_WAITING), 1)
+                 .RecordEvents({TxEvent(kBase, "waiting")})
                  .CreateJob(MakeJob(kBase, "{}"))
                  .GenerateResumeToken(wait);
   auto first = txn.Commit();
@@ -402,7 +402,7 @@ TYPED_TEST(TransactionsTest, RequestIdRepeatAnswersTheFirstCommit) {
   EXPECT_EQ(this->Sql("SELECT count(*) FROM fm_resume_tokens"), 1);
 
   auto different =
-      this->Txn().WithRequestId("commit-1").RecordEvents({MakeEvent(kBase, "other")}).Commit();
+      this->Txn().WithRequestId("commit-1").RecordEvents({TxEvent(kBase, "other")}).Commit();
   EXPECT_EQ(different.status().code(), StatusCode::kAlreadyExists) << different.status();
   EXPECT_EQ(this->Events(kBase), 1);
 }
@@ -436,7 +436,7 @@ TYPED_TEST(TransactionsTest, MalformedCommitsNameTheIndex) {
        StatusCode::kInvalidArgument, "conditions[1]: execution_id"},
       {"nested request id",
        [](Transaction& t) {
-         t.RecordEvents({MakeEvent(kBase, "e")});
+         t.RecordEvents({TxEvent(kBase, "e")});
          v1::GenerateResumeTokenRequest g;
          g.set_execution_id(kBase);
          g.set_step_id("s");

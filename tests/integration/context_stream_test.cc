@@ -27,7 +27,7 @@ namespace {
 
 constexpr int kTries = 20;
 constexpr char kOldValue[] = R"({"old": true})";  // as jsonb prints it
-constexpr char kExecution[] = "ctx-exec";
+constexpr char kContextExecution[] = "ctx-exec";
 
 class ContextStreamTest : public ::testing::Test {
  protected:
@@ -42,7 +42,7 @@ class ContextStreamTest : public ::testing::Test {
     store_ = std::make_unique<pg::PgContextStorage>(*pool_);
     pg::PgExecutionStore executions(*pool_);
     v1::CreateExecutionRequest create;
-    *create.mutable_execution() = NewExecution(kExecution);
+    *create.mutable_execution() = NewExecution(kContextExecution);
     ASSERT_TRUE(executions.Create(create).ok());
     channel_ = InsecureChannelTo(server_->port());
     stub_ = v1::ContextStorage::NewStub(channel_);
@@ -51,7 +51,7 @@ class ContextStreamTest : public ::testing::Test {
   // Stores kOldValue under `key` directly in PostgreSQL.
   void SetOld(const std::string& key) {
     v1::ContextValue value;
-    value.set_execution_id(kExecution);
+    value.set_execution_id(kContextExecution);
     value.set_key(key);
     value.set_value_json(kOldValue);
     ASSERT_TRUE(store_->Set(value).ok());
@@ -60,7 +60,7 @@ class ContextStreamTest : public ::testing::Test {
   // The stored value of `key`, or the status of reading it.
   std::string Stored(const std::string& key) {
     v1::GetContextRequest get;
-    get.set_execution_id(kExecution);
+    get.set_execution_id(kContextExecution);
     get.set_key(key);
     absl::StatusOr<v1::ContextValue> value = store_->Get(get);
     if (!value.ok()) return value.status().ToString();
@@ -69,7 +69,7 @@ class ContextStreamTest : public ::testing::Test {
 
   static v1::SetContextRequest Chunk(const std::string& key, const std::string& chunk) {
     v1::SetContextRequest request;
-    request.set_execution_id(kExecution);
+    request.set_execution_id(kContextExecution);
     request.set_key(key);
     request.set_value_json_chunk(chunk);
     return request;

@@ -37,7 +37,7 @@ namespace {
 
 using ::testing::HasSubstr;
 
-constexpr const char* kExecution = "work-exec";
+constexpr const char* kWorkExecution = "work-exec";
 
 // Waits up to `limit` for `done`; true if it came.
 bool WaitFor(const std::function<bool()>& done, absl::Duration limit = absl::Seconds(60)) {
@@ -149,7 +149,7 @@ class WorkTest : public ::testing::Test {
     prefix_ = TestDatabase::Instance().NewPrefix();
     replica_ = Replica::Start(prefix_);
     ASSERT_NE(replica_, nullptr);
-    ASSERT_TRUE(CreateRunningExecution(*replica_->stores.executions, kExecution).ok());
+    ASSERT_TRUE(CreateRunningExecution(*replica_->stores.executions, kWorkExecution).ok());
   }
 
   JobStore& jobs() { return *replica_->stores.jobs; }
@@ -157,7 +157,7 @@ class WorkTest : public ::testing::Test {
   v1::Job Create(const std::string& step, const std::string& handler = "h", int32_t priority = 0,
                  int64_t run_at = 0) {
     v1::CreateJobRequest request;
-    request.set_execution_id(kExecution);
+    request.set_execution_id(kWorkExecution);
     request.set_step_id(step);
     request.set_handler(handler);
     request.set_input_json("{}");
@@ -261,7 +261,7 @@ TEST_F(WorkTest, WritesOnJobsTheStreamDoesNotHoldAreRefusedInTheirAcks) {
 
 TEST_F(WorkTest, AFailWithARetryPolicyIsAckedWithItsNextRunAt) {
   v1::CreateJobRequest create;
-  create.set_execution_id(kExecution);
+  create.set_execution_id(kWorkExecution);
   create.set_step_id("retrying");
   create.set_handler("h");
   create.mutable_retry()->set_initial_backoff_ms(60'000);
@@ -415,7 +415,7 @@ TEST_F(WorkTest, EveryJobIsCompletedOnceAcrossReplicasWorkerCrashesAndARestart) 
   JobStore& store = *replicas[0]->stores.jobs;
   auto create = [&](const std::string& step) {
     v1::CreateJobRequest request;
-    request.set_execution_id(kExecution);
+    request.set_execution_id(kWorkExecution);
     request.set_step_id(step);
     request.set_handler(step.size() % 2 == 0 ? "even" : "odd");
     request.set_heartbeat_ms(60'000);

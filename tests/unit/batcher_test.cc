@@ -17,17 +17,17 @@
 namespace flowmonkey::pg {
 namespace {
 
-struct Request {
+struct FakeRequest {
   int id = 0;
   std::string key;
   size_t weight = 1;
 };
 
-Request MakeRequest(int id, std::string key = "", size_t weight = 1) {
-  return Request{.id = id, .key = std::move(key), .weight = weight};
+FakeRequest MakeRequest(int id, std::string key = "", size_t weight = 1) {
+  return FakeRequest{.id = id, .key = std::move(key), .weight = weight};
 }
 
-using TestBatcher = Batcher<Request, int>;
+using TestBatcher = Batcher<FakeRequest, int>;
 
 // Every batch the flush function saw, as request ids, in the order they ran.
 class Recorder {
@@ -72,7 +72,7 @@ class Gate {
 TEST(BatcherTest, ConcurrentSubmittersAreEachSettledExactlyOnceWithTheirOwnResult) {
   constexpr int kThreads = 8;
   constexpr int kPerThread = 400;
-  std::vector<Request> requests(kThreads * kPerThread);
+  std::vector<FakeRequest> requests(kThreads * kPerThread);
   for (int i = 0; i < static_cast<int>(requests.size()); ++i) requests[i].id = i;
   std::vector<std::atomic<int>> settled(requests.size());
   std::vector<int> results(requests.size(), -1);
@@ -117,7 +117,7 @@ TEST(BatcherTest, RunReturnsTheResultTheFlushSetForThatRequest) {
   for (int t = 0; t < 6; ++t) {
     threads.emplace_back([&, t] {
       for (int i = 0; i < 100; ++i) {
-        const Request request = MakeRequest(t * 100 + i);
+        const FakeRequest request = MakeRequest(t * 100 + i);
         absl::StatusOr<int> r = batcher.Run(request);
         const bool right = request.id % 2 == 0
                                ? r.ok() && *r == request.id + 1000
@@ -139,13 +139,13 @@ TEST(BatcherTest, AnUnsettledItemReportsThatItWasNotFlushed) {
 TEST(BatcherTest, RequestsWithTheSameKeyNeverShareABatch) {
   Gate gate;
   Recorder recorder;
-  std::vector<Request> requests = {
+  std::vector<FakeRequest> requests = {
       MakeRequest(0, "a"), MakeRequest(1, "a"), MakeRequest(2, "b"),
       MakeRequest(3, "a"), MakeRequest(4, "c"), MakeRequest(5, "b"),
   };
   {
     TestBatcher batcher(
-        {.flushers = 1, .max_weight = 64, .key = [](const Request& r) { return r.key; }},
+        {.flushers = 1, .max_weight = 64, .key = [](const FakeRequest& r) { return r.key; }},
         [&](std::vector<TestBatcher::Item*>& batch) {
           gate.WaitIfFirst();
           recorder.Add(batch);
@@ -163,14 +163,14 @@ TEST(BatcherTest, RequestsWithTheSameKeyNeverShareABatch) {
 
 TEST(BatcherTest, KeysStayUniqueWithinEveryBatchUnderConcurrentSubmitters) {
   Recorder recorder;
-  std::vector<Request> requests(2000);
+  std::vector<FakeRequest> requests(2000);
   for (int i = 0; i < static_cast<int>(requests.size()); ++i) {
     requests[i] = MakeRequest(i, absl::StrCat("k", i % 7));
   }
   std::atomic<int> settled{0};
   {
     TestBatcher batcher(
-        {.flushers = 3, .max_weight = 64, .key = [](const Request& r) { return r.key; }},
+        {.flushers = 3, .max_weight = 64, .key = [](const FakeRequest& r) { return r.key; }},
         [&](std::vector<TestBatcher::Item*>& batch) {
           recorder.Add(batch);
           for (auto* item : batch) item->result = 0;
@@ -201,13 +201,13 @@ TEST(BatcherTest, KeysStayUniqueWithinEveryBatchUnderConcurrentSubmitters) {
 TEST(BatcherTest, ABatchStaysWithinTheWeightLimitAndAHeavierRequestRunsAlone) {
   Gate gate;
   Recorder recorder;
-  std::vector<Request> requests = {
+  std::vector<FakeRequest> requests = {
       MakeRequest(0, "", 1), MakeRequest(1, "", 2), MakeRequest(2, "", 2), MakeRequest(3, "", 2),
       MakeRequest(4, "", 9), MakeRequest(5, "", 1), MakeRequest(6, "", 4),
   };
   {
     TestBatcher batcher(
-        {.flushers = 1, .max_weight = 5, .weight = [](const Request& r) { return r.weight; }},
+        {.flushers = 1, .max_weight = 5, .weight = [](const FakeRequest& r) { return r.weight; }},
         [&](std::vector<TestBatcher::Item*>& batch) {
           gate.WaitIfFirst();
           recorder.Add(batch);
@@ -226,7 +226,7 @@ TEST(BatcherTest, ABatchStaysWithinTheWeightLimitAndAHeavierRequestRunsAlone) {
 
 TEST(BatcherTest, TheDestructorFlushesEverythingStillQueued) {
   Gate gate;
-  std::vector<Request> requests(50);
+  std::vector<FakeRequest> requests(50);
   for (int i = 0; i < 50; ++i) requests[i].id = i;
   std::vector<std::atomic<int>> settled(requests.size());
   std::atomic<int> ok{0};
