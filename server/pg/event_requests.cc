@@ -19,24 +19,35 @@ namespace flowmonkey::pg {
 namespace {
 
 // $1..$5 the events' columns, $6 each event's request id (NULL: none), $7 the calls'
-// request ids, $8 now. A request id already recorded claims nothing, and its events are
-// left out: the statement never fails for a repeated request.
+// request ids, $8 now. The events' ids are drawn first, so that each request id is written
+// once, with the ids of its events (migration 11): the events themselves carry none. A
+// request id already recorded claims nothing, and its events are left out: the statement
+// never fails for a repeated request. Rows: one per event written (id), then one per
+// request id claimed (request_id).
 constexpr Statement kInsertWithRequests{
     "event_insert_with_requests", FM_EVENT_GATE
-    ", claimed AS (INSERT INTO {fm_}request_ids (request_id, created_at)"
-    " SELECT unnest($7::text[]), $8 ON CONFLICT DO NOTHING RETURNING request_id)"
-    " INSERT INTO {fm_}events (execution_id, event_type, step_id, data, created_at,"
-    " request_id) SELECT u.execution_id, u.event_type, u.step_id, u.data,"
-    " u.created_at, u.request_id FROM gate, unnest($1::text[], $2::text[],"
-    " $3::text[], $4::jsonb[], $5::bigint[], $6::text[]) WITH ORDINALITY AS"
-    " u(execution_id, event_type, step_id, data, created_at, request_id, ord)"
-    " WHERE u.request_id IS NULL OR u.request_id IN (SELECT request_id FROM claimed)"
-    " ORDER BY u.ord RETURNING id, request_id"};
-// The events a request recorded the first time.
-constexpr Statement kByRequest{"event_by_request",
-                               "SELECT " FM_EVENT_COLUMNS
-                               ", request_id FROM {fm_}events"
-                               " WHERE request_id = ANY($1::text[]) ORDER BY id"};
+    ", u AS MATERIALIZED (SELECT nextval('{fm_}events_id_seq') AS id, u.* FROM gate,"
+    " unnest($1::text[], $2::text[], $3::text[], $4::jsonb[], $5::bigint[], $6::text[])"
+    " WITH ORDINALITY AS u(execution_id, event_type, step_id, data, created_at, request_id,"
+    " ord))"
+    ", claimed AS (INSERT INTO {fm_}request_ids (request_id, created_at, event_ids)"
+    " SELECT r.request_id, $8, ARRAY(SELECT u.id FROM u WHERE u.request_id = r.request_id"
+    " ORDER BY u.ord) FROM unnest($7::text[]) AS r(request_id)"
+    " ON CONFLICT DO NOTHING RETURNING request_id)"
+    ", written AS (INSERT INTO {fm_}events (id, execution_id, event_type, step_id, data,"
+    " created_at) SELECT u.id, u.execution_id, u.event_type, u.step_id, u.data, u.created_at"
+    " FROM u WHERE u.request_id IS NULL OR u.request_id IN (SELECT request_id FROM claimed)"
+    " ORDER BY u.ord RETURNING id)"
+    " SELECT id, NULL::text FROM written UNION ALL SELECT NULL, request_id FROM claimed"};
+// The events a request recorded the first time: through the ids its request id keeps, or,
+// for events written before migration 11, through the request id they carry.
+constexpr Statement kByRequest{
+    "event_by_request",
+    "SELECT e.id, e.execution_id, e.event_type, e.step_id, e.data::text, e.created_at,"
+    " r.request_id FROM {fm_}request_ids r CROSS JOIN LATERAL unnest(r.event_ids) AS x(id)"
+    " JOIN {fm_}events e ON e.id = x.id WHERE r.request_id = ANY($1::text[])"
+    " UNION ALL SELECT " FM_EVENT_COLUMNS
+    ", request_id FROM {fm_}events WHERE request_id = ANY($1::text[]) ORDER BY 1"};
 
 // The answer to a call whose request id was recorded before: what was stored then, if it
 // was the same request (the same executions and event types, in order).
@@ -112,8 +123,11 @@ absl::StatusOr<PgEventStore::CallResults> PgEventStore::RecordCalls(
     std::vector<int64_t> ids;
     absl::flat_hash_set<std::string> claimed;
     for (const auto& row : rows) {
-      ids.push_back(row[0].as<int64_t>());
-      if (!row[1].is_null()) claimed.insert(row[1].c_str());
+      if (row[0].is_null()) {
+        claimed.insert(row[1].c_str());
+      } else {
+        ids.push_back(row[0].as<int64_t>());
+      }
     }
     std::sort(ids.begin(), ids.end());  // drawn in request order
     // Calls whose request id was recorded before wrote nothing: answer with the first.

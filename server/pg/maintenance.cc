@@ -30,8 +30,9 @@ constexpr Statement kDeleteExpiredKeys{
     " idempotency_key FROM {fm_}idempotency_keys WHERE expires_at <= $1 LIMIT $2"
     " FOR UPDATE SKIP LOCKED) AND expires_at <= $1"};
 
-// Client request ids are kept 24 h (event.proto, resume_token.proto): $1 - 24 h. The
-// events keep no link to a forgotten request id, so it may be used again.
+// Client request ids are kept 24 h (event.proto, resume_token.proto): $1 - 24 h. Events
+// written before migration 11 carry their request id: it is unlinked from them too, so that
+// a forgotten id may be used again (newer events carry none: the id keeps their ids).
 constexpr Statement kForgetEventRequests{
     "maintenance_forget_event_requests",
     "WITH forgotten AS (DELETE FROM {fm_}request_ids WHERE request_id IN (SELECT request_id"

@@ -141,6 +141,65 @@ TEST_F(Maintenance, APassForgetsClientRequestIdsOlderThanADay) {
             0);
 }
 
+// Migration 11: a request id keeps its events' ids and the events carry none; a request
+// id written the earlier way (on the event) still answers a retry, and is still forgotten.
+TEST_F(Maintenance, RequestIdsKeepTheirEventIdsAndTheEarlierLayoutStillAnswers) {
+  v1::RecordEventBatchRequest batch;
+  for (const char* type : {"a", "b"}) {
+    v1::Event& event = *batch.add_events();
+    event.set_execution_id("maintained");
+    event.set_event_type(type);
+  }
+  batch.set_request_id("batch-request");
+  auto recorded = backend_.events().RecordBatch(batch);
+  ASSERT_TRUE(recorded.ok()) << recorded.status();
+  ASSERT_EQ(recorded->events_size(), 2);
+  EXPECT_EQ(RunSqlText(backend_.prefix(),
+                       "SELECT event_ids::text FROM fm_request_ids"
+                       " WHERE request_id = 'batch-request'"),
+            absl::StrCat("{", recorded->events(0).id(), ",", recorded->events(1).id(), "}"));
+  EXPECT_EQ(
+      RunSql(backend_.prefix(), "SELECT count(*) FROM fm_events WHERE request_id IS NOT NULL"), 0);
+
+  // As the server wrote it before migration 11.
+  const int64_t created_at = NowMs();
+  const int64_t legacy =
+      RunSql(backend_.prefix(),
+             absl::StrCat("WITH r AS (INSERT INTO fm_request_ids (request_id, created_at) VALUES"
+                          " ('legacy-request', ",
+                          created_at,
+                          ")) INSERT INTO fm_events (execution_id,"
+                          " event_type, created_at, request_id) VALUES ('maintained', 'legacy', ",
+                          created_at, ", 'legacy-request') RETURNING id"));
+  ASSERT_GT(legacy, 0);
+  v1::RecordEventRequest retry;
+  retry.mutable_event()->set_execution_id("maintained");
+  retry.mutable_event()->set_event_type("legacy");
+  retry.set_request_id("legacy-request");
+  auto answered = backend_.events().Record(retry);
+  ASSERT_TRUE(answered.ok()) << answered.status();
+  EXPECT_EQ(answered->event().id(), legacy);
+  EXPECT_EQ(answered->event().created_at(), created_at);
+  auto again = backend_.events().RecordBatch(batch);
+  ASSERT_TRUE(again.ok()) << again.status();
+  ASSERT_EQ(again->events_size(), 2);
+  EXPECT_EQ(again->events(1).id(), recorded->events(1).id());
+  EXPECT_EQ(RunSql(backend_.prefix(), "SELECT count(*) FROM fm_events"), 3);
+
+  const int64_t day_ago = NowMs() - 24 * 3'600'000 - 1;
+  RunSql(backend_.prefix(), absl::StrCat("UPDATE fm_request_ids SET created_at = ", day_ago));
+  pg::PgMaintenance maintenance(backend_.pool());
+  auto counts = maintenance.RunOnce(NowMs());
+  ASSERT_TRUE(counts.ok()) << counts.status();
+  EXPECT_EQ(counts->request_ids_forgotten, 2);
+  EXPECT_EQ(
+      RunSql(backend_.prefix(), "SELECT count(*) FROM fm_events WHERE request_id IS NOT NULL"), 0);
+  // Forgotten: the same ids write again.
+  auto rewritten = backend_.events().Record(retry);
+  ASSERT_TRUE(rewritten.ok()) << rewritten.status();
+  EXPECT_NE(rewritten->event().id(), legacy);
+}
+
 TEST_F(Maintenance, ConcurrentPassesChangeEachStalledJobOnce) {
   constexpr int kJobs = 300;
   for (int i = 0; i < kJobs; ++i) {
