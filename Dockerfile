@@ -13,7 +13,8 @@ RUN apt-get update -qq \
 
 FROM debian:bookworm-slim AS runtime
 # Runtime libraries only (the -dev packages' shared objects): gRPC, protobuf, libpqxx/libpq,
-# spdlog/fmt, abseil, OpenSSL, prometheus-cpp (metrics endpoint), cpp-httplib (console).
+# spdlog/fmt, abseil, OpenSSL, prometheus-cpp (metrics endpoint), cpp-httplib (console),
+# jemalloc (the server's allocator).
 RUN apt-get update -qq \
  && apt-get install -y -qq --no-install-recommends \
       ca-certificates \
@@ -23,6 +24,7 @@ RUN apt-get update -qq \
       libabsl20220623 libsimdjson14 \
       libssl3 \
       libprometheus-cpp-core1.0 libprometheus-cpp-pull1.0 libcpp-httplib0.11 \
+      libjemalloc2 \
  && rm -rf /var/lib/apt/lists/* \
  && groupadd --system --gid 10001 flowmonkey \
  && useradd --system --uid 10001 --gid flowmonkey --no-create-home --shell /usr/sbin/nologin flowmonkey
