@@ -22,7 +22,7 @@ namespace {
 // request ids, $8 now. The events' ids are drawn first, so that each request id is written
 // once, with the ids of its events (migration 11): the events themselves carry none. A
 // request id already recorded claims nothing, and its events are left out: the statement
-// never fails for a repeated request. Rows: one per event written (id), then one per
+// never fails for a repeated request. Rows: one per event written (id), and one per
 // request id claimed (request_id).
 constexpr Statement kInsertWithRequests{
     "event_insert_with_requests", FM_EVENT_GATE
