@@ -90,6 +90,13 @@ Metrics::Metrics()
                 .Register(*registry_)),
       jobs_pending_(jobs_.Add({{"status", "pending"}})),
       jobs_running_(jobs_.Add({{"status", "running"}})),
+      context_bytes_(prometheus::BuildGauge()
+                         .Name("flowmonkey_context_bytes_in_flight")
+                         .Help("Context value bytes held by calls in flight (used), and the "
+                               "server-wide bound past which calls are refused (limit)")
+                         .Register(*registry_)),
+      context_bytes_used_(context_bytes_.Add({{"bound", "used"}})),
+      context_bytes_limit_(context_bytes_.Add({{"bound", "limit"}})),
       worker_calls_(prometheus::BuildCounter()
                         .Name("flowmonkey_worker_calls_total")
                         .Help("Calls served on a worker thread rather than straight from "
@@ -187,6 +194,11 @@ void Metrics::CountReplicaRead(bool on_replica) {
 void Metrics::SetJobDepth(int64_t pending, int64_t running) {
   jobs_pending_.Set(static_cast<double>(pending));
   jobs_running_.Set(static_cast<double>(running));
+}
+
+void Metrics::SetContextBytes(int64_t used, int64_t limit) {
+  context_bytes_used_.Set(static_cast<double>(used));
+  context_bytes_limit_.Set(static_cast<double>(limit));
 }
 
 void Metrics::SetPool(int in_use, int open, int size) {

@@ -11,6 +11,8 @@
 //   flowmonkey_work_jobs_pushed_total                   counter of jobs pushed to workers
 //   flowmonkey_wakeups_pushed_total                     counter of wake-ups pushed to watchers
 //     on JobStore.Work streams
+//   flowmonkey_context_bytes_in_flight{bound="used|limit"}  gauges: context value bytes held
+//     by calls in flight, and --max-inflight-context-bytes
 //   flowmonkey_build_info{version}                      1
 // RPCs are observed by a gRPC server interceptor, so every service is covered in one place.
 // The method label is the path of a method the server serves ("/flowmonkey.v1.JobStore/Claim")
@@ -42,6 +44,7 @@ class Metrics {
   void ObserveBatch(const std::string& operation, size_t size);
   void SetPool(int in_use, int open, int size);
   void SetJobDepth(int64_t pending, int64_t running);
+  void SetContextBytes(int64_t used, int64_t limit);
   void CountWorkerCall() { worker_calls_.Increment(); }
   void CountJobsPushed(size_t n) { jobs_pushed_.Increment(static_cast<double>(n)); }
   void CountWakeupsPushed(size_t n) { wakeups_pushed_.Increment(static_cast<double>(n)); }
@@ -69,6 +72,9 @@ class Metrics {
   prometheus::Family<prometheus::Gauge>& jobs_;
   prometheus::Gauge& jobs_pending_;
   prometheus::Gauge& jobs_running_;
+  prometheus::Family<prometheus::Gauge>& context_bytes_;
+  prometheus::Gauge& context_bytes_used_;
+  prometheus::Gauge& context_bytes_limit_;
   prometheus::Counter& worker_calls_;
   prometheus::Counter& jobs_pushed_;
   prometheus::Counter& wakeups_pushed_;

@@ -361,6 +361,7 @@ void Server::MonitorHealth() {
     SetServing(reachable);
     if (parts_->replica) parts_->replica->Check();
     parts_->metrics.SetPool(parts_->pool.InUse(), parts_->pool.Open(), options_.pool_size);
+    parts_->metrics.SetContextBytes(parts_->context_budget.used(), parts_->context_budget.limit());
     // The job queue's depth, for /metrics only, every fifth check (a count over an index).
     if (!options_.metrics_listen.empty() && reachable && check % 5 == 0) {
       if (auto depth = parts_->maintenance.CountQueuedJobs(); depth.ok()) {

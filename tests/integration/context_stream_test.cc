@@ -8,12 +8,12 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
-#include <functional>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
 #include "flowmonkey/v1/context.grpc.pb.h"
 #include "server/pg/context_storage.h"
 #include "server/pg/execution_store.h"
@@ -226,46 +226,57 @@ TEST_F(ContextStreamTest, ValuesInFlightAreBounded) {
   ServerOptions options = options_;
   options.max_context_bytes = 1024 * 1024;
   options.max_inflight_context_bytes = 1024 * 1024;
+  options.health_interval = absl::Milliseconds(20);  // the gauge below is refreshed this often
+  const int metrics_port = FreeLoopbackPort();
+  options.metrics_listen = absl::StrCat("127.0.0.1:", metrics_port);
   auto server = Server::Start(options);
   ASSERT_TRUE(server.ok()) << server.status();
   auto stub = v1::ContextStorage::NewStub(InsecureChannelTo((*server)->port()));
-  // One stream announces (and holds) the whole budget; a second one is refused meanwhile.
+  // Waits (at most 30 s, a bound for a loaded machine, not a speed requirement) until the
+  // server's gauge shows `used` bytes held; false if it never does. No other call is in
+  // flight meanwhile, so the held stream cannot be refused by a call racing it.
+  auto wait_for_used = [&](int64_t used) {
+    const std::string series =
+        absl::StrCat("flowmonkey_context_bytes_in_flight{bound=\"used\"} ", used, "\n");
+    for (int i = 0; i < 1500; ++i) {
+      if (Scrape(metrics_port).find(series) != std::string::npos) return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    return false;
+  };
+  ASSERT_TRUE(wait_for_used(0));
+  auto send_other = [&] {
+    v1::SetContextRequest other = Chunk("other", "[1]");
+    other.set_total_size_bytes(3);
+    v1::SetContextResponse response;
+    grpc::ClientContext context;
+    auto writer = stub->Set(&context, &response);
+    writer->Write(other);
+    writer->WritesDone();
+    return writer->Finish();
+  };
+  // One stream announces (and holds) the whole budget; another one is refused meanwhile.
   v1::SetContextResponse held_response;
   grpc::ClientContext held_context;
   auto held = stub->Set(&held_context, &held_response);
   v1::SetContextRequest first = Chunk("held", "[");
   first.set_total_size_bytes(1024 * 1024);
   ASSERT_TRUE(held->Write(first));
-  // Sends `other` until `done` accepts the status (tries 20 ms apart, for at most 30 s, a
-  // bound for a loaded machine, not a speed requirement): the server sees the held
-  // stream's first message, and gives its bytes back when the call is done, a moment after
-  // the client sees either.
-  v1::SetContextRequest other = Chunk("other", "[1]");
-  other.set_total_size_bytes(3);
-  auto send_until = [&](const std::function<bool(const grpc::Status&)>& done) {
-    grpc::Status status;
-    for (int attempt = 0; attempt < 1500; ++attempt) {
-      v1::SetContextResponse response;
-      grpc::ClientContext context;
-      auto writer = stub->Set(&context, &response);
-      writer->Write(other);
-      writer->WritesDone();
-      status = writer->Finish();
-      if (done(status)) break;
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
-    return status;
-  };
-  const grpc::Status refused = send_until([](const grpc::Status& s) { return !s.ok(); });
+  ASSERT_TRUE(wait_for_used(1024 * 1024)) << "the held stream's bytes were never taken";
+  const grpc::Status refused = send_other();
   EXPECT_EQ(refused.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED) << refused.error_message();
+  EXPECT_NE(Stored("other").find("NOT_FOUND"), std::string::npos) << Stored("other");
+  // The held stream is still open: a chunk more is taken within what it announced.
+  EXPECT_TRUE(held->Write(Chunk("held", "1")));
   held_context.TryCancel();
   const grpc::Status held_status = held->Finish();
-  // Had the server ended the held stream early, its budget would have been free all along.
   EXPECT_EQ(held_status.error_code(), grpc::StatusCode::CANCELLED) << held_status.error_message();
-  const grpc::Status status = send_until(
-      [](const grpc::Status& s) { return s.error_code() != grpc::StatusCode::RESOURCE_EXHAUSTED; });
+  // A cancelled stream gives its bytes back, and the next call is served.
+  ASSERT_TRUE(wait_for_used(0)) << "the cancelled stream's bytes were never given back";
+  const grpc::Status status = send_other();
   EXPECT_TRUE(status.ok()) << status.error_message();
   EXPECT_EQ(Stored("other"), "[1]");
+  EXPECT_NE(Stored("held").find("NOT_FOUND"), std::string::npos) << Stored("held");
 }
 
 }  // namespace
