@@ -11,8 +11,10 @@
 #include <map>
 #include <mutex>
 #include <set>
+#include <string>
 #include <string_view>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -223,6 +225,66 @@ TEST_F(EventBatchingTest, RepeatedRequestIdsInMergedCallsWriteOnceAndFailNothing
     get.set_execution_id(absl::StrCat("exec-", kPairs + pair));
     get.set_limit(1000);
     EXPECT_EQ(plain_->GetByExecution(get)->events_size(), 2 * kEach);
+  }
+}
+
+// One merged insert of calls with and without request ids, one of them already recorded and
+// one repeated among the calls: each call gets its own events, in its order, and a recorded
+// request id answers with what it stored the first time.
+TEST_F(EventBatchingTest, MergedCallsWithAndWithoutRequestIdsEachGetTheirOwnEvents) {
+  auto call = [](const std::string& request_id, int execution, int first, int count) {
+    v1::RecordEventBatchRequest batch;
+    for (int n = first; n < first + count; ++n)
+      *batch.add_events() = RecordOf(execution, n).event();
+    if (!request_id.empty()) batch.set_request_id(request_id);
+    return batch;
+  };
+  auto earlier = plain_->RecordBatch(call("mixed-earlier", 2, 0, 1));
+  ASSERT_TRUE(earlier.ok()) << earlier.status();
+  const std::vector<v1::RecordEventBatchRequest> calls = {
+      call("", 0, 0, 2),               // no request id
+      call("mixed-new", 1, 0, 3),      // a new request id
+      call("mixed-earlier", 2, 0, 1),  // recorded above: writes nothing
+      call("", 0, 2, 1),               // no request id
+      call("mixed-new", 1, 0, 3),      // repeated among the calls: runs after the first
+  };
+  pg::Requests<v1::RecordEventBatchRequest> requests;
+  for (const auto& c : calls) requests.push_back(&c);
+  auto results = plain_->RecordBatchMany(requests);
+  ASSERT_TRUE(results.ok()) << results.status();
+  ASSERT_EQ(results->size(), calls.size());
+  std::vector<std::vector<int64_t>> ids;
+  for (size_t c = 0; c < calls.size(); ++c) {
+    ASSERT_TRUE((*results)[c].ok()) << c << ": " << (*results)[c].status();
+    const v1::RecordEventBatchResponse& response = *(*results)[c];
+    ASSERT_EQ(response.events_size(), calls[c].events_size()) << c;
+    ids.emplace_back();
+    for (int i = 0; i < response.events_size(); ++i) {
+      EXPECT_EQ(response.events(i).data_json(), calls[c].events(i).data_json()) << c;
+      ids.back().push_back(response.events(i).id());
+    }
+  }
+  // Ids are drawn in call order, one per event written.
+  const std::vector<int64_t> written = {ids[0][0], ids[0][1], ids[1][0],
+                                        ids[1][1], ids[1][2], ids[3][0]};
+  EXPECT_TRUE(std::is_sorted(written.begin(), written.end()));
+  EXPECT_EQ(std::set<int64_t>(written.begin(), written.end()).size(), written.size());
+  EXPECT_EQ(ids[2], std::vector<int64_t>{earlier->events(0).id()});
+  EXPECT_EQ(ids[4], ids[1]);
+  // Stored once each: exec-0 has its 3 events in order, exec-1 the new call's 3, exec-2 one.
+  for (const auto& [execution, count] : {std::pair{0, 3}, std::pair{1, 3}, std::pair{2, 1}}) {
+    v1::GetEventsByExecutionRequest get;
+    get.set_execution_id(absl::StrCat("exec-", execution));
+    get.set_limit(100);
+    auto stored = plain_->GetByExecution(get);
+    ASSERT_TRUE(stored.ok()) << stored.status();
+    ASSERT_EQ(stored->events_size(), count) << execution;
+    for (int n = 0; n < count; ++n) {
+      EXPECT_EQ(stored->events(n).data_json(), absl::StrCat(R"({"n": )", n, "}")) << execution;
+    }
+    EXPECT_EQ(stored->events(0).id(), execution == 0   ? ids[0][0]
+                                      : execution == 1 ? ids[1][0]
+                                                       : ids[2][0]);
   }
 }
 
